@@ -1,0 +1,55 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { z } from 'zod';
+import { CHANNELS, type Channel, type Priority } from './channels.js';
+
+/**
+ * Queue names, one per channel. These are data stored in Redis keys:
+ * renaming one strands the jobs already waiting under the old name.
+ */
+export const QUEUE = {
+  email: 'notify.email',
+  sms: 'notify.sms',
+  push: 'notify.push',
+  in_app: 'notify.in_app',
+  webhook: 'notify.webhook',
+} as const satisfies Record<Channel, string>;
+
+/** BullMQ priorities: lower runs first. Every job gets one (unprioritised jobs would jump the line). */
+export const PRIORITY = { critical: 1, high: 2, normal: 3, low: 4 } as const satisfies Record<Priority, number>;
+
+/** What a delivery job carries: ids only, never contact details or content. */
+export const DeliveryJob = z.object({
+  delivery_id: z.uuid(),
+  notification_id: z.uuid(),
+  channel: z.enum(CHANNELS),
+});
+export type DeliveryJob = z.infer<typeof DeliveryJob>;
+
+export interface RetryPolicy {
+  attempts: number;
+  baseDelayMs: number;
+}
+
+/** Job options for one delivery; `jobId` = delivery id makes adding twice harmless. */
+export function deliveryJobOptions(deliveryId: string, priority: Priority, retry: RetryPolicy): JobsOptions {
+  return {
+    jobId: deliveryId,
+    priority: PRIORITY[priority],
+    attempts: retry.attempts,
+    backoff: { type: 'exponential', delay: retry.baseDelayMs },
+    // The deliveries table is the record; Redis keeps only a bounded tail.
+    removeOnComplete: { age: 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+  };
+}
+
+export type ChannelQueues = Record<Channel, Queue<DeliveryJob>>;
+
+export function createQueues(connection: ConnectionOptions, prefix: string): ChannelQueues {
+  const entries = CHANNELS.map((c) => [c, new Queue<DeliveryJob>(QUEUE[c], { connection, prefix })] as const);
+  return Object.fromEntries(entries) as ChannelQueues;
+}
+
+export async function closeQueues(queues: ChannelQueues): Promise<void> {
+  await Promise.all(Object.values(queues).map((q) => q.close()));
+}
