@@ -31,8 +31,6 @@ export const Env = z.object({
   RETRY_BASE_DELAY_MS: int(2000),
   /** Seconds to let in-flight work finish on SIGTERM before exiting anyway. */
   SHUTDOWN_GRACE_SECONDS: int(25),
-  /** Maximum length of a notification's message, in characters. */
-  MESSAGE_MAX_LENGTH: z.coerce.number().int().min(1).default(10_000),
   EMAIL_PROVIDERS: z.string().default('console'),
   SMS_PROVIDERS: z.string().default('console'),
   PUSH_PROVIDERS: z.string().default('console'),

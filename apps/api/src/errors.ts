@@ -1,0 +1,64 @@
+import { AppError, statusOf, type ErrorCode, type ErrorDetail, type Logger } from '@notify/core';
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { z } from 'zod';
+
+/** The one error body: {"error": {code, message, details?, request_id}}. */
+export function errorResponse(c: Context, err: AppError): Response {
+  const body = {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.details ? { details: err.details } : {}),
+      request_id: c.get('requestId') ?? '',
+    },
+  };
+  return c.json(body, statusOf(err.code), err.headers);
+}
+
+/** Zod issues as `details`, with paths like `channels.1`. */
+export function validationError(error: z.ZodError): AppError {
+  const details: ErrorDetail[] = error.issues.map((i) => ({
+    path: i.path.map(String).join('.'),
+    message: i.message,
+  }));
+  return new AppError('validation_failed', 'The request is not valid', details);
+}
+
+const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
+  401: 'unauthorized',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  503: 'unavailable',
+};
+
+/** Maps anything thrown in a handler to the error shape; unknown errors are logged and hidden. */
+export function toAppError(err: unknown, log: Logger): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof HTTPException) {
+    if (err.status === 400) {
+      const malformed = /JSON/i.test(err.message);
+      return new AppError(malformed ? 'invalid_json' : 'invalid_request', malformed ? 'The body is not valid JSON' : err.message);
+    }
+    const code = HTTP_CODES[err.status];
+    if (code) return new AppError(code, err.message || code);
+  }
+  if (isUnavailable(err)) return new AppError('unavailable', 'A backing service is unavailable; try again shortly', undefined, { headers: { 'Retry-After': '1' } });
+  log.error({ err }, 'unhandled error');
+  return new AppError('internal', 'Internal error');
+}
+
+/** Connection-level failures of PostgreSQL or Redis: the request can be retried. */
+function isUnavailable(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; e && typeof e === 'object' && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    const { code, message, name } = e as { code?: unknown; message?: unknown; name?: unknown };
+    if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|57P01|57P03|08\d{3}|P1001|P1017|P2024)$/.test(code)) return true;
+    if (typeof message === 'string' && /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|enableOfflineQueue/i.test(message)) return true;
+    if (name === 'DriverAdapterError' && typeof message === 'string' && /connect|closed|terminat/i.test(message)) return true;
+  }
+  return false;
+}

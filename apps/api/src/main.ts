@@ -1,0 +1,48 @@
+// The API process: env -> connections -> app -> serve; graceful close on SIGTERM.
+import { serve } from '@hono/node-server';
+import { closeDb, closeQueues, createDb, createLogger, createQueues, createRedis, loadEnv } from '@notify/core';
+import { createApp } from './app.js';
+import { DEFAULT_APP_ID } from './middleware/tenant.js';
+
+const env = loadEnv();
+const log = createLogger(env.LOG_LEVEL, { service: 'api' });
+const db = createDb({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE });
+const redis = createRedis(env.REDIS_URL, 'producer');
+const queues = createQueues(redis, env.QUEUE_PREFIX);
+
+await db.prisma.app.upsert({
+  where: { id: DEFAULT_APP_ID },
+  create: { id: DEFAULT_APP_ID, name: DEFAULT_APP_ID },
+  update: {},
+});
+
+const app = createApp({
+  db,
+  queues,
+  redis,
+  log,
+  retry: { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS },
+});
+const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) =>
+  log.info({ port: info.port }, 'api listening'),
+);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  const force = setTimeout(() => {
+    log.warn('grace period over: exiting with requests in flight');
+    process.exit(1);
+  }, env.SHUTDOWN_GRACE_SECONDS * 1000);
+  force.unref();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await closeQueues(queues);
+  await closeDb(db);
+  redis.disconnect();
+  log.info('stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,17 @@
+import type { Logger } from '@notify/core';
+import type { MiddlewareHandler } from 'hono';
+import type { ApiEnv } from '../context.js';
+
+/** Gives each request a child logger carrying its request id, and logs one line per request. */
+export function accessLog(log: Logger): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    const child = log.child({ request_id: c.get('requestId') });
+    c.set('log', child);
+    await next();
+    child.info(
+      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+      'request',
+    );
+  };
+}

@@ -1,0 +1,23 @@
+import { ErrorBody } from '@notify/core';
+import type { z } from 'zod';
+
+export const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Malformed request (e.g. the body is not JSON)',
+  401: 'Missing or invalid credentials',
+  404: 'Not found',
+  409: 'Conflict with the current state',
+  413: 'Body too large',
+  415: 'The body is not application/json',
+  422: 'The body or query failed validation',
+  429: 'Rate limited; see Retry-After',
+  503: 'PostgreSQL or Redis is unavailable; retry',
+};
+
+/** Error responses in the one error shape, for a route's OpenAPI description. */
+export function errorResponses<S extends number>(...statuses: S[]) {
+  return Object.fromEntries(
+    statuses.map((s) => [s, { description: DESCRIPTIONS[s] ?? 'Error', content: json(ErrorBody) }]),
+  ) as Record<S, { description: string; content: ReturnType<typeof json<typeof ErrorBody>> }>;
+}

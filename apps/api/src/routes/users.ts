@@ -1,0 +1,96 @@
+import { createRoute } from '@hono/zod-openapi';
+import {
+  getPreferences,
+  getUser,
+  listUserNotifications,
+  NotificationListQuery,
+  NotificationPage,
+  Preferences,
+  PutPreferencesBody,
+  PutUserBody,
+  putUser,
+  setPreferences,
+  User,
+  UserParams,
+  type Db,
+} from '@notify/core';
+import { newRouter } from '../context.js';
+import { errorResponses, json } from '../openapi.js';
+
+export function userRoutes(deps: { db: Db }) {
+  const app = newRouter();
+  const { db } = deps;
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/{user_id}',
+      tags: ['users'],
+      summary: "Create or update a user's contacts",
+      description: 'Omitted fields keep their value, null clears one; `devices`, when given, replaces the list.',
+      request: { params: UserParams, body: { required: true, content: json(PutUserBody) } },
+      responses: {
+        200: { description: 'Updated', content: json(User) },
+        201: { description: 'Created', content: json(User) },
+        ...errorResponses(400, 415, 422),
+      },
+    }),
+    async (c) => {
+      const { user, created } = await putUser(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('json'));
+      return created ? c.json(user, 201) : c.json(user, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{user_id}',
+      tags: ['users'],
+      summary: "A user's contacts and devices",
+      request: { params: UserParams },
+      responses: { 200: { description: 'The user', content: json(User) }, ...errorResponses(404, 422) },
+    }),
+    async (c) => c.json(await getUser(db, c.get('appId'), c.req.valid('param').user_id), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{user_id}/notifications',
+      tags: ['notifications'],
+      summary: "A user's notifications, newest first",
+      request: { params: UserParams, query: NotificationListQuery },
+      responses: { 200: { description: 'A page', content: json(NotificationPage) }, ...errorResponses(400, 422) },
+    }),
+    async (c) =>
+      c.json(await listUserNotifications(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('query')), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{user_id}/preferences',
+      tags: ['preferences'],
+      summary: 'Opt a user in or out of channels',
+      description: 'Channels not mentioned keep their setting. Answers the effective settings.',
+      request: { params: UserParams, body: { required: true, content: json(PutPreferencesBody) } },
+      responses: { 200: { description: 'Effective settings', content: json(Preferences) }, ...errorResponses(400, 415, 422) },
+    }),
+    async (c) =>
+      c.json(await setPreferences(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('json')), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{user_id}/preferences',
+      tags: ['preferences'],
+      summary: "A user's effective channel settings (default: enabled)",
+      request: { params: UserParams },
+      responses: { 200: { description: 'Effective settings', content: json(Preferences) }, ...errorResponses(422) },
+    }),
+    async (c) => c.json(await getPreferences(db, c.get('appId'), c.req.valid('param').user_id), 200),
+  );
+
+  return app;
+}

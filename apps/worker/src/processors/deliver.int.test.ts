@@ -1,0 +1,164 @@
+import {
+  createNotification,
+  createSimulatedProvider,
+  CreateNotificationBody,
+  PRIORITY,
+  type Channel,
+  type Provider,
+} from '@notify/core';
+import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
+import type { Worker } from 'bullmq';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createChannelWorker } from '../channel-worker.js';
+
+
+let t: TestEnv;
+const workers: Worker[] = [];
+
+beforeAll(async () => {
+  t = await createTestEnv();
+  await t.db.prisma.user.create({ data: { appId: t.appId, id: 'u1', email: 'a@example.com', phone: '+14155550100' } });
+});
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.close()));
+  await Promise.all(Object.values(t.queues).map((q) => q.obliterate({ force: true })));
+});
+afterAll(() => t?.close());
+
+function startWorker(channel: Channel, provider: Provider, concurrency = 5, autorun = true): Worker {
+  const worker = createChannelWorker({
+    channel,
+    connection: t.workerRedis,
+    prefix: t.env.QUEUE_PREFIX,
+    concurrency,
+    pool: t.db.pool,
+    provider,
+    log: t.log,
+    autorun,
+  });
+  workers.push(worker);
+  return worker;
+}
+
+/** Wraps a provider to record when each send happened and what it was asked. */
+function recording(provider: Provider) {
+  const calls: { at: number; deliveryId: string; attempt: number; channel: Channel }[] = [];
+  const wrapped: Provider = {
+    name: provider.name,
+    channels: provider.channels,
+    send(channel, message, ctx) {
+      calls.push({ at: performance.now(), deliveryId: ctx.deliveryId, attempt: ctx.attempt, channel });
+      return provider.send(channel, message, ctx);
+    },
+  };
+  return { provider: wrapped, calls };
+}
+
+const simulated = (o: Partial<Parameters<typeof createSimulatedProvider>[0]> = {}) =>
+  createSimulatedProvider({ failureRate: 0, failFirst: 0, latencyMs: 0, permanent: false, ...o });
+
+async function notify(input: Record<string, unknown>, retry = { attempts: 4, baseDelayMs: 100 }) {
+  const deps = { db: t.db, queues: t.queues, retry, log: t.log };
+  return createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: 'u1', message: 'Hello', ...input }));
+}
+
+const finished = (id: string) =>
+  waitFor(async () => {
+    const n = await t.db.prisma.notification.findUniqueOrThrow({ where: { id }, include: { deliveries: true } });
+    return n.status === 'pending' ? undefined : n;
+  }, 20_000, `notification ${id} to finish`);
+
+describe('deliver', () => {
+  it('delivers a notification to three channels and records provider and message id', async () => {
+    const channels: Channel[] = ['email', 'sms', 'in_app'];
+    for (const c of channels) startWorker(c, simulated());
+    const n = await notify({ channels });
+    const done = await finished(n.id);
+    expect(done.status).toBe('delivered');
+    expect(done.deliveries).toHaveLength(3);
+    for (const d of done.deliveries) {
+      expect(d).toMatchObject({ status: 'delivered', attempts: 1, provider: 'simulated', lastErrorCode: null });
+      expect(d.providerMessageId).toMatch(/^simulated-/);
+      expect(d.deliveredAt).toBeInstanceOf(Date);
+    }
+  });
+
+  it('retries a transient failure with exponential backoff and delivers on attempt 3', async () => {
+    const { provider, calls } = recording(simulated({ failFirst: 2 }));
+    startWorker('email', provider);
+    const n = await notify({ channels: ['email'] }, { attempts: 4, baseDelayMs: 300 });
+    const done = await finished(n.id);
+    expect(done.status).toBe('delivered');
+    expect(done.deliveries[0]).toMatchObject({ status: 'delivered', attempts: 3, lastErrorCode: 'simulated_transient' });
+    expect(calls.map((c) => c.attempt)).toEqual([1, 2, 3]);
+    const gaps = [calls[1]!.at - calls[0]!.at, calls[2]!.at - calls[1]!.at];
+    expect(gaps[0]).toBeGreaterThanOrEqual(300);
+    expect(gaps[0]).toBeLessThan(300 + 250);
+    expect(gaps[1]).toBeGreaterThanOrEqual(600);
+    expect(gaps[1]).toBeLessThan(600 + 250);
+  });
+
+  it('waits 2 s then 4 s between attempts at the production base delay', async () => {
+    const { provider, calls } = recording(simulated({ failFirst: 2 }));
+    startWorker('sms', provider);
+    const n = await notify({ channels: ['sms'] }, { attempts: 4, baseDelayMs: 2000 });
+    const done = await finished(n.id);
+    expect(done.status).toBe('delivered');
+    const gaps = [calls[1]!.at - calls[0]!.at, calls[2]!.at - calls[1]!.at];
+    expect(gaps[0]).toBeGreaterThanOrEqual(2000);
+    expect(gaps[0]).toBeLessThan(2400);
+    expect(gaps[1]).toBeGreaterThanOrEqual(4000);
+    expect(gaps[1]).toBeLessThan(4400);
+  });
+
+  it('marks a delivery failed after 4 attempts when the provider always fails', async () => {
+    const { provider, calls } = recording(simulated({ failureRate: 1 }));
+    startWorker('email', provider);
+    const n = await notify({ channels: ['email'] }, { attempts: 4, baseDelayMs: 20 });
+    const done = await finished(n.id);
+    expect(done.status).toBe('failed');
+    expect(done.deliveries[0]).toMatchObject({ status: 'failed', attempts: 4, lastErrorCode: 'simulated_transient', provider: 'simulated' });
+    expect(done.deliveries[0]!.failedAt).toBeInstanceOf(Date);
+    expect(calls).toHaveLength(4);
+    const job = await t.queues.email.getJob(done.deliveries[0]!.id);
+    expect(await job?.getState()).toBe('failed');
+    expect(job?.attemptsMade).toBe(4);
+  });
+
+  it('stops at once on a permanent failure', async () => {
+    const { provider, calls } = recording(simulated({ failureRate: 1, permanent: true }));
+    startWorker('email', provider);
+    const n = await notify({ channels: ['email'] }, { attempts: 4, baseDelayMs: 20 });
+    const done = await finished(n.id);
+    expect(done.deliveries[0]).toMatchObject({ status: 'failed', attempts: 1, lastErrorCode: 'simulated_permanent' });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('skips a delivery whose contact was removed after it was queued, without calling the provider', async () => {
+    await t.db.prisma.user.create({ data: { appId: t.appId, id: 'u2', phone: '+14155550101' } });
+    const deps = { db: t.db, queues: t.queues, retry: { attempts: 4, baseDelayMs: 20 }, log: t.log };
+    const n = await createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: 'u2', message: 'x', channels: ['sms'] }));
+    await t.db.prisma.user.update({ where: { appId_id: { appId: t.appId, id: 'u2' } }, data: { phone: null } });
+    const { provider, calls } = recording(simulated());
+    startWorker('sms', provider);
+    const done = await finished(n.id);
+    expect(done.deliveries[0]).toMatchObject({ status: 'skipped', reason: 'no_contact' });
+    expect(calls).toHaveLength(0);
+  });
+
+  it('processes waiting jobs by priority: critical first, low last', async () => {
+    const order = ['low', 'normal', 'high', 'critical', 'low', 'critical'] as const;
+    const byDelivery = new Map<string, string>();
+    for (const priority of order) {
+      const n = await notify({ channels: ['in_app'], priority });
+      byDelivery.set(n.deliveries[0]!.id, priority);
+    }
+    const { provider, calls } = recording(simulated());
+    const worker = startWorker('in_app', provider, 1, false);
+    void worker.run();
+    await waitFor(async () => (calls.length === order.length ? true : undefined), 10_000, 'all jobs');
+    expect(calls.map((c) => byDelivery.get(c.deliveryId))).toEqual(['critical', 'critical', 'high', 'normal', 'low', 'low']);
+    const job = await t.queues.in_app.getJob(calls[0]!.deliveryId);
+    expect(job?.opts.priority).toBe(PRIORITY.critical);
+  });
+});

@@ -1,0 +1,77 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TestEnv } from '@notify/core/testing';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+/** A service process started from its build output, with the test's schema and queue prefix. */
+export interface Service {
+  child: ChildProcess;
+  output(): string;
+  /** Sends a signal and resolves with the exit code (null when killed by a signal). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+function start(script: string, args: string[], t: TestEnv, env: Record<string, string>): Service {
+  const child = spawn(process.execPath, [path.join(root, script), ...args], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: t.env.DATABASE_URL,
+      DATABASE_SCHEMA: t.env.DATABASE_SCHEMA,
+      REDIS_URL: t.env.REDIS_URL,
+      QUEUE_PREFIX: t.env.QUEUE_PREFIX,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+  return {
+    child,
+    output: () => out,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = once(child, 'exit');
+      child.kill(signal);
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}
+
+export async function startApi(t: TestEnv, env: Record<string, string> = {}): Promise<Service & { url: string }> {
+  const port = await freePort();
+  const api = start('apps/api/dist/main.js', [], t, { PORT: String(port), HOST: '127.0.0.1', ...env });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    if (api.child.exitCode !== null) throw new Error(`api exited:\n${api.output()}`);
+    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    if (ok) return { ...api, url };
+    await sleep(50);
+  }
+  throw new Error(`api did not start:\n${api.output()}`);
+}
+
+export async function startWorker(t: TestEnv, channels: string[], env: Record<string, string> = {}): Promise<Service> {
+  const worker = start('apps/worker/dist/main.js', ['--channel', channels.join(',')], t, env);
+  for (let i = 0; i < 200; i++) {
+    if (worker.child.exitCode !== null) throw new Error(`worker exited:\n${worker.output()}`);
+    if (worker.output().includes('worker started')) return worker;
+    await sleep(50);
+  }
+  throw new Error(`worker did not start:\n${worker.output()}`);
+}

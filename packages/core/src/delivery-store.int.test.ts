@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimDelivery, finishDelivery, markRetrying } from './delivery-store.js';
+import { createNotification, type NotificationDeps } from './notifications.js';
+import { PRIORITY } from './queues.js';
+import { CreateNotificationBody } from './schemas/notifications.js';
+import { createTestEnv, type TestEnv } from './testing/index.js';
+
+let t: TestEnv;
+let deps: NotificationDeps;
+
+beforeAll(async () => {
+  t = await createTestEnv();
+  deps = { db: t.db, queues: t.queues, retry: { attempts: 4, baseDelayMs: 2000 }, log: t.log };
+  await t.db.prisma.user.create({ data: { appId: t.appId, id: 'u1', email: 'a@example.com', phone: '+14155550100' } });
+});
+afterAll(() => t?.close());
+
+const notify = (input: Record<string, unknown>) =>
+  createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: 'u1', message: 'Hello', ...input }));
+
+describe('createNotification', () => {
+  it('stores the notification with one delivery per channel and queues one job each, with its priority', async () => {
+    const n = await notify({ channels: ['email', 'sms', 'in_app'], priority: 'high' });
+    const rows = await t.db.prisma.delivery.findMany({ where: { notificationId: n.id } });
+    expect(rows).toHaveLength(3);
+    for (const d of n.deliveries) {
+      const job = await t.queues[d.channel].getJob(d.id);
+      expect(job?.data).toEqual({ delivery_id: d.id, notification_id: n.id, channel: d.channel });
+      expect(job?.opts.priority).toBe(PRIORITY.high);
+      expect(job?.opts.attempts).toBe(4);
+      expect(job?.opts.backoff).toEqual({ type: 'exponential', delay: 2000 });
+    }
+  });
+
+  it('records an opted-out channel as skipped and queues no job for it', async () => {
+    await t.db.prisma.preference.create({ data: { appId: t.appId, userId: 'u1', channel: 'sms', enabled: false } });
+    const n = await notify({ channels: ['email', 'sms'] });
+    const sms = n.deliveries.find((d) => d.channel === 'sms');
+    expect(sms).toMatchObject({ status: 'skipped', reason: 'opted_out' });
+    expect(await t.queues.sms.getJob(sms!.id)).toBeUndefined();
+    const row = await t.db.prisma.delivery.findUniqueOrThrow({ where: { id: sms!.id } });
+    expect(row.status).toBe('skipped');
+    await t.db.prisma.preference.deleteMany({ where: { userId: 'u1' } });
+  });
+
+  it('marks a notification with nothing deliverable as skipped at once', async () => {
+    const n = await createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: 'nobody', message: 'x', channels: ['email'] }));
+    const row = await t.db.prisma.notification.findUniqueOrThrow({ where: { id: n.id } });
+    expect(row).toMatchObject({ status: 'skipped', pendingCount: 0, skippedCount: 1 });
+  });
+});
+
+describe('delivery transitions', () => {
+  it('keeps the notification status right when every channel finishes at the same moment', async () => {
+    for (let round = 0; round < 20; round++) {
+      const n = await notify({ channels: ['email', 'sms', 'in_app'] });
+      await Promise.all(n.deliveries.map((d) => finishDelivery(t.db.pool, d.id, { status: 'delivered', provider: 'p', providerMessageId: 'm' })));
+      const row = await t.db.prisma.notification.findUniqueOrThrow({ where: { id: n.id } });
+      expect(row).toMatchObject({ status: 'delivered', pendingCount: 0, deliveredCount: 3 });
+    }
+  });
+
+  it('summarises mixed outcomes as partial', async () => {
+    const n = await notify({ channels: ['email', 'sms'] });
+    const [a, b] = n.deliveries;
+    expect(await finishDelivery(t.db.pool, a!.id, { status: 'delivered' })).toBe('pending');
+    expect(await finishDelivery(t.db.pool, b!.id, { status: 'failed', errorCode: 'x', errorMessage: 'y' })).toBe('partial');
+  });
+
+  it('counts an outcome once: a finished delivery does not move again', async () => {
+    const n = await notify({ channels: ['email'] });
+    const id = n.deliveries[0]!.id;
+    expect(await finishDelivery(t.db.pool, id, { status: 'delivered' })).toBe('delivered');
+    expect(await finishDelivery(t.db.pool, id, { status: 'failed' })).toBeNull();
+    const row = await t.db.prisma.notification.findUniqueOrThrow({ where: { id: n.id } });
+    expect(row).toMatchObject({ deliveredCount: 1, failedCount: 0, pendingCount: 0 });
+  });
+
+  it('claims an unfinished delivery with its content, counts the attempt, and refuses a finished one', async () => {
+    const n = await notify({ channels: ['email'], subject: 'Hi' });
+    const id = n.deliveries[0]!.id;
+    const first = await claimDelivery(t.db.pool, id);
+    expect(first).toMatchObject({ attempts: 1, previousStatus: 'queued', email: 'a@example.com', subject: 'Hi', message: 'Hello' });
+    await markRetrying(t.db.pool, id, { provider: 'p', errorCode: 'e', errorMessage: 'm' });
+    expect((await claimDelivery(t.db.pool, id))?.previousStatus).toBe('retrying');
+    // A worker died while sending: the next claim says so.
+    expect((await claimDelivery(t.db.pool, id))?.previousStatus).toBe('sending');
+    await finishDelivery(t.db.pool, id, { status: 'delivered' });
+    expect(await claimDelivery(t.db.pool, id)).toBeNull();
+  });
+});

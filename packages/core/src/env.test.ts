@@ -1,0 +1,36 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Env, loadEnv, providerNames } from './env.js';
+import { migrationsDir } from './migrate.js';
+
+describe('loadEnv', () => {
+  it('has a default for everything', () => {
+    const env = loadEnv({});
+    expect(env.DELIVERY_ATTEMPTS).toBe(4);
+    expect(env.RETRY_BASE_DELAY_MS).toBe(2000);
+    expect(providerNames(env, 'email')).toEqual(['console']);
+  });
+
+  it('names every invalid variable', () => {
+    expect(() => loadEnv({ PORT: 'eighty', SIMULATED_FAILURE_RATE: '2' })).toThrow(/PORT[\s\S]*SIMULATED_FAILURE_RATE/);
+  });
+
+  it('reads ordered provider lists', () => {
+    expect(providerNames(loadEnv({ EMAIL_PROVIDERS: ' simulated, console ' }), 'email')).toEqual(['simulated', 'console']);
+  });
+});
+
+describe('.env.example', () => {
+  it('lists exactly the variables the service reads, with their defaults', async () => {
+    const text = await readFile(path.join(migrationsDir(), '../../.env.example'), 'utf8');
+    const listed = Object.fromEntries(
+      text
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    expect(Object.keys(listed).sort()).toEqual(Object.keys(Env.shape).sort());
+    expect(loadEnv(listed)).toEqual(loadEnv({}));
+  });
+});

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { statusOf, type ErrorCode } from './errors.js';
+
+describe('statusOf', () => {
+  it('maps each code to its HTTP status', () => {
+    const expected: Record<ErrorCode, number> = {
+      invalid_json: 400,
+      invalid_request: 400,
+      validation_failed: 422,
+      unauthorized: 401,
+      not_found: 404,
+      conflict: 409,
+      payload_too_large: 413,
+      unsupported_media_type: 415,
+      rate_limited: 429,
+      unavailable: 503,
+      internal: 500,
+    };
+    for (const [code, status] of Object.entries(expected)) expect(statusOf(code as ErrorCode)).toBe(status);
+  });
+});

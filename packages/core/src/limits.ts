@@ -1,0 +1,12 @@
+/** Size caps on what a client may send; part of the public contract (README "Limits"). */
+export const LIMITS = {
+  userIdLength: 256,
+  messageLength: 10_000,
+  subjectLength: 998,
+  typeLength: 100,
+  /** Serialized JSON size of a notification's `data`, in bytes. */
+  dataBytes: 16_384,
+  devicesPerUser: 20,
+  pageSize: 100,
+  defaultPageSize: 20,
+} as const;

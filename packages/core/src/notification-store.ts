@@ -1,0 +1,110 @@
+import type pg from 'pg';
+import type { Channel, Priority } from './channels.js';
+import type { Recipient } from './contacts.js';
+
+/** A notification ready to be written, with its deliveries already planned. */
+export interface PlannedNotification {
+  id: string;
+  appId: string;
+  userId: string;
+  type: string | null;
+  subject: string | null;
+  message: string;
+  data: Record<string, unknown> | null;
+  priority: Priority;
+  idempotencyKey: string | null;
+  createdAt: Date;
+  deliveries: PlannedDelivery[];
+}
+
+export interface PlannedDelivery {
+  id: string;
+  channel: Channel;
+  status: 'queued' | 'skipped';
+  reason: string | null;
+}
+
+export interface RecipientWithPreferences extends Recipient {
+  optedOut: Set<Channel>;
+}
+
+/**
+ * Contacts and channel opt-outs of many users in one query. Users never seen
+ * still get an entry (no contacts, no opt-outs): notifying them needs no setup.
+ */
+export async function loadRecipients(
+  pool: pg.Pool,
+  appId: string,
+  userIds: string[],
+): Promise<Map<string, RecipientWithPreferences>> {
+  const { rows } = await pool.query<{
+    user_id: string;
+    email: string | null;
+    phone: string | null;
+    device_count: number;
+    opted_out: Channel[] | null;
+  }>({
+    name: 'load_recipients',
+    text: `SELECT k.user_id, u.email, u.phone,
+        (SELECT count(*)::int FROM devices d WHERE d.app_id = $1 AND d.user_id = k.user_id) AS device_count,
+        (SELECT array_agg(p.channel::text) FROM preferences p
+          WHERE p.app_id = $1 AND p.user_id = k.user_id AND p.category = '' AND NOT p.enabled) AS opted_out
+      FROM unnest($2::text[]) AS k(user_id)
+      LEFT JOIN users u ON u.app_id = $1 AND u.id = k.user_id`,
+    values: [appId, userIds],
+  });
+  return new Map(
+    rows.map((r) => [
+      r.user_id,
+      { email: r.email, phone: r.phone, deviceCount: r.device_count, optedOut: new Set(r.opted_out ?? []) },
+    ]),
+  );
+}
+
+/**
+ * Writes notifications and all their deliveries in ONE statement (so one
+ * implicit transaction): either everything is stored or nothing is.
+ * Column arrays keep the statement's shape constant whatever the batch size.
+ */
+export async function insertNotifications(pool: pg.Pool, batch: PlannedNotification[]): Promise<void> {
+  const n = batch;
+  const d = batch.flatMap((x) => x.deliveries.map((del) => ({ ...del, appId: x.appId, notificationId: x.id, createdAt: x.createdAt })));
+  await pool.query({
+    name: 'insert_notifications',
+    text: `WITH n AS (
+        INSERT INTO notifications (id, app_id, user_id, type, subject, message, data, priority, status,
+          pending_count, skipped_count, idempotency_key, created_at, updated_at)
+        SELECT id, app_id, user_id, type, subject, message, data, priority,
+          CASE WHEN pending > 0 THEN 'pending' ELSE 'skipped' END::notification_status,
+          pending, skipped, idem, created_at, created_at
+        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
+          $8::priority[], $9::int[], $10::int[], $11::text[], $12::timestamptz[])
+          AS t(id, app_id, user_id, type, subject, message, data, priority, pending, skipped, idem, created_at)
+      )
+      INSERT INTO deliveries (id, app_id, notification_id, channel, status, reason, created_at, updated_at)
+      SELECT id, app_id, notification_id, channel, status, reason, created_at, created_at
+      FROM unnest($13::uuid[], $14::text[], $15::uuid[], $16::channel[], $17::delivery_status[], $18::text[],
+        $19::timestamptz[]) AS t(id, app_id, notification_id, channel, status, reason, created_at)`,
+    values: [
+      n.map((x) => x.id),
+      n.map((x) => x.appId),
+      n.map((x) => x.userId),
+      n.map((x) => x.type),
+      n.map((x) => x.subject),
+      n.map((x) => x.message),
+      n.map((x) => (x.data === null ? null : JSON.stringify(x.data))),
+      n.map((x) => x.priority),
+      n.map((x) => x.deliveries.filter((del) => del.status === 'queued').length),
+      n.map((x) => x.deliveries.filter((del) => del.status === 'skipped').length),
+      n.map((x) => x.idempotencyKey),
+      n.map((x) => x.createdAt),
+      d.map((x) => x.id),
+      d.map((x) => x.appId),
+      d.map((x) => x.notificationId),
+      d.map((x) => x.channel),
+      d.map((x) => x.status),
+      d.map((x) => x.reason),
+      d.map((x) => x.createdAt),
+    ],
+  });
+}

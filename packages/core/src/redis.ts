@@ -1,0 +1,19 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+export { Redis };
+
+/**
+ * Connections for BullMQ. Workers wait out a Redis outage (no per-command
+ * retry limit, as BullMQ requires for blocking commands); the API's producer
+ * connection fails fast so a request gets a 503 instead of hanging.
+ */
+export function createRedis(url: string, role: 'worker' | 'producer', extra: RedisOptions = {}): Redis {
+  const options: RedisOptions =
+    role === 'worker'
+      ? { maxRetriesPerRequest: null, enableReadyCheck: true }
+      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableReadyCheck: true };
+  const redis = new Redis(url, { ...options, ...extra, lazyConnect: false });
+  // Connection errors are retried by ioredis itself; readiness reports them.
+  redis.on('error', () => {});
+  return redis;
+}

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { CHANNELS } from '../channels.js';
+import { LIMITS } from '../limits.js';
+import { Timestamp, UserId } from './common.js';
+
+export const E164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such as +14155550100');
+
+const TimeZone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an IANA time zone such as Europe/Berlin' },
+);
+
+const Locale = z.string().refine(
+  (l) => {
+    try {
+      return Intl.getCanonicalLocales(l).length === 1;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be a BCP 47 locale such as pt-BR' },
+);
+
+const FcmDevice = z.object({ kind: z.literal('fcm'), token: z.string().min(1).max(4096) });
+const WebPushDevice = z.object({
+  kind: z.literal('webpush'),
+  subscription: z.object({
+    endpoint: z.url({ protocol: /^https$/ }).max(2048),
+    keys: z.object({ p256dh: z.string().min(1).max(512), auth: z.string().min(1).max(512) }),
+  }),
+});
+export const DeviceInput = z.discriminatedUnion('kind', [FcmDevice, WebPushDevice]).meta({ id: 'DeviceInput' });
+export type DeviceInput = z.infer<typeof DeviceInput>;
+
+/** Omitted fields keep their value; `null` clears one; `devices`, when given, replaces the list. */
+export const PutUserBody = z
+  .object({
+    email: z.email().max(320).nullable().optional(),
+    phone: E164.nullable().optional(),
+    locale: Locale.nullable().optional(),
+    timezone: TimeZone.nullable().optional(),
+    devices: z.array(DeviceInput).max(LIMITS.devicesPerUser).optional(),
+  })
+  .strict()
+  .meta({ id: 'PutUser' });
+export type PutUserBody = z.infer<typeof PutUserBody>;
+
+export const Device = z
+  .object({
+    id: z.uuid(),
+    kind: z.enum(['fcm', 'webpush']),
+    token: z.string().meta({ description: 'FCM token, or the Web Push endpoint' }),
+    created_at: Timestamp,
+  })
+  .meta({ id: 'Device' });
+
+export const User = z
+  .object({
+    user_id: z.string(),
+    email: z.string().nullable(),
+    phone: z.string().nullable(),
+    locale: z.string().nullable(),
+    timezone: z.string().nullable(),
+    devices: z.array(Device),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'User' });
+export type User = z.infer<typeof User>;
+
+export const UserParams = z.object({ user_id: UserId });
+
+const ChannelSwitches = z.partialRecord(z.enum(CHANNELS), z.boolean());
+
+export const PutPreferencesBody = z
+  .object({ channels: ChannelSwitches.meta({ description: 'true opts in, false opts out' }) })
+  .strict()
+  .meta({ id: 'SetPreferences' });
+export type PutPreferencesBody = z.infer<typeof PutPreferencesBody>;
+
+export const Preferences = z
+  .object({
+    user_id: z.string(),
+    channels: z.record(z.enum(CHANNELS), z.boolean()).meta({ description: 'Effective setting per channel (default true)' }),
+  })
+  .meta({ id: 'Preferences' });
+export type Preferences = z.infer<typeof Preferences>;

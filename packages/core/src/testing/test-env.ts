@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import './provided.js';
+import { closeDb, createDb, type Db } from '../db.js';
+import { loadEnv, type Env } from '../env.js';
+import { createLogger, type Logger } from '../logger.js';
+import { applyMigrations, migrationsDir } from '../migrate.js';
+import { closeQueues, createQueues, type ChannelQueues } from '../queues.js';
+import { createRedis, type Redis } from '../redis.js';
+
+/**
+ * Real PostgreSQL and Redis for one test file, isolated from every other:
+ * its own database schema (migrated) and its own BullMQ key prefix.
+ */
+export interface TestEnv {
+  env: Env;
+  db: Db;
+  queues: ChannelQueues;
+  /** Producer connection (fails fast), as the API uses. */
+  redis: Redis;
+  /** Worker connection (waits out outages), as workers use. */
+  workerRedis: Redis;
+  log: Logger;
+  appId: string;
+  close(): Promise<void>;
+}
+
+export async function createTestEnv(overrides: Record<string, string> = {}): Promise<TestEnv> {
+  const suffix = randomBytes(6).toString('hex');
+  const schema = `t_${suffix}`;
+  const env = loadEnv({
+    DATABASE_URL: inject('databaseUrl'),
+    REDIS_URL: inject('redisUrl'),
+    DATABASE_SCHEMA: schema,
+    QUEUE_PREFIX: `test-${suffix}`,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    NODE_ENV: 'test',
+    ...overrides,
+  });
+  const admin = new pg.Client({ connectionString: env.DATABASE_URL });
+  await admin.connect();
+  try {
+    await applyMigrations(admin, migrationsDir(), schema);
+  } finally {
+    await admin.end();
+  }
+  const db = createDb({ url: env.DATABASE_URL, schema, poolSize: 10 });
+  const appId = 'test-app';
+  await db.prisma.app.create({ data: { id: appId, name: appId } });
+  const redis = createRedis(env.REDIS_URL, 'producer');
+  const workerRedis = createRedis(env.REDIS_URL, 'worker');
+  const queues = createQueues(redis, env.QUEUE_PREFIX);
+  const log = createLogger(env.LOG_LEVEL);
+  return {
+    env,
+    db,
+    queues,
+    redis,
+    workerRedis,
+    log,
+    appId,
+    async close() {
+      await closeQueues(queues);
+      await deleteKeys(workerRedis, `${env.QUEUE_PREFIX}:*`);
+      redis.disconnect();
+      workerRedis.disconnect();
+      await db.pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await closeDb(db);
+    },
+  };
+}
+
+async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}

@@ -1,0 +1,36 @@
+// `npm start`: applies migrations, then runs the API and one worker process per
+// channel, as in production but on one machine. Ctrl-C / SIGTERM stops them all
+// gracefully. Settings come from the environment (see .env.example).
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const CHANNELS = ['email', 'sms', 'push', 'in_app', 'webhook'];
+
+const migrate = spawnSync(process.execPath, ['packages/core/dist/cli/migrate.js'], { cwd: root, stdio: 'inherit' });
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+const children = [
+  spawn(process.execPath, ['apps/api/dist/main.js'], { cwd: root, stdio: 'inherit' }),
+  ...CHANNELS.map((channel) =>
+    spawn(process.execPath, ['apps/worker/dist/main.js', '--channel', channel], { cwd: root, stdio: 'inherit' }),
+  ),
+];
+
+let stopping = false;
+function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) if (child.exitCode === null) child.kill(signal);
+}
+process.on('SIGINT', () => stop('SIGTERM'));
+process.on('SIGTERM', () => stop('SIGTERM'));
+let exitCode = 0;
+for (const child of children) {
+  child.on('exit', (code) => {
+    if (code) exitCode = code;
+    // One process dying takes the others down: a supervisor should restart the set.
+    stop('SIGTERM');
+    if (children.every((c) => c.exitCode !== null || c.signalCode !== null)) process.exit(exitCode);
+  });
+}
