@@ -1,6 +1,6 @@
 // The API process: env -> connections -> app -> serve; graceful close on SIGTERM.
 import { serve } from '@hono/node-server';
-import { closeDb, closeQueues, createDb, createLogger, createQueues, createRedis, loadEnv } from '@notify/core';
+import { closeDb, closeQueues, createDb, createLogger, createQueues, createRedis, loadEnv, redisReady } from '@notify/core';
 import { createApp } from './app.js';
 import { DEFAULT_APP_ID } from './middleware/tenant.js';
 
@@ -10,6 +10,7 @@ const db = createDb({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSi
 const redis = createRedis(env.REDIS_URL, 'producer');
 const queues = createQueues(redis, env.QUEUE_PREFIX);
 
+await redisReady(redis);
 await db.prisma.app.upsert({
   where: { id: DEFAULT_APP_ID },
   create: { id: DEFAULT_APP_ID, name: DEFAULT_APP_ID },

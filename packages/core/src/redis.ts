@@ -17,3 +17,19 @@ export function createRedis(url: string, role: 'worker' | 'producer', extra: Red
   redis.on('error', () => {});
   return redis;
 }
+
+/** Resolves once the connection is ready; rejects after `timeoutMs`. */
+export async function redisReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`Redis not ready after ${timeoutMs} ms (status: ${redis.status})`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once('ready', onReady);
+  });
+}

@@ -7,7 +7,7 @@ import { loadEnv, type Env } from '../env.js';
 import { createLogger, type Logger } from '../logger.js';
 import { applyMigrations, migrationsDir } from '../migrate.js';
 import { closeQueues, createQueues, type ChannelQueues } from '../queues.js';
-import { createRedis, type Redis } from '../redis.js';
+import { createRedis, redisReady, type Redis } from '../redis.js';
 
 /**
  * Real PostgreSQL and Redis for one test file, isolated from every other:
@@ -50,6 +50,7 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
   await db.prisma.app.create({ data: { id: appId, name: appId } });
   const redis = createRedis(env.REDIS_URL, 'producer');
   const workerRedis = createRedis(env.REDIS_URL, 'worker');
+  await Promise.all([redisReady(redis), redisReady(workerRedis)]);
   const queues = createQueues(redis, env.QUEUE_PREFIX);
   const log = createLogger(env.LOG_LEVEL);
   return {
