@@ -7,6 +7,7 @@ import { errorResponse, toAppError } from './errors.js';
 import { accessLog } from './middleware/access-log.js';
 import { tenant } from './middleware/tenant.js';
 import { healthRoutes } from './routes/health.js';
+import { deliveryRoutes } from './routes/deliveries.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { userRoutes } from './routes/users.js';
 
@@ -17,6 +18,7 @@ export interface AppDeps {
   redis: Redis;
   log: Logger;
   retry: RetryPolicy;
+  idempotencyTtlSeconds: number;
 }
 
 /** The HTTP API, with no I/O of its own: main.ts passes the connections in. */
@@ -33,7 +35,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.use('/notifications/*', tenant());
   app.use('/notifications', tenant());
   app.use('/users/*', tenant());
+  app.use('/deliveries/*', tenant());
+  app.use('/deliveries', tenant());
   app.route('/notifications', notificationRoutes(deps));
   app.route('/users', userRoutes(deps));
+  app.route('/deliveries', deliveryRoutes(deps));
   return app;
 }

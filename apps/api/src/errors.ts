@@ -1,4 +1,4 @@
-import { AppError, statusOf, type ErrorCode, type ErrorDetail, type Logger } from '@notify/core';
+import { AppError, isConnectionError, statusOf, unavailable, type ErrorCode, type ErrorDetail, type Logger } from '@notify/core';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
@@ -45,20 +45,7 @@ export function toAppError(err: unknown, log: Logger): AppError {
     const code = HTTP_CODES[err.status];
     if (code) return new AppError(code, err.message || code);
   }
-  if (isUnavailable(err)) return new AppError('unavailable', 'A backing service is unavailable; try again shortly', undefined, { headers: { 'Retry-After': '1' } });
+  if (isConnectionError(err)) return unavailable('PostgreSQL or Redis');
   log.error({ err }, 'unhandled error');
   return new AppError('internal', 'Internal error');
-}
-
-/** Connection-level failures of PostgreSQL or Redis: the request can be retried. */
-function isUnavailable(err: unknown): boolean {
-  const seen = new Set<unknown>();
-  for (let e: unknown = err; e && typeof e === 'object' && !seen.has(e); e = (e as { cause?: unknown }).cause) {
-    seen.add(e);
-    const { code, message, name } = e as { code?: unknown; message?: unknown; name?: unknown };
-    if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|57P01|57P03|08\d{3}|P1001|P1017|P2024)$/.test(code)) return true;
-    if (typeof message === 'string' && /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|enableOfflineQueue/i.test(message)) return true;
-    if (name === 'DriverAdapterError' && typeof message === 'string' && /connect|closed|terminat/i.test(message)) return true;
-  }
-  return false;
 }

@@ -1,6 +1,6 @@
 // The API process: env -> connections -> app -> serve; graceful close on SIGTERM.
 import { serve } from '@hono/node-server';
-import { closeDb, closeQueues, createDb, createLogger, createQueues, createRedis, loadEnv, redisReady } from '@notify/core';
+import { closeDb, closeQueues, createDb, createLogger, createQueues, createRedis, loadEnv, redisReady, assertNoEviction } from '@notify/core';
 import { createApp } from './app.js';
 import { DEFAULT_APP_ID } from './middleware/tenant.js';
 
@@ -10,7 +10,13 @@ const db = createDb({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSi
 const redis = createRedis(env.REDIS_URL, 'producer');
 const queues = createQueues(redis, env.QUEUE_PREFIX);
 
-await redisReady(redis);
+try {
+  await redisReady(redis);
+  await assertNoEviction(redis);
+} catch (err) {
+  log.fatal({ err }, `refusing to start: ${(err as Error).message}`);
+  process.exit(1);
+}
 await db.prisma.app.upsert({
   where: { id: DEFAULT_APP_ID },
   create: { id: DEFAULT_APP_ID, name: DEFAULT_APP_ID },
@@ -23,6 +29,7 @@ const app = createApp({
   redis,
   log,
   retry: { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS },
+  idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
 });
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) =>
   log.info({ port: info.port }, 'api listening'),

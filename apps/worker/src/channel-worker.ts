@@ -1,6 +1,24 @@
-import { QUEUE, type Channel, type DeliveryJob, type Logger, type Pool, type Provider } from '@notify/core';
+import {
+  backoffDelay,
+  ProviderError,
+  QUEUE,
+  type Channel,
+  type DeliveryJob,
+  type Logger,
+  type Pool,
+  type Provider,
+} from '@notify/core';
 import { Worker, type ConnectionOptions } from 'bullmq';
 import { deliver, type DeliverResult } from './processors/deliver.js';
+
+export interface StallSettings {
+  /** Lock on a running job, renewed at half this while it runs (BullMQ default 30 s). */
+  lockDurationMs: number;
+  /** How often to look for jobs whose worker died (BullMQ default 30 s). */
+  stalledIntervalMs: number;
+  /** Stalls a job may have before BullMQ fails it (BullMQ default 1). */
+  maxStalledCount: number;
+}
 
 export interface ChannelWorkerOptions {
   channel: Channel;
@@ -10,6 +28,9 @@ export interface ChannelWorkerOptions {
   pool: Pool;
   provider: Provider;
   log: Logger;
+  dbRetryMs: number;
+  maxRetryAfterMs: number;
+  stalls: StallSettings;
   /** Start taking jobs at once (default); false leaves it to worker.run(). */
   autorun?: boolean;
 }
@@ -19,9 +40,27 @@ export function createChannelWorker(o: ChannelWorkerOptions): Worker<DeliveryJob
   const log = o.log.child({ channel: o.channel });
   const worker = new Worker<DeliveryJob, DeliverResult>(
     QUEUE[o.channel],
-    (job) => deliver(job, { pool: o.pool, provider: o.provider, log }),
-    { connection: o.connection, prefix: o.prefix, concurrency: o.concurrency, autorun: o.autorun ?? true },
+    (job) => deliver(job, { pool: o.pool, provider: o.provider, log, dbRetryMs: o.dbRetryMs }),
+    {
+      connection: o.connection,
+      prefix: o.prefix,
+      concurrency: o.concurrency,
+      autorun: o.autorun ?? true,
+      lockDuration: o.stalls.lockDurationMs,
+      stalledInterval: o.stalls.stalledIntervalMs,
+      maxStalledCount: o.stalls.maxStalledCount,
+      settings: {
+        backoffStrategy: (attemptsMade, _type, err, job) =>
+          backoffDelay(
+            attemptsMade,
+            job?.opts.backoff && typeof job.opts.backoff === 'object' ? (job.opts.backoff.delay ?? 0) : 0,
+            err instanceof ProviderError ? err.retryAfterMs : undefined,
+            o.maxRetryAfterMs,
+          ),
+      },
+    },
   );
   worker.on('error', (err) => log.error({ err }, 'worker error'));
+  worker.on('stalled', (jobId) => log.warn({ delivery_id: jobId }, 'job stalled: its worker stopped; another will take it'));
   return worker;
 }

@@ -1,14 +1,36 @@
-// A worker process: serves the channels given on the command line or in WORKER_CHANNELS.
+// A worker process: serves the channels given on the command line or in
+// WORKER_CHANNELS, and takes its turn at the outbox sweep.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closeDb, concurrency, createDb, createLogger, createRedis, loadEnv, providersFor } from '@notify/core';
+import {
+  closeDb,
+  closeQueues,
+  concurrency,
+  createDb,
+  createLogger,
+  createQueues,
+  createRedis,
+  loadEnv,
+  providersFor,
+  redisReady,
+  assertNoEviction,
+} from '@notify/core';
 import { createChannelWorker } from './channel-worker.js';
 import { parseChannels } from './channels-arg.js';
+import { startMaintenance } from './maintenance.js';
 
 const env = loadEnv();
 const log = createLogger(env.LOG_LEVEL, { service: 'worker' });
 const channels = parseChannels(process.argv.slice(2), env.WORKER_CHANNELS);
 const db = createDb({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE });
 const redis = createRedis(env.REDIS_URL, 'worker');
+try {
+  await redisReady(redis, 60_000);
+  await assertNoEviction(redis);
+} catch (err) {
+  log.fatal({ err }, `refusing to start: ${(err as Error).message}`);
+  process.exit(1);
+}
+const retry = { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS };
 
 const workers = channels.map((channel) => {
   const [provider] = providersFor(env, channel);
@@ -21,7 +43,25 @@ const workers = channels.map((channel) => {
     pool: db.pool,
     provider,
     log,
+    dbRetryMs: env.WORKER_DB_RETRY_MS,
+    maxRetryAfterMs: env.RETRY_AFTER_MAX_MS,
+    stalls: {
+      lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+      stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
+      maxStalledCount: env.WORKER_MAX_STALLED_COUNT,
+    },
   });
+});
+// The sweeper re-adds jobs to any channel's queue, so it has its own producers.
+const queues = createQueues(redis, env.QUEUE_PREFIX);
+const stopMaintenance = startMaintenance({
+  pool: db.pool,
+  redis,
+  queues,
+  retry,
+  log,
+  intervalMs: env.SWEEP_INTERVAL_MS,
+  graceMs: env.SWEEP_GRACE_MS,
 });
 log.info({ channels }, 'worker started');
 
@@ -30,12 +70,13 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'shutting down: finishing in-flight jobs');
-  const graceful = Promise.all(workers.map((w) => w.close())).then(() => true);
+  const graceful = Promise.all([...workers.map((w) => w.close()), stopMaintenance()]).then(() => true);
   const inTime = await Promise.race([graceful, sleep(env.SHUTDOWN_GRACE_SECONDS * 1000).then(() => false)]);
   if (!inTime) {
     log.warn('grace period over: stopping with jobs in flight (they will be retried as stalled)');
     await Promise.all(workers.map((w) => w.close(true)));
   }
+  await closeQueues(queues);
   await closeDb(db);
   redis.disconnect();
   log.info('stopped');

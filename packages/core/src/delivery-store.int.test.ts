@@ -15,8 +15,8 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-const notify = (input: Record<string, unknown>) =>
-  createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: 'u1', message: 'Hello', ...input }));
+const notify = async (input: Record<string, unknown>) =>
+  (await createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: 'u1', message: 'Hello', ...input }))).notification;
 
 describe('createNotification', () => {
   it('stores the notification with one delivery per channel and queues one job each, with its priority', async () => {
@@ -28,7 +28,7 @@ describe('createNotification', () => {
       expect(job?.data).toEqual({ delivery_id: d.id, notification_id: n.id, channel: d.channel });
       expect(job?.opts.priority).toBe(PRIORITY.high);
       expect(job?.opts.attempts).toBe(4);
-      expect(job?.opts.backoff).toEqual({ type: 'exponential', delay: 2000 });
+      expect(job?.opts.backoff).toEqual({ type: 'exponential_or_retry_after', delay: 2000 });
     }
   });
 
@@ -44,7 +44,7 @@ describe('createNotification', () => {
   });
 
   it('marks a notification with nothing deliverable as skipped at once', async () => {
-    const n = await createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: 'nobody', message: 'x', channels: ['email'] }));
+    const { notification: n } = await createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: 'nobody', message: 'x', channels: ['email'] }));
     const row = await t.db.prisma.notification.findUniqueOrThrow({ where: { id: n.id } });
     expect(row).toMatchObject({ status: 'skipped', pendingCount: 0, skippedCount: 1 });
   });
@@ -81,7 +81,7 @@ describe('delivery transitions', () => {
     const id = n.deliveries[0]!.id;
     const first = await claimDelivery(t.db.pool, id);
     expect(first).toMatchObject({ attempts: 1, previousStatus: 'queued', email: 'a@example.com', subject: 'Hi', message: 'Hello' });
-    await markRetrying(t.db.pool, id, { provider: 'p', errorCode: 'e', errorMessage: 'm' });
+    await markRetrying(t.db.pool, id, { provider: 'p', errorCode: 'e', errorMessage: 'm', attempt: { attempt: 2, provider: 'p', outcome: 'retryable_error', errorCode: 'e', errorMessage: 'm', durationMs: 5 } });
     expect((await claimDelivery(t.db.pool, id))?.previousStatus).toBe('retrying');
     // A worker died while sending: the next claim says so.
     expect((await claimDelivery(t.db.pool, id))?.previousStatus).toBe('sending');

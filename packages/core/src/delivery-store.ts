@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Channel, Priority } from './channels.js';
+import { countsUpdateSql } from './delivery-transitions.js';
 
 /** A delivery taken by a worker, with what it needs to build the message. */
 export interface ClaimedDelivery {
@@ -7,7 +8,7 @@ export interface ClaimedDelivery {
   appId: string;
   notificationId: string;
   channel: Channel;
-  /** Provider calls so far, this one included. */
+  /** Provider calls so far, this one included (across replays). */
   attempts: number;
   /** `sending` means an earlier worker died mid-send: this may be a second send. */
   previousStatus: 'queued' | 'retrying' | 'sending';
@@ -21,6 +22,8 @@ export interface ClaimedDelivery {
   phone: string | null;
 }
 
+const UNFINISHED = "('queued', 'retrying', 'sending')";
+
 /**
  * Marks a delivery `sending` and counts the attempt, returning its content and
  * contacts; null when the delivery is already finished (delivered, failed,
@@ -31,7 +34,7 @@ export async function claimDelivery(pool: pg.Pool, id: string): Promise<ClaimedD
     name: 'claim_delivery',
     text: `WITH c AS (
         UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = now()
-        WHERE id = $1 AND status IN ('queued', 'retrying', 'sending')
+        WHERE id = $1 AND status IN ${UNFINISHED}
         RETURNING id, app_id, notification_id, channel, attempts,
           (SELECT status FROM deliveries WHERE id = $1) AS previous_status
       )
@@ -60,7 +63,17 @@ export async function claimDelivery(pool: pg.Pool, id: string): Promise<ClaimedD
   };
 }
 
-export type FinalStatus = 'delivered' | 'failed' | 'skipped' | 'cancelled';
+/** One provider call, for the delivery's error history (delivery_attempts). */
+export interface AttemptRecord {
+  attempt: number;
+  provider: string;
+  outcome: 'delivered' | 'retryable_error' | 'permanent_error';
+  errorCode?: string | null;
+  errorMessage?: string | null;
+  durationMs: number;
+}
+
+export type FinalStatus = 'delivered' | 'failed' | 'skipped';
 
 export interface DeliveryOutcome {
   status: FinalStatus;
@@ -69,48 +82,46 @@ export interface DeliveryOutcome {
   reason?: string | null;
   errorCode?: string | null;
   errorMessage?: string | null;
+  /** The provider call that led here, if there was one. */
+  attempt?: AttemptRecord;
+}
+
+/** Inserts the attempt row for each row of `moved`, taking its six values from $first on. */
+function attemptInsertSql(first: number): string {
+  const p = (i: number) => `$${first + i}`;
+  return `INSERT INTO delivery_attempts (delivery_id, attempt, provider, outcome, error_code, error_message, duration_ms)
+    SELECT id, ${p(0)}::int, ${p(1)}::text, ${p(2)}::attempt_outcome, ${p(3)}::text, ${p(4)}::text, ${p(5)}::int
+    FROM moved WHERE ${p(0)}::int IS NOT NULL`;
+}
+
+function attemptValues(a: AttemptRecord | undefined): unknown[] {
+  return [a?.attempt ?? null, a?.provider ?? null, a?.outcome ?? null, a?.errorCode ?? null, a?.errorMessage ?? null, a?.durationMs ?? null];
 }
 
 /**
- * Ends a delivery and updates its notification's counts and status in one
- * statement. Only an unfinished delivery moves, so an outcome counts once.
- * The counters are updated from the notification row itself (not a read
- * before it), so channels finishing at the same moment cannot overwrite
- * each other's result. Returns the notification's new status, or null if the
- * delivery was already finished.
+ * Ends an unfinished delivery, records the attempt, and moves its
+ * notification's counts and status, in one statement. A finished delivery
+ * does not move again, so an outcome counts once. Returns the notification's
+ * new status, or null if the delivery was already finished.
  */
 export async function finishDelivery(pool: pg.Pool, id: string, o: DeliveryOutcome): Promise<string | null> {
   const { rows } = await pool.query<{ status: string }>({
     name: 'finish_delivery',
-    text: `WITH d AS (
+    text: `WITH moved AS (
         UPDATE deliveries SET status = $2::delivery_status,
           provider = COALESCE($3, provider), provider_message_id = COALESCE($4, provider_message_id),
           reason = COALESCE($5, reason),
-          last_error_code = CASE WHEN $2 = 'failed' THEN $6 ELSE last_error_code END,
-          last_error_message = CASE WHEN $2 = 'failed' THEN $7 ELSE last_error_message END,
-          delivered_at = CASE WHEN $2 = 'delivered' THEN now() END,
-          failed_at = CASE WHEN $2 = 'failed' THEN now() END,
+          last_error_code = CASE WHEN $2::delivery_status = 'failed' THEN $6 ELSE last_error_code END,
+          last_error_message = CASE WHEN $2::delivery_status = 'failed' THEN $7 ELSE last_error_message END,
+          delivered_at = CASE WHEN $2::delivery_status = 'delivered' THEN now() END,
+          failed_at = CASE WHEN $2::delivery_status = 'failed' THEN now() END,
           updated_at = now()
-        WHERE id = $1 AND status IN ('queued', 'retrying', 'sending')
-        RETURNING notification_id, status
-      )
-      UPDATE notifications n SET
-        pending_count = n.pending_count - 1,
-        delivered_count = n.delivered_count + (d.status = 'delivered')::int,
-        failed_count = n.failed_count + (d.status = 'failed')::int,
-        cancelled_count = n.cancelled_count + (d.status = 'cancelled')::int,
-        skipped_count = n.skipped_count + (d.status = 'skipped')::int,
-        status = CASE
-          WHEN n.pending_count - 1 > 0 THEN 'pending'
-          WHEN n.delivered_count + (d.status = 'delivered')::int > 0
-            AND n.failed_count + (d.status = 'failed')::int > 0 THEN 'partial'
-          WHEN n.delivered_count + (d.status = 'delivered')::int > 0 THEN 'delivered'
-          WHEN n.failed_count + (d.status = 'failed')::int > 0 THEN 'failed'
-          WHEN n.cancelled_count + (d.status = 'cancelled')::int > 0 THEN 'cancelled'
-          ELSE 'skipped' END::notification_status,
-        updated_at = now()
-      FROM d WHERE n.id = d.notification_id
-      RETURNING n.status`,
+        WHERE id = $1 AND status IN ${UNFINISHED}
+        RETURNING id, notification_id, status
+      ),
+      attempt AS (${attemptInsertSql(8)}),
+      ${countsUpdateSql('moved', 'pending')}
+      SELECT status FROM counted`,
     values: [
       id,
       o.status,
@@ -119,6 +130,7 @@ export async function finishDelivery(pool: pg.Pool, id: string, o: DeliveryOutco
       o.reason ?? null,
       o.errorCode ?? null,
       o.errorMessage ?? null,
+      ...attemptValues(o.attempt),
     ],
   });
   return rows[0]?.status ?? null;
@@ -128,13 +140,17 @@ export async function finishDelivery(pool: pg.Pool, id: string, o: DeliveryOutco
 export async function markRetrying(
   pool: pg.Pool,
   id: string,
-  e: { provider: string | null; errorCode: string; errorMessage: string },
+  e: { provider: string; errorCode: string; errorMessage: string; attempt: AttemptRecord },
 ): Promise<void> {
   await pool.query({
     name: 'mark_retrying',
-    text: `UPDATE deliveries SET status = 'retrying', provider = COALESCE($2, provider),
-        last_error_code = $3, last_error_message = $4, updated_at = now()
-      WHERE id = $1 AND status = 'sending'`,
-    values: [id, e.provider, e.errorCode, e.errorMessage],
+    text: `WITH moved AS (
+        UPDATE deliveries SET status = 'retrying', provider = $2,
+          last_error_code = $3, last_error_message = $4, updated_at = now()
+        WHERE id = $1 AND status = 'sending'
+        RETURNING id
+      )
+      ${attemptInsertSql(5)}`,
+    values: [id, e.provider, e.errorCode, e.errorMessage, ...attemptValues(e.attempt)],
   });
 }

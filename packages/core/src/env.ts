@@ -29,6 +29,26 @@ export const Env = z.object({
   DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(4),
   /** Exponential backoff base: retries wait base, 2*base, 4*base, ... */
   RETRY_BASE_DELAY_MS: int(2000),
+  /** Longest Retry-After from a provider that is honoured; longer ones are capped to this. */
+  RETRY_AFTER_MAX_MS: int(3_600_000),
+  /** How long an Idempotency-Key is remembered. */
+  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  /**
+   * A worker's hold on a job; renewed every half of it while the job runs. A
+   * worker that dies loses its jobs to another after at most this plus the
+   * stalled interval.
+   */
+  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** How often workers look for jobs whose worker died (stalled jobs). */
+  WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** Times a job may stall (its worker died mid-send) before BullMQ fails it. */
+  WORKER_MAX_STALLED_COUNT: int(2),
+  /** How long a worker keeps retrying a database call that cannot connect before giving up the attempt. */
+  WORKER_DB_RETRY_MS: int(60_000),
+  /** How often a worker runs the outbox sweeper (one replica at a time does the work). */
+  SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Unfinished deliveries untouched this long are checked against their queue. */
+  SWEEP_GRACE_MS: int(30_000),
   /** Seconds to let in-flight work finish on SIGTERM before exiting anyway. */
   SHUTDOWN_GRACE_SECONDS: int(25),
   EMAIL_PROVIDERS: z.string().default('console'),

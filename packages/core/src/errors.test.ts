@@ -7,6 +7,7 @@ describe('statusOf', () => {
       invalid_json: 400,
       invalid_request: 400,
       validation_failed: 422,
+      idempotency_key_reused: 422,
       unauthorized: 401,
       not_found: 404,
       conflict: 409,

@@ -3,6 +3,7 @@ export type ErrorCode =
   | 'invalid_json'
   | 'invalid_request'
   | 'validation_failed'
+  | 'idempotency_key_reused'
   | 'unauthorized'
   | 'not_found'
   | 'conflict'
@@ -28,6 +29,7 @@ export function statusOf(code: ErrorCode): 400 | 401 | 404 | 409 | 413 | 415 | 4
     case 'unsupported_media_type':
       return 415;
     case 'validation_failed':
+    case 'idempotency_key_reused':
       return 422;
     case 'rate_limited':
       return 429;
@@ -64,4 +66,29 @@ export class AppError extends Error {
 
 export function notFound(what: string): AppError {
   return new AppError('not_found', `${what} not found`);
+}
+
+export function unavailable(what: string): AppError {
+  return new AppError('unavailable', `${what} is unavailable; retry shortly`, undefined, { headers: { 'Retry-After': '1' } });
+}
+
+const CONNECTION_CODES = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|57P01|57P02|57P03|53300|08\d{3})$/;
+const CONNECTION_MESSAGES =
+  /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|enableOfflineQueue|Client has encountered a connection error|Can't reach database server|Cannot use a pool after calling end/i;
+
+/**
+ * Whether an error means PostgreSQL or Redis could not be reached (as opposed
+ * to refusing a query): the work can be retried once they are back. Looks
+ * through `cause` chains, where Prisma's driver adapter keeps the pg error.
+ */
+export function isConnectionError(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; e && typeof e === 'object' && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    const { code, message, originalCode } = e as { code?: unknown; message?: unknown; originalCode?: unknown };
+    if (typeof code === 'string' && CONNECTION_CODES.test(code)) return true;
+    if (typeof originalCode === 'string' && CONNECTION_CODES.test(originalCode)) return true;
+    if (typeof message === 'string' && CONNECTION_MESSAGES.test(message)) return true;
+  }
+  return false;
 }

@@ -23,3 +23,7 @@ export * from './schemas/notifications.js';
 export * from './schemas/users.js';
 export * from './users.js';
 export type { Pool } from 'pg';
+export * from './deliveries.js';
+export * from './idempotency.js';
+export * from './outbox.js';
+export * from './schemas/deliveries.js';

@@ -66,45 +66,111 @@ export async function loadRecipients(
  * implicit transaction): either everything is stored or nothing is.
  * Column arrays keep the statement's shape constant whatever the batch size.
  */
-export async function insertNotifications(pool: pg.Pool, batch: PlannedNotification[]): Promise<void> {
+const INSERT_NOTIFICATIONS = `INSERT INTO notifications (id, app_id, user_id, type, subject, message, data, priority, status,
+    pending_count, skipped_count, idempotency_key, created_at, updated_at)
+  SELECT id, app_id, user_id, type, subject, message, data, priority,
+    CASE WHEN pending > 0 THEN 'pending' ELSE 'skipped' END::notification_status,
+    pending, skipped, idem, created_at, created_at
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
+    $8::priority[], $9::int[], $10::int[], $11::text[], $12::timestamptz[])
+    AS t(id, app_id, user_id, type, subject, message, data, priority, pending, skipped, idem, created_at)`;
+
+const INSERT_DELIVERIES = `INSERT INTO deliveries (id, app_id, notification_id, channel, status, reason, created_at, updated_at)
+  SELECT id, app_id, notification_id, channel, status, reason, created_at, created_at
+  FROM unnest($13::uuid[], $14::text[], $15::uuid[], $16::channel[], $17::delivery_status[], $18::text[],
+    $19::timestamptz[]) AS t(id, app_id, notification_id, channel, status, reason, created_at)`;
+
+/** The 19 column arrays of INSERT_NOTIFICATIONS and INSERT_DELIVERIES, in parameter order. */
+function columns(batch: PlannedNotification[]): unknown[] {
   const n = batch;
-  const d = batch.flatMap((x) => x.deliveries.map((del) => ({ ...del, appId: x.appId, notificationId: x.id, createdAt: x.createdAt })));
+  const d = batch.flatMap((x) =>
+    x.deliveries.map((del) => ({ ...del, appId: x.appId, notificationId: x.id, createdAt: x.createdAt })),
+  );
+  return [
+    n.map((x) => x.id),
+    n.map((x) => x.appId),
+    n.map((x) => x.userId),
+    n.map((x) => x.type),
+    n.map((x) => x.subject),
+    n.map((x) => x.message),
+    n.map((x) => (x.data === null ? null : JSON.stringify(x.data))),
+    n.map((x) => x.priority),
+    n.map((x) => x.deliveries.filter((del) => del.status === 'queued').length),
+    n.map((x) => x.deliveries.filter((del) => del.status === 'skipped').length),
+    n.map((x) => x.idempotencyKey),
+    n.map((x) => x.createdAt),
+    d.map((x) => x.id),
+    d.map((x) => x.appId),
+    d.map((x) => x.notificationId),
+    d.map((x) => x.channel),
+    d.map((x) => x.status),
+    d.map((x) => x.reason),
+    d.map((x) => x.createdAt),
+  ];
+}
+
+/**
+ * Writes notifications and all their deliveries in ONE statement (so one
+ * implicit transaction): either everything is stored or nothing is.
+ * Column arrays keep the statement's shape constant whatever the batch size.
+ */
+export async function insertNotifications(pool: pg.Pool, batch: PlannedNotification[]): Promise<void> {
   await pool.query({
     name: 'insert_notifications',
-    text: `WITH n AS (
-        INSERT INTO notifications (id, app_id, user_id, type, subject, message, data, priority, status,
-          pending_count, skipped_count, idempotency_key, created_at, updated_at)
-        SELECT id, app_id, user_id, type, subject, message, data, priority,
-          CASE WHEN pending > 0 THEN 'pending' ELSE 'skipped' END::notification_status,
-          pending, skipped, idem, created_at, created_at
-        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
-          $8::priority[], $9::int[], $10::int[], $11::text[], $12::timestamptz[])
-          AS t(id, app_id, user_id, type, subject, message, data, priority, pending, skipped, idem, created_at)
-      )
-      INSERT INTO deliveries (id, app_id, notification_id, channel, status, reason, created_at, updated_at)
-      SELECT id, app_id, notification_id, channel, status, reason, created_at, created_at
-      FROM unnest($13::uuid[], $14::text[], $15::uuid[], $16::channel[], $17::delivery_status[], $18::text[],
-        $19::timestamptz[]) AS t(id, app_id, notification_id, channel, status, reason, created_at)`,
-    values: [
-      n.map((x) => x.id),
-      n.map((x) => x.appId),
-      n.map((x) => x.userId),
-      n.map((x) => x.type),
-      n.map((x) => x.subject),
-      n.map((x) => x.message),
-      n.map((x) => (x.data === null ? null : JSON.stringify(x.data))),
-      n.map((x) => x.priority),
-      n.map((x) => x.deliveries.filter((del) => del.status === 'queued').length),
-      n.map((x) => x.deliveries.filter((del) => del.status === 'skipped').length),
-      n.map((x) => x.idempotencyKey),
-      n.map((x) => x.createdAt),
-      d.map((x) => x.id),
-      d.map((x) => x.appId),
-      d.map((x) => x.notificationId),
-      d.map((x) => x.channel),
-      d.map((x) => x.status),
-      d.map((x) => x.reason),
-      d.map((x) => x.createdAt),
-    ],
+    text: `WITH n AS (${INSERT_NOTIFICATIONS}) ${INSERT_DELIVERIES}`,
+    values: columns(batch),
   });
+}
+
+export interface IdempotencyClaim {
+  key: string;
+  requestHash: string;
+  /** The response to store for replays. */
+  response: unknown;
+  ttlSeconds: number;
+}
+
+/**
+ * Like insertNotifications for one notification, but only if its idempotency
+ * key is new (or its window has passed): the key row and the notification
+ * commit together. A concurrent request with the same key waits on the unique
+ * key, then finds it taken. Returns false when the key was taken.
+ */
+export async function insertKeyedNotification(
+  pool: pg.Pool,
+  planned: PlannedNotification,
+  claim: IdempotencyClaim,
+): Promise<boolean> {
+  const { rows } = await pool.query<{ claimed: boolean }>({
+    name: 'insert_keyed_notification',
+    text: `WITH k AS (
+        INSERT INTO idempotency_keys (app_id, key, request_hash, notification_id, response, expires_at)
+        VALUES ($2[1], $11[1], $20, $1[1], $21::jsonb, now() + make_interval(secs => $22))
+        ON CONFLICT (app_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,
+          notification_id = EXCLUDED.notification_id, response = EXCLUDED.response,
+          created_at = now(), expires_at = EXCLUDED.expires_at
+          WHERE idempotency_keys.expires_at < now()
+        RETURNING key
+      ),
+      n AS (${INSERT_NOTIFICATIONS} WHERE EXISTS (SELECT 1 FROM k)),
+      d AS (${INSERT_DELIVERIES} WHERE EXISTS (SELECT 1 FROM k))
+      SELECT EXISTS (SELECT 1 FROM k) AS claimed`,
+    values: [...columns([{ ...planned, idempotencyKey: claim.key }]), claim.requestHash, JSON.stringify(claim.response), claim.ttlSeconds],
+  });
+  return rows[0]?.claimed ?? false;
+}
+
+/** The stored request hash and response of an idempotency key still in its window. */
+export async function findIdempotencyKey(
+  pool: pg.Pool,
+  appId: string,
+  key: string,
+): Promise<{ requestHash: string; response: unknown } | null> {
+  const { rows } = await pool.query<{ request_hash: string; response: unknown }>({
+    name: 'find_idempotency_key',
+    text: 'SELECT request_hash, response FROM idempotency_keys WHERE app_id = $1 AND key = $2 AND expires_at >= now()',
+    values: [appId, key],
+  });
+  const row = rows[0];
+  return row ? { requestHash: row.request_hash, response: row.response } : null;
 }

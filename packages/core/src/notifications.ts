@@ -1,24 +1,30 @@
-import type { Db } from './db.js';
+import type { Channel } from './channels.js';
 import { hasContact } from './contacts.js';
-import { notFound, AppError } from './errors.js';
+import type { Db } from './db.js';
+import { countsUpdateSql } from './delivery-transitions.js';
+import { AppError, notFound } from './errors.js';
 import { decodeCursor, encodeCursor, newId } from './ids.js';
 import type { Logger } from './logger.js';
 import {
+  findIdempotencyKey,
+  insertKeyedNotification,
   insertNotifications,
   loadRecipients,
   type PlannedNotification,
   type RecipientWithPreferences,
 } from './notification-store.js';
 import { notificationView } from './notification-view.js';
-import { deliveryJobOptions, type ChannelQueues, type RetryPolicy } from './queues.js';
+import { addDeliveryJobs } from './outbox.js';
+import type { ChannelQueues, RetryPolicy } from './queues.js';
 import type { CreateNotificationBody, Notification, NotificationPage } from './schemas/notifications.js';
-import type { Channel, Priority } from './channels.js';
 
 export interface NotificationDeps {
   db: Db;
   queues: ChannelQueues;
   retry: RetryPolicy;
   log: Logger;
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyTtlSeconds?: number;
 }
 
 /** Decides each channel's fate: queued, or skipped with the reason. Pure. */
@@ -50,65 +56,75 @@ export function planNotification(
   };
 }
 
+export interface Idempotency {
+  key: string;
+  /** Fingerprint of the request body (see requestHash). */
+  requestHash: string;
+}
+
+export interface CreateResult {
+  notification: Notification;
+  /** True when an earlier request with the same Idempotency-Key created it. */
+  replayed: boolean;
+}
+
 /**
  * Stores a notification with its deliveries, then enqueues one job per queued
  * delivery. The deliveries table is the outbox: if enqueueing fails after the
  * commit, the sweeper re-adds the jobs, so the notification is still accepted.
+ * With an idempotency key, a repeat of the same request answers the first
+ * response and creates nothing; the same key with another body is refused.
  */
 export async function createNotification(
   deps: NotificationDeps,
   appId: string,
   body: CreateNotificationBody,
-): Promise<Notification> {
+  idempotency?: Idempotency,
+): Promise<CreateResult> {
+  if (idempotency) {
+    const replay = await replayOf(deps, appId, idempotency);
+    if (replay) return replay;
+  }
   const recipients = await loadRecipients(deps.db.pool, appId, [body.user_id]);
   const planned = planNotification(appId, body, recipients.get(body.user_id), new Date());
-  await insertNotifications(deps.db.pool, [planned]);
+  const view = plannedView(planned);
+  if (idempotency) {
+    const claimed = await insertKeyedNotification(deps.db.pool, planned, {
+      ...idempotency,
+      response: view,
+      ttlSeconds: deps.idempotencyTtlSeconds ?? 86_400,
+    });
+    if (!claimed) {
+      const replay = await replayOf(deps, appId, idempotency);
+      if (replay) return replay;
+      throw new AppError('conflict', 'A request with this Idempotency-Key is being processed; retry', undefined, {
+        headers: { 'Retry-After': '1' },
+      });
+    }
+  } else {
+    await insertNotifications(deps.db.pool, [planned]);
+  }
   try {
-    await enqueueDeliveries(deps.queues, deps.retry, [planned]);
+    await addDeliveryJobs(deps.queues, deps.retry, queuedDeliveries(planned));
   } catch (err) {
     deps.log.warn({ err, notification_id: planned.id }, 'enqueue failed after commit; the sweeper will re-add the jobs');
   }
-  return plannedView(planned);
+  return { notification: view, replayed: false };
 }
 
-export interface QueuedDelivery {
-  id: string;
-  notificationId: string;
-  channel: Channel;
-  priority: Priority;
+async function replayOf(deps: NotificationDeps, appId: string, idempotency: Idempotency): Promise<CreateResult | null> {
+  const stored = await findIdempotencyKey(deps.db.pool, appId, idempotency.key);
+  if (!stored) return null;
+  if (stored.requestHash !== idempotency.requestHash) {
+    throw new AppError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body');
+  }
+  return { notification: stored.response as Notification, replayed: true };
 }
 
-/** Adds jobs for queued deliveries, one round trip per channel queue. */
-export async function addDeliveryJobs(
-  queues: ChannelQueues,
-  retry: RetryPolicy,
-  deliveries: QueuedDelivery[],
-): Promise<void> {
-  const byChannel = new Map<Channel, QueuedDelivery[]>();
-  for (const d of deliveries) byChannel.set(d.channel, [...(byChannel.get(d.channel) ?? []), d]);
-  await Promise.all(
-    [...byChannel].map(([channel, ds]) =>
-      queues[channel].addBulk(
-        ds.map((d) => ({
-          name: 'deliver',
-          data: { delivery_id: d.id, notification_id: d.notificationId, channel },
-          opts: deliveryJobOptions(d.id, d.priority, retry),
-        })),
-      ),
-    ),
-  );
-}
-
-function enqueueDeliveries(queues: ChannelQueues, retry: RetryPolicy, batch: PlannedNotification[]) {
-  return addDeliveryJobs(
-    queues,
-    retry,
-    batch.flatMap((n) =>
-      n.deliveries
-        .filter((d) => d.status === 'queued')
-        .map((d) => ({ id: d.id, notificationId: n.id, channel: d.channel, priority: n.priority })),
-    ),
-  );
+function queuedDeliveries(n: PlannedNotification) {
+  return n.deliveries
+    .filter((d) => d.status === 'queued')
+    .map((d) => ({ id: d.id, notificationId: n.id, channel: d.channel, priority: n.priority }));
 }
 
 function plannedView(n: PlannedNotification): Notification {
@@ -146,6 +162,38 @@ export async function getNotification(db: Db, appId: string, id: string): Promis
   const row = await db.prisma.notification.findFirst({ where: { id, appId }, include: { deliveries: true } });
   if (!row) throw notFound('Notification');
   return notificationView(row);
+}
+
+/**
+ * Cancels the deliveries not yet handed to a provider (queued or waiting to
+ * retry) and removes their jobs. A delivery being sent right now finishes.
+ * 409 when nothing was left to cancel.
+ */
+export async function cancelNotification(deps: NotificationDeps, appId: string, id: string): Promise<Notification> {
+  const exists = await deps.db.prisma.notification.count({ where: { id, appId } });
+  if (!exists) throw notFound('Notification');
+  const { rows } = await deps.db.pool.query<{ id: string; channel: Channel }>({
+    name: 'cancel_notification',
+    text: `WITH moved AS (
+        UPDATE deliveries SET status = 'cancelled', reason = 'cancelled', updated_at = now()
+        WHERE notification_id = $1 AND status IN ('queued', 'retrying')
+        RETURNING id, notification_id, status, channel
+      ),
+      ${countsUpdateSql('moved', 'pending')}
+      SELECT moved.id, moved.channel FROM moved`,
+    values: [id],
+  });
+  // The rows are what matters (a worker skips a cancelled delivery); removing the jobs is tidiness.
+  await Promise.all(rows.map((r) => deps.queues[r.channel].remove(r.id).catch(() => 0)));
+  const notification = await getNotification(deps.db, appId, id);
+  if (rows.length === 0) {
+    throw new AppError(
+      'conflict',
+      'Nothing to cancel: every delivery is already being sent or finished',
+      notification.deliveries.map((d) => ({ path: `deliveries.${d.channel}`, message: d.status })),
+    );
+  }
+  return notification;
 }
 
 export async function listUserNotifications(

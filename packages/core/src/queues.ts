@@ -30,13 +30,24 @@ export interface RetryPolicy {
   baseDelayMs: number;
 }
 
+/**
+ * Our backoff: exponential (base, 2×base, 4×base, ...) unless the provider said
+ * when to come back (Retry-After). Workers register it as `backoffStrategy`.
+ */
+export const BACKOFF_TYPE = 'exponential_or_retry_after';
+
+export function backoffDelay(attemptsMade: number, baseDelayMs: number, retryAfterMs: number | undefined, maxRetryAfterMs: number): number {
+  if (retryAfterMs !== undefined && retryAfterMs >= 0) return Math.min(retryAfterMs, maxRetryAfterMs);
+  return Math.round(2 ** (attemptsMade - 1) * baseDelayMs);
+}
+
 /** Job options for one delivery; `jobId` = delivery id makes adding twice harmless. */
 export function deliveryJobOptions(deliveryId: string, priority: Priority, retry: RetryPolicy): JobsOptions {
   return {
     jobId: deliveryId,
     priority: PRIORITY[priority],
     attempts: retry.attempts,
-    backoff: { type: 'exponential', delay: retry.baseDelayMs },
+    backoff: { type: BACKOFF_TYPE, delay: retry.baseDelayMs },
     // The deliveries table is the record; Redis keeps only a bounded tail.
     removeOnComplete: { age: 3600, count: 10_000 },
     removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },

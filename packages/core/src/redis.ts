@@ -33,3 +33,18 @@ export async function redisReady(redis: Redis, timeoutMs = 10_000): Promise<void
     redis.once('ready', onReady);
   });
 }
+
+/**
+ * BullMQ needs Redis never to evict keys: an evicted key is a lost job.
+ * Throws, naming the fix, when `maxmemory-policy` is anything but noeviction.
+ */
+export async function assertNoEviction(redis: Redis): Promise<void> {
+  const info = await redis.info('memory');
+  const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+  if (policy !== 'noeviction') {
+    throw new Error(
+      `Redis maxmemory-policy is "${policy ?? 'unknown'}"; it must be "noeviction" or Redis may silently drop queued jobs. ` +
+        'Set it with `CONFIG SET maxmemory-policy noeviction` (and in redis.conf).',
+    );
+  }
+}

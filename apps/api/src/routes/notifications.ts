@@ -1,21 +1,40 @@
 import { createRoute } from '@hono/zod-openapi';
 import {
+  AppError,
+  cancelNotification,
   CreateNotificationBody,
   createNotification,
   getNotification,
+  IdempotencyKey,
   notFound,
   Notification,
+  requestHash,
   type NotificationDeps,
+  type Redis,
 } from '@notify/core';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
+import { requireRedis } from '../middleware/require-redis.js';
 import { errorResponses, json } from '../openapi.js';
 
 const IdParams = z.object({ id: z.string().max(100).meta({ param: { name: 'id', in: 'path' } }) });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function notificationRoutes(deps: NotificationDeps) {
+const CreateHeaders = z.object({
+  'idempotency-key': IdempotencyKey.optional().meta({
+    description: 'Makes the request safe to retry: the same key and body within 24 h answer the first response',
+  }),
+});
+
+function notificationId(id: string): string {
+  if (!UUID.test(id)) throw notFound('Notification');
+  return id.toLowerCase();
+}
+
+export function notificationRoutes(deps: NotificationDeps & { redis: Redis }) {
   const app = newRouter();
+  app.use('/', requireRedis(deps.redis));
+  app.use('/:id/cancel', requireRedis(deps.redis));
 
   app.openapi(
     createRoute({
@@ -23,15 +42,33 @@ export function notificationRoutes(deps: NotificationDeps) {
       path: '/',
       tags: ['notifications'],
       summary: 'Notify a user on one or more channels',
-      request: { body: { required: true, content: json(CreateNotificationBody) } },
+      request: { headers: CreateHeaders, body: { required: true, content: json(CreateNotificationBody) } },
       responses: {
-        202: { description: 'Accepted: stored, and one job queued per deliverable channel', content: json(Notification) },
-        ...errorResponses(400, 415, 422, 503),
+        202: {
+          description:
+            'Accepted: stored, and one job queued per deliverable channel. A replay of an idempotent request carries `Idempotency-Replay: true`.',
+          content: json(Notification),
+        },
+        ...errorResponses(400, 409, 415, 422, 503),
       },
     }),
     async (c) => {
-      const created = await createNotification(deps, c.get('appId'), c.req.valid('json'));
-      return c.json(created, 202);
+      const { idempotency_key: bodyKey, ...body } = c.req.valid('json');
+      const headerKey = c.req.valid('header')['idempotency-key'];
+      if (headerKey && bodyKey && headerKey !== bodyKey) {
+        throw new AppError('validation_failed', 'The Idempotency-Key header and idempotency_key differ', [
+          { path: 'idempotency_key', message: 'must match the Idempotency-Key header' },
+        ]);
+      }
+      const key = headerKey ?? bodyKey;
+      const result = await createNotification(
+        deps,
+        c.get('appId'),
+        body,
+        key ? { key, requestHash: requestHash(body) } : undefined,
+      );
+      if (result.replayed) c.header('Idempotency-Replay', 'true');
+      return c.json(result.notification, 202);
     },
   );
 
@@ -44,13 +81,25 @@ export function notificationRoutes(deps: NotificationDeps) {
       request: { params: IdParams },
       responses: { 200: { description: 'The notification', content: json(Notification) }, ...errorResponses(404) },
     }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      if (!UUID.test(id)) throw notFound('Notification');
-      return c.json(await getNotification(deps.db, c.get('appId'), id.toLowerCase()), 200);
-    },
+    async (c) => c.json(await getNotification(deps.db, c.get('appId'), notificationId(c.req.valid('param').id)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/cancel',
+      tags: ['notifications'],
+      summary: 'Cancel the deliveries not sent yet',
+      description:
+        'Queued and retrying deliveries become `cancelled` and their jobs are removed; one being sent right now finishes. 409 when nothing was left to cancel.',
+      request: { params: IdParams },
+      responses: {
+        200: { description: 'The notification after cancelling', content: json(Notification) },
+        ...errorResponses(404, 409, 503),
+      },
+    }),
+    async (c) => c.json(await cancelNotification(deps, c.get('appId'), notificationId(c.req.valid('param').id)), 200),
   );
 
   return app;
 }
-

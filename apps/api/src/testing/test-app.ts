@@ -27,6 +27,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     redis: t.redis,
     log: t.log,
     retry: { attempts: t.env.DELIVERY_ATTEMPTS, baseDelayMs: t.env.RETRY_BASE_DELAY_MS },
+    idempotencyTtlSeconds: t.env.IDEMPOTENCY_TTL_SECONDS,
   });
   return {
     ...t,

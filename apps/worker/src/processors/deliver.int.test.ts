@@ -3,6 +3,7 @@ import {
   createSimulatedProvider,
   CreateNotificationBody,
   PRIORITY,
+  ProviderError,
   type Channel,
   type Provider,
 } from '@notify/core';
@@ -35,6 +36,9 @@ function startWorker(channel: Channel, provider: Provider, concurrency = 5, auto
     provider,
     log: t.log,
     autorun,
+    dbRetryMs: 5000,
+    maxRetryAfterMs: 60_000,
+    stalls: { lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 2 },
   });
   workers.push(worker);
   return worker;
@@ -59,7 +63,8 @@ const simulated = (o: Partial<Parameters<typeof createSimulatedProvider>[0]> = {
 
 async function notify(input: Record<string, unknown>, retry = { attempts: 4, baseDelayMs: 100 }) {
   const deps = { db: t.db, queues: t.queues, retry, log: t.log };
-  return createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: 'u1', message: 'Hello', ...input }));
+  const created = await createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: 'u1', message: 'Hello', ...input }));
+  return created.notification;
 }
 
 const finished = (id: string) =>
@@ -91,6 +96,12 @@ describe('deliver', () => {
     expect(done.status).toBe('delivered');
     expect(done.deliveries[0]).toMatchObject({ status: 'delivered', attempts: 3, lastErrorCode: 'simulated_transient' });
     expect(calls.map((c) => c.attempt)).toEqual([1, 2, 3]);
+    const history = await t.db.prisma.deliveryAttempt.findMany({ where: { deliveryId: done.deliveries[0]!.id }, orderBy: { id: 'asc' } });
+    expect(history.map((a) => [a.attempt, a.provider, a.outcome, a.errorCode])).toEqual([
+      [1, 'simulated', 'retryable_error', 'simulated_transient'],
+      [2, 'simulated', 'retryable_error', 'simulated_transient'],
+      [3, 'simulated', 'delivered', null],
+    ]);
     const gaps = [calls[1]!.at - calls[0]!.at, calls[2]!.at - calls[1]!.at];
     expect(gaps[0]).toBeGreaterThanOrEqual(300);
     expect(gaps[0]).toBeLessThan(300 + 250);
@@ -125,6 +136,26 @@ describe('deliver', () => {
     expect(job?.attemptsMade).toBe(4);
   });
 
+  it("waits the provider's Retry-After instead of the backoff", async () => {
+    let calls = 0;
+    const times: number[] = [];
+    const provider: Provider = {
+      name: 'limited',
+      channels: ['email'],
+      async send() {
+        times.push(performance.now());
+        if (++calls === 1) throw new ProviderError('slow down', { code: 'rate_limited', retryable: true, retryAfterMs: 1500 });
+        return { providerMessageId: 'ok' };
+      },
+    };
+    startWorker('email', provider);
+    const n = await notify({ channels: ['email'] }, { attempts: 4, baseDelayMs: 50 });
+    const done = await finished(n.id);
+    expect(done.status).toBe('delivered');
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(1500);
+    expect(times[1]! - times[0]!).toBeLessThan(1500 + 400);
+  });
+
   it('stops at once on a permanent failure', async () => {
     const { provider, calls } = recording(simulated({ failureRate: 1, permanent: true }));
     startWorker('email', provider);
@@ -132,12 +163,16 @@ describe('deliver', () => {
     const done = await finished(n.id);
     expect(done.deliveries[0]).toMatchObject({ status: 'failed', attempts: 1, lastErrorCode: 'simulated_permanent' });
     expect(calls).toHaveLength(1);
+    const history = await t.db.prisma.deliveryAttempt.findMany({ where: { deliveryId: done.deliveries[0]!.id } });
+    expect(history.map((a) => a.outcome)).toEqual(['permanent_error']);
+    const job = await t.queues.email.getJob(done.deliveries[0]!.id);
+    expect(job?.attemptsMade).toBe(1);
   });
 
   it('skips a delivery whose contact was removed after it was queued, without calling the provider', async () => {
     await t.db.prisma.user.create({ data: { appId: t.appId, id: 'u2', phone: '+14155550101' } });
     const deps = { db: t.db, queues: t.queues, retry: { attempts: 4, baseDelayMs: 20 }, log: t.log };
-    const n = await createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: 'u2', message: 'x', channels: ['sms'] }));
+    const { notification: n } = await createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: 'u2', message: 'x', channels: ['sms'] }));
     await t.db.prisma.user.update({ where: { appId_id: { appId: t.appId, id: 'u2' } }, data: { phone: null } });
     const { provider, calls } = recording(simulated());
     startWorker('sms', provider);

@@ -13,6 +13,12 @@ const Data = z
   })
   .meta({ description: 'Free-form JSON passed to providers and templates' });
 
+export const IdempotencyKey = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, 'must be 1-255 visible ASCII characters');
+
 export const CreateNotificationBody = z
   .object({
     user_id: UserId,
@@ -26,6 +32,7 @@ export const CreateNotificationBody = z
     subject: z.string().min(1).max(LIMITS.subjectLength).optional(),
     type: z.string().min(1).max(LIMITS.typeLength).optional(),
     data: Data.optional(),
+    idempotency_key: IdempotencyKey.optional().meta({ description: 'Same as the Idempotency-Key header' }),
   })
   .strict()
   .meta({ id: 'CreateNotification' });

@@ -1,0 +1,81 @@
+import { createRoute } from '@hono/zod-openapi';
+import {
+  DeliveryDetail,
+  DeliveryListQuery,
+  DeliveryPage,
+  getDelivery,
+  listDeliveries,
+  replayDelivery,
+  replayFailed,
+  ReplayFilter,
+  ReplayResult,
+  type Redis,
+  type ReplayDeps,
+} from '@notify/core';
+import { z } from 'zod';
+import { newRouter } from '../context.js';
+import { requireRedis } from '../middleware/require-redis.js';
+import { errorResponses, json } from '../openapi.js';
+
+const IdParams = z.object({ id: z.string().max(100).meta({ param: { name: 'id', in: 'path' } }) });
+
+/** Deliveries across notifications: the dead-letter list and its replay. */
+export function deliveryRoutes(deps: ReplayDeps & { redis: Redis }) {
+  const app = newRouter();
+  app.use('/retry', requireRedis(deps.redis));
+  app.use('/:id/retry', requireRedis(deps.redis));
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['deliveries'],
+      summary: 'Deliveries newest first; `status=failed` lists the dead letters',
+      request: { query: DeliveryListQuery },
+      responses: { 200: { description: 'A page', content: json(DeliveryPage) }, ...errorResponses(400, 422) },
+    }),
+    async (c) => c.json(await listDeliveries(deps.db, c.get('appId'), c.req.valid('query')), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/retry',
+      tags: ['deliveries'],
+      summary: 'Replay failed deliveries matching a filter',
+      description: 'Each goes back to its queue with fresh attempts and the same delivery id; each replay is recorded.',
+      request: { body: { required: true, content: json(ReplayFilter) } },
+      responses: { 200: { description: 'What was replayed', content: json(ReplayResult) }, ...errorResponses(400, 415, 422, 503) },
+    }),
+    async (c) => c.json(await replayFailed(deps, c.get('appId'), c.req.valid('json'), c.get('requestId')), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}',
+      tags: ['deliveries'],
+      summary: 'A delivery with every attempt and replay',
+      request: { params: IdParams },
+      responses: { 200: { description: 'The delivery', content: json(DeliveryDetail) }, ...errorResponses(404) },
+    }),
+    async (c) => c.json(await getDelivery(deps.db, c.get('appId'), c.req.valid('param').id), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/retry',
+      tags: ['deliveries'],
+      summary: 'Replay one failed delivery',
+      request: { params: IdParams },
+      responses: {
+        200: { description: 'The delivery, queued again', content: json(DeliveryDetail) },
+        ...errorResponses(404, 409, 503),
+      },
+    }),
+    async (c) => c.json(await replayDelivery(deps, c.get('appId'), c.req.valid('param').id, c.get('requestId')), 200),
+  );
+
+  return app;
+}

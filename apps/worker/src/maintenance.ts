@@ -1,0 +1,53 @@
+import {
+  deleteExpiredIdempotencyKeys,
+  sweepOutbox,
+  type ChannelQueues,
+  type Logger,
+  type Pool,
+  type Redis,
+  type RetryPolicy,
+} from '@notify/core';
+
+export interface MaintenanceDeps {
+  pool: Pool;
+  redis: Redis;
+  queues: ChannelQueues;
+  retry: RetryPolicy;
+  log: Logger;
+  intervalMs: number;
+  graceMs: number;
+}
+
+/**
+ * Every worker process runs this loop; the sweep's advisory lock lets one
+ * replica work at a time. Returns a function that stops the loop and waits for
+ * a run in progress.
+ */
+export function startMaintenance(deps: MaintenanceDeps): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  let stopped = false;
+  const runOnce = async () => {
+    try {
+      const swept = await sweepOutbox(deps, { graceMs: deps.graceMs });
+      if (swept) await deleteExpiredIdempotencyKeys(deps.pool);
+    } catch (err) {
+      deps.log.warn({ err }, 'maintenance run failed; will try again');
+    }
+  };
+  const schedule = () => {
+    // Jitter spreads replicas started together.
+    const timer = setTimeout(() => {
+      if (stopped) return;
+      running = runOnce().finally(() => {
+        running = null;
+        if (!stopped) schedule();
+      });
+    }, deps.intervalMs * (0.8 + Math.random() * 0.4));
+    timer.unref();
+  };
+  schedule();
+  return async () => {
+    stopped = true;
+    await running;
+  };
+}
