@@ -145,7 +145,7 @@ export async function insertKeyedNotification(
     name: 'insert_keyed_notification',
     text: `WITH k AS (
         INSERT INTO idempotency_keys (app_id, key, request_hash, notification_id, response, expires_at)
-        VALUES ($2[1], $11[1], $20, $1[1], $21::jsonb, now() + make_interval(secs => $22))
+        VALUES (($2::text[])[1], ($11::text[])[1], $20, ($1::uuid[])[1], $21::jsonb, now() + make_interval(secs => $22))
         ON CONFLICT (app_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,
           notification_id = EXCLUDED.notification_id, response = EXCLUDED.response,
           created_at = now(), expires_at = EXCLUDED.expires_at

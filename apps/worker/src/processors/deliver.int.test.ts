@@ -4,6 +4,7 @@ import {
   CreateNotificationBody,
   PRIORITY,
   ProviderError,
+  replayDelivery,
   type Channel,
   type Provider,
 } from '@notify/core';
@@ -167,6 +168,34 @@ describe('deliver', () => {
     expect(history.map((a) => a.outcome)).toEqual(['permanent_error']);
     const job = await t.queues.email.getJob(done.deliveries[0]!.id);
     expect(job?.attemptsMade).toBe(1);
+  });
+
+  it('delivers a replayed dead letter once, with fresh attempts and the same delivery id', async () => {
+    let calls = 0;
+    const provider: Provider = {
+      name: 'flaky',
+      channels: ['email'],
+      async send() {
+        if (++calls === 1) throw new ProviderError('mailbox full', { code: 'mailbox_full', retryable: false });
+        return { providerMessageId: `sent-${calls}` };
+      },
+    };
+    startWorker('email', provider);
+    const n = await notify({ channels: ['email'] }, { attempts: 4, baseDelayMs: 20 });
+    const failed = await finished(n.id);
+    expect(failed.status).toBe('failed');
+    const id = failed.deliveries[0]!.id;
+    await replayDelivery({ db: t.db, queues: t.queues, retry: { attempts: 4, baseDelayMs: 20 } }, t.appId, id, 'req-1');
+    const done = await finished(n.id);
+    expect(done.status).toBe('delivered');
+    expect(done.deliveries[0]).toMatchObject({ id, status: 'delivered', attempts: 2, providerMessageId: 'sent-2' });
+    expect(calls).toBe(2);
+    const history = await t.db.prisma.deliveryAttempt.findMany({ where: { deliveryId: id }, orderBy: { id: 'asc' } });
+    expect(history.map((a) => [a.attempt, a.outcome])).toEqual([
+      [1, 'permanent_error'],
+      [2, 'delivered'],
+    ]);
+    expect(await t.db.prisma.deliveryReplay.count({ where: { deliveryId: id } })).toBe(1);
   });
 
   it('skips a delivery whose contact was removed after it was queued, without calling the provider', async () => {
