@@ -1,0 +1,36 @@
+import { createTestEnv, type TestEnv } from '@notify/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApi, startWorker } from './processes.js';
+import { scratchRedis } from './scratch-redis.js';
+
+let t: TestEnv;
+let redis: Awaited<ReturnType<typeof scratchRedis>>;
+
+beforeAll(async () => {
+  t = await createTestEnv();
+  redis = await scratchRedis(['--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru']);
+});
+afterAll(async () => {
+  await redis?.stop();
+  await t?.close();
+});
+
+describe('startup checks', () => {
+  it('the API refuses to start when Redis may evict keys, saying why', async () => {
+    const failed = await startApi(t, { REDIS_URL: redis.url }).then(
+      () => null,
+      (err: Error) => err.message,
+    );
+    expect(failed).toMatch(/api exited/);
+    expect(failed).toMatch(/maxmemory-policy is \\"allkeys-lru\\"; it must be \\"noeviction\\"/);
+  });
+
+  it('so does a worker', async () => {
+    const failed = await startWorker(t, ['email'], { REDIS_URL: redis.url }).then(
+      () => null,
+      (err: Error) => err.message,
+    );
+    expect(failed).toMatch(/refusing to start/);
+  });
+});
+
