@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { notFound, type ChannelQueues, type Db, type Logger, type Redis, type RetryPolicy } from '@notify/core';
+import { notFound, type ChannelQueues, type Db, type Logger, type Redis, type RetryPolicy, type WebhookPolicy } from '@notify/core';
 import { requestId } from 'hono/request-id';
 import { bullBoard, BULL_BOARD_PATH } from './bull-board.js';
 import { newRouter, type ApiEnv } from './context.js';
@@ -19,6 +19,8 @@ export interface AppDeps {
   log: Logger;
   retry: RetryPolicy;
   idempotencyTtlSeconds: number;
+  /** SSRF policy for users' webhook URLs. */
+  webhooks: WebhookPolicy;
 }
 
 /** The HTTP API, with no I/O of its own: main.ts passes the connections in. */

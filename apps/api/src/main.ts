@@ -1,6 +1,6 @@
 // The API process: env -> connections -> app -> serve; graceful close on SIGTERM.
 import { serve } from '@hono/node-server';
-import { closeDb, closeQueues, createDb, createLogger, createQueues, createRedis, loadEnv, redisReady, assertNoEviction } from '@notify/core';
+import { closeDb, closeQueues, createDb, createLogger, createQueues, createRedis, loadEnv, redisReady, assertNoEviction, webhookAllowedHosts } from '@notify/core';
 import { createApp } from './app.js';
 import { DEFAULT_APP_ID } from './middleware/tenant.js';
 
@@ -30,6 +30,7 @@ const app = createApp({
   log,
   retry: { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS },
   idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
+  webhooks: { allowedHosts: webhookAllowedHosts(env) },
 });
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) =>
   log.info({ port: info.port }, 'api listening'),

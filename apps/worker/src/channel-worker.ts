@@ -1,14 +1,6 @@
-import {
-  backoffDelay,
-  ProviderError,
-  QUEUE,
-  type Channel,
-  type DeliveryJob,
-  type Logger,
-  type Pool,
-  type Provider,
-} from '@notify/core';
+import { backoffDelay, ProviderError, QUEUE, type Channel, type DeliveryJob, type Logger, type Pool, type ProviderChain } from '@notify/core';
 import { Worker, type ConnectionOptions } from 'bullmq';
+import type { MessageDefaults } from './messages.js';
 import { deliver, type DeliverResult } from './processors/deliver.js';
 
 export interface StallSettings {
@@ -26,11 +18,14 @@ export interface ChannelWorkerOptions {
   prefix: string;
   concurrency: number;
   pool: Pool;
-  provider: Provider;
+  chain: ProviderChain;
   log: Logger;
   dbRetryMs: number;
   maxRetryAfterMs: number;
   stalls: StallSettings;
+  defaults: MessageDefaults;
+  /** At most `max` jobs per `durationMs` on this queue, across all its workers. */
+  rateLimit?: { max: number; durationMs: number } | undefined;
   /** Start taking jobs at once (default); false leaves it to worker.run(). */
   autorun?: boolean;
 }
@@ -38,9 +33,17 @@ export interface ChannelWorkerOptions {
 /** Wiring only: a BullMQ worker on the channel's queue running the deliver processor. */
 export function createChannelWorker(o: ChannelWorkerOptions): Worker<DeliveryJob, DeliverResult> {
   const log = o.log.child({ channel: o.channel });
-  const worker = new Worker<DeliveryJob, DeliverResult>(
+  const worker: Worker<DeliveryJob, DeliverResult> = new Worker<DeliveryJob, DeliverResult>(
     QUEUE[o.channel],
-    (job) => deliver(job, { pool: o.pool, provider: o.provider, log, dbRetryMs: o.dbRetryMs }),
+    (job) =>
+      deliver(job, {
+        pool: o.pool,
+        chain: o.chain,
+        log,
+        dbRetryMs: o.dbRetryMs,
+        defaults: o.defaults,
+        rateLimit: (ms) => worker.rateLimit(ms),
+      }),
     {
       connection: o.connection,
       prefix: o.prefix,
@@ -49,6 +52,7 @@ export function createChannelWorker(o: ChannelWorkerOptions): Worker<DeliveryJob
       lockDuration: o.stalls.lockDurationMs,
       stalledInterval: o.stalls.stalledIntervalMs,
       maxStalledCount: o.stalls.maxStalledCount,
+      ...(o.rateLimit ? { limiter: { max: o.rateLimit.max, duration: o.rateLimit.durationMs } } : {}),
       settings: {
         backoffStrategy: (attemptsMade, _type, err, job) =>
           backoffDelay(

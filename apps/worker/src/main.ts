@@ -10,7 +10,8 @@ import {
   createQueues,
   createRedis,
   loadEnv,
-  providersFor,
+  providerChainFor,
+  rateLimitFor,
   redisReady,
   assertNoEviction,
 } from '@notify/core';
@@ -32,17 +33,19 @@ try {
 }
 const retry = { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS };
 
-const workers = channels.map((channel) => {
-  const [provider] = providersFor(env, channel);
-  if (!provider) throw new Error(`No provider for ${channel}`);
+const chains = channels.map((channel) => providerChainFor({ env, pool: db.pool, redis, log }, channel));
+const workers = chains.map((chain) => {
+  const channel = chain.channel;
   return createChannelWorker({
     channel,
     connection: redis,
     prefix: env.QUEUE_PREFIX,
     concurrency: concurrency(env, channel),
     pool: db.pool,
-    provider,
+    chain,
     log,
+    defaults: { emailSubject: env.EMAIL_DEFAULT_SUBJECT },
+    rateLimit: rateLimitFor(env, channel),
     dbRetryMs: env.WORKER_DB_RETRY_MS,
     maxRetryAfterMs: env.RETRY_AFTER_MAX_MS,
     stalls: {
@@ -77,6 +80,7 @@ async function shutdown(signal: string): Promise<void> {
     await Promise.all(workers.map((w) => w.close(true)));
   }
   await closeQueues(queues);
+  await Promise.all(chains.map((c) => c.close()));
   await closeDb(db);
   redis.disconnect();
   log.info('stopped');

@@ -1,13 +1,63 @@
-import type { Channel, ChannelMessage, ClaimedDelivery } from '@notify/core';
+import type { Channel, ClaimedDelivery, Envelope } from '@notify/core';
 
-/** Builds what the channel's provider sends, or null when the user has no contact for it (any more). */
-export function buildMessage<C extends Channel>(channel: C, d: ClaimedDelivery): ChannelMessage[C] | null {
-  const build: { [K in Channel]: () => ChannelMessage[K] | null } = {
-    email: () => (d.email ? { to: d.email, subject: d.subject ?? 'Notification', text: d.message } : null),
-    sms: () => (d.phone ? { to: d.phone, body: d.message } : null),
-    push: () => ({ title: d.subject ?? '', body: d.message, data: d.data }),
-    in_app: () => ({ userId: d.userId, title: d.subject, body: d.message, data: d.data }),
-    webhook: () => null,
-  };
-  return build[channel]() as ChannelMessage[C] | null;
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** The HTML part of an email whose notification has only text: escaped, line breaks kept. */
+export function textToHtml(text: string): string {
+  const escaped = text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+  const paragraphs = escaped.split(/\n{2,}/).map((p) => `<p>${p.replace(/\n/g, '<br>')}</p>`);
+  return `<!doctype html><html><body>${paragraphs.join('')}</body></html>`;
+}
+
+export interface MessageDefaults {
+  emailSubject: string;
+}
+
+/**
+ * What the channel's providers send for a claimed delivery: one message, or
+ * one per device for push; none when the user has no contact for the channel
+ * (any more).
+ */
+export function buildMessages(channel: Channel, d: ClaimedDelivery, defaults: MessageDefaults): Envelope[] {
+  switch (channel) {
+    case 'email':
+      if (!d.email) return [];
+      return [{ channel, message: { to: d.email, subject: d.subject ?? defaults.emailSubject, text: d.message, html: textToHtml(d.message) } }];
+    case 'sms':
+      return d.phone ? [{ channel, message: { to: d.phone, body: d.message } }] : [];
+    case 'push':
+      return d.devices.map((device) => ({ channel, message: { device, title: d.subject ?? '', body: d.message, data: d.data } }));
+    case 'in_app':
+      return [
+        {
+          channel,
+          message: { appId: d.appId, userId: d.userId, notificationId: d.notificationId, title: d.subject, body: d.message, data: d.data },
+        },
+      ];
+    case 'webhook':
+      if (!d.webhookUrl || !d.webhookSecret) return [];
+      return [
+        {
+          channel,
+          message: {
+            url: d.webhookUrl,
+            secret: d.webhookSecret,
+            payload: {
+              type: 'notification',
+              timestamp: d.createdAt.toISOString(),
+              data: {
+                notification_id: d.notificationId,
+                delivery_id: d.id,
+                user_id: d.userId,
+                type: d.type,
+                priority: d.priority,
+                subject: d.subject,
+                message: d.message,
+                data: d.data,
+              },
+            },
+          },
+        },
+      ];
+  }
 }

@@ -5,6 +5,8 @@ export interface Recipient {
   email: string | null;
   phone: string | null;
   deviceCount: number;
+  /** Set when the user has a webhook endpoint that is not disabled. */
+  webhookUrl: string | null;
 }
 
 /** Whether the user can be reached on a channel at all. The in-app inbox needs no contact. */
@@ -19,6 +21,6 @@ export function hasContact(channel: Channel, r: Recipient | undefined): boolean 
     case 'in_app':
       return true;
     case 'webhook':
-      return false;
+      return Boolean(r?.webhookUrl);
   }
 }

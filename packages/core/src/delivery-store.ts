@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Channel, Priority } from './channels.js';
 import { countsUpdateSql } from './delivery-transitions.js';
+import type { PushDevice } from './providers/provider.js';
 
 /** A delivery taken by a worker, with what it needs to build the message. */
 export interface ClaimedDelivery {
@@ -20,6 +21,12 @@ export interface ClaimedDelivery {
   priority: Priority;
   email: string | null;
   phone: string | null;
+  /** The webhook endpoint, unless a 410 disabled it. */
+  webhookUrl: string | null;
+  webhookSecret: string | null;
+  /** The user's push devices (read for push deliveries only). */
+  devices: PushDevice[];
+  createdAt: Date;
 }
 
 const UNFINISHED = "('queued', 'retrying', 'sending')";
@@ -38,7 +45,11 @@ export async function claimDelivery(pool: pg.Pool, id: string): Promise<ClaimedD
         RETURNING id, app_id, notification_id, channel, attempts,
           (SELECT status FROM deliveries WHERE id = $1) AS previous_status
       )
-      SELECT c.*, n.user_id, n.type, n.subject, n.message, n.data, n.priority, u.email, u.phone
+      SELECT c.*, n.user_id, n.type, n.subject, n.message, n.data, n.priority, n.created_at, u.email, u.phone,
+        CASE WHEN u.webhook_disabled_at IS NULL THEN u.webhook_url END AS webhook_url, u.webhook_secret,
+        CASE WHEN c.channel = 'push' THEN (
+          SELECT coalesce(json_agg(json_build_object('id', d.id, 'kind', d.kind, 'token', d.token, 'keys', d.keys) ORDER BY d.id), '[]')
+          FROM devices d WHERE d.app_id = n.app_id AND d.user_id = n.user_id) ELSE '[]' END AS devices
       FROM c JOIN notifications n ON n.id = c.notification_id
       LEFT JOIN users u ON u.app_id = n.app_id AND u.id = n.user_id`,
     values: [id],
@@ -60,7 +71,21 @@ export async function claimDelivery(pool: pg.Pool, id: string): Promise<ClaimedD
     priority: r.priority,
     email: r.email,
     phone: r.phone,
+    webhookUrl: r.webhook_url,
+    webhookSecret: r.webhook_secret,
+    devices: r.devices,
+    createdAt: r.created_at,
   };
+}
+
+/** Forgets push devices a provider reported gone (unregistered token, expired subscription). */
+export async function removeDevices(pool: pg.Pool, ids: string[]): Promise<void> {
+  if (ids.length > 0) await pool.query('DELETE FROM devices WHERE id = ANY($1::uuid[])', [ids]);
+}
+
+/** Disables a user's webhook endpoint after it answered 410 Gone; setting the URL again re-enables it. */
+export async function disableWebhook(pool: pg.Pool, appId: string, userId: string): Promise<void> {
+  await pool.query('UPDATE users SET webhook_disabled_at = now() WHERE app_id = $1 AND id = $2 AND webhook_disabled_at IS NULL', [appId, userId]);
 }
 
 /** One provider call, for the delivery's error history (delivery_attempts). */

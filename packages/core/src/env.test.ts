@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Env, loadEnv, providerNames } from './env.js';
+import { Env, loadEnv, providerNames, rateLimitFor } from './env.js';
 import { migrationsDir } from './migrate.js';
 
 describe('loadEnv', () => {
@@ -14,6 +14,15 @@ describe('loadEnv', () => {
 
   it('names every invalid variable', () => {
     expect(() => loadEnv({ PORT: 'eighty', SIMULATED_FAILURE_RATE: '2' })).toThrow(/PORT[\s\S]*SIMULATED_FAILURE_RATE/);
+  });
+
+  it('parses rate limits', () => {
+    const env = loadEnv({ SMS_RATE_LIMIT: '10/s', EMAIL_RATE_LIMIT: '600/m', PUSH_RATE_LIMIT: '5/200ms' });
+    expect(rateLimitFor(env, 'sms')).toEqual({ max: 10, durationMs: 1000 });
+    expect(rateLimitFor(env, 'email')).toEqual({ max: 600, durationMs: 60_000 });
+    expect(rateLimitFor(env, 'push')).toEqual({ max: 5, durationMs: 200 });
+    expect(rateLimitFor(env, 'webhook')).toBeUndefined();
+    expect(() => loadEnv({ SMS_RATE_LIMIT: 'fast' })).toThrow(/SMS_RATE_LIMIT/);
   });
 
   it('reads ordered provider lists', () => {

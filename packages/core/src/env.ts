@@ -6,6 +6,20 @@ const bool = z
   .transform((v) => v === 'true' || v === '1');
 const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
 const rate = z.coerce.number().min(0).max(1);
+const RATE_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+/** `10/s`, `600/m`, `5/200ms` -> { max, durationMs }; empty -> undefined. */
+const rateLimit = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    if (value.trim() === '') return undefined;
+    const m = /^\s*(\d+)\s*\/\s*(\d*)\s*(ms|s|m|h)\s*$/.exec(value);
+    if (!m || Number(m[1]) < 1) {
+      ctx.addIssue({ code: 'custom', message: 'must look like 10/s, 600/m or 5/200ms' });
+      return z.NEVER;
+    }
+    return { max: Number(m[1]), durationMs: (m[2] ? Number(m[2]) : 1) * RATE_UNITS[m[3] as keyof typeof RATE_UNITS] };
+  });
 
 /**
  * Every environment variable the service reads, with its default.
@@ -54,8 +68,43 @@ export const Env = z.object({
   EMAIL_PROVIDERS: z.string().default('console'),
   SMS_PROVIDERS: z.string().default('console'),
   PUSH_PROVIDERS: z.string().default('console'),
-  IN_APP_PROVIDERS: z.string().default('console'),
+  IN_APP_PROVIDERS: z.string().default('inbox'),
   WEBHOOK_PROVIDERS: z.string().default('console'),
+  /** Jobs per period per channel queue across all its workers, e.g. `10/s`, `600/m`; empty: no limit. */
+  EMAIL_RATE_LIMIT: rateLimit,
+  SMS_RATE_LIMIT: rateLimit,
+  PUSH_RATE_LIMIT: rateLimit,
+  IN_APP_RATE_LIMIT: rateLimit,
+  WEBHOOK_RATE_LIMIT: rateLimit,
+  /** Consecutive failures that open a provider's circuit breaker. */
+  BREAKER_FAILURE_THRESHOLD: z.coerce.number().int().min(1).default(5),
+  /** How long an open breaker skips its provider before letting one trial send through. */
+  BREAKER_COOLDOWN_MS: int(30_000),
+  /** smtp provider: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://...:465`. */
+  SMTP_URL: z.string().default('smtp://127.0.0.1:1025'),
+  EMAIL_FROM: z.string().default('Notifications <notifications@localhost>'),
+  /** Subject of an email whose notification has none. */
+  EMAIL_DEFAULT_SUBJECT: z.string().default('Notification'),
+  /** twilio provider. */
+  TWILIO_ACCOUNT_SID: z.string().default(''),
+  TWILIO_AUTH_TOKEN: z.string().default(''),
+  /** Sender: a phone number (+1...) or a Messaging Service SID (MG...). */
+  TWILIO_FROM: z.string().default(''),
+  /** Where the Twilio SDK sends requests; only changed to aim it at a test server. */
+  TWILIO_API_BASE_URL: z.string().default(''),
+  /** webpush provider: VAPID keys (`npx web-push generate-vapid-keys`) and contact. */
+  VAPID_PUBLIC_KEY: z.string().default(''),
+  VAPID_PRIVATE_KEY: z.string().default(''),
+  VAPID_SUBJECT: z.string().default('mailto:notifications@localhost'),
+  /** fcm provider: the service account JSON (contents), and the project it sends for. */
+  FCM_CREDENTIALS: z.string().default(''),
+  FCM_PROJECT_ID: z.string().default(''),
+  /** FCM HTTP v1 endpoint; only changed to aim at a test server. */
+  FCM_BASE_URL: z.string().default('https://fcm.googleapis.com'),
+  /** webhook provider: time allowed for the receiver to answer. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Hosts exempt from the SSRF guard (comma-separated), e.g. a receiver on your own network. */
+  WEBHOOK_ALLOWED_HOSTS: z.string().default(''),
   EMAIL_CONCURRENCY: int(20),
   SMS_CONCURRENCY: int(20),
   PUSH_CONCURRENCY: int(50),
@@ -100,4 +149,13 @@ export function providerNames(env: Env, channel: Channel): string[] {
 
 export function concurrency(env: Env, channel: Channel): number {
   return Math.max(1, env[`${CHANNEL_ENV[channel]}_CONCURRENCY`]);
+}
+
+export function rateLimitFor(env: Env, channel: Channel): { max: number; durationMs: number } | undefined {
+  return env[`${CHANNEL_ENV[channel]}_RATE_LIMIT`];
+}
+
+/** Hosts exempt from the webhook SSRF guard, lower-cased. */
+export function webhookAllowedHosts(env: Env): Set<string> {
+  return new Set(env.WEBHOOK_ALLOWED_HOSTS.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
 }

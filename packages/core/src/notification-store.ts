@@ -42,10 +42,12 @@ export async function loadRecipients(
     email: string | null;
     phone: string | null;
     device_count: number;
+    webhook_url: string | null;
     opted_out: Channel[] | null;
   }>({
     name: 'load_recipients',
     text: `SELECT k.user_id, u.email, u.phone,
+        CASE WHEN u.webhook_disabled_at IS NULL THEN u.webhook_url END AS webhook_url,
         (SELECT count(*)::int FROM devices d WHERE d.app_id = $1 AND d.user_id = k.user_id) AS device_count,
         (SELECT array_agg(p.channel::text) FROM preferences p
           WHERE p.app_id = $1 AND p.user_id = k.user_id AND p.category = '' AND NOT p.enabled) AS opted_out
@@ -56,7 +58,13 @@ export async function loadRecipients(
   return new Map(
     rows.map((r) => [
       r.user_id,
-      { email: r.email, phone: r.phone, deviceCount: r.device_count, optedOut: new Set(r.opted_out ?? []) },
+      {
+        email: r.email,
+        phone: r.phone,
+        deviceCount: r.device_count,
+        webhookUrl: r.webhook_url,
+        optedOut: new Set(r.opted_out ?? []),
+      },
     ]),
   );
 }

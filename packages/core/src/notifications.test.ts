@@ -12,6 +12,7 @@ describe('planNotification', () => {
       email: 'a@example.com',
       phone: '+14155550100',
       deviceCount: 0,
+      webhookUrl: null,
       optedOut: new Set(),
     }, now);
     expect(plan.deliveries.map((d) => [d.channel, d.status, d.reason])).toEqual([
@@ -27,6 +28,7 @@ describe('planNotification', () => {
       email: 'a@example.com',
       phone: '+14155550100',
       deviceCount: 0,
+      webhookUrl: null,
       optedOut: new Set(['sms']),
     }, now);
     expect(plan.deliveries.map((d) => [d.channel, d.status, d.reason])).toEqual([
@@ -44,6 +46,17 @@ describe('planNotification', () => {
       ['in_app', 'queued', null],
       ['webhook', 'skipped', 'no_contact'],
     ]);
+  });
+
+  it('queues the webhook channel for a user with an endpoint', () => {
+    const plan = planNotification('app', body(['webhook']), {
+      email: null,
+      phone: null,
+      deviceCount: 0,
+      webhookUrl: 'https://hooks.example.com/x',
+      optedOut: new Set(),
+    }, now);
+    expect(plan.deliveries[0]).toMatchObject({ channel: 'webhook', status: 'queued' });
   });
 
   it('gives the notification and each delivery distinct time-ordered ids', () => {

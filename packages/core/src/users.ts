@@ -1,8 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import type { Db } from './db.js';
-import { notFound } from './errors.js';
+import { AppError, notFound } from './errors.js';
 import type { Device as DeviceRow, User as UserRow } from './generated/prisma/client.js';
 import { newId } from './ids.js';
 import type { PutUserBody, User } from './schemas/users.js';
+import { resolveWebhookTarget, WebhookUrlError, type Lookup } from './ssrf.js';
+
+/** A Standard Webhooks signing secret: `whsec_` + base64 of 24 random bytes. */
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(24).toString('base64')}`;
+}
 
 function userView(u: UserRow & { devices: DeviceRow[] }): User {
   return {
@@ -12,9 +19,18 @@ function userView(u: UserRow & { devices: DeviceRow[] }): User {
     locale: u.locale,
     timezone: u.timezone,
     devices: u.devices.map((d) => ({ id: d.id, kind: d.kind, token: d.token, created_at: d.createdAt.toISOString() })),
+    webhook_url: u.webhookUrl,
+    webhook_secret: u.webhookSecret,
+    webhook_disabled_at: u.webhookDisabledAt?.toISOString() ?? null,
     created_at: u.createdAt.toISOString(),
     updated_at: u.updatedAt.toISOString(),
   };
+}
+
+export interface WebhookPolicy {
+  /** WEBHOOK_ALLOWED_HOSTS: exempt from the SSRF guard. */
+  allowedHosts: Set<string>;
+  lookup?: Lookup;
 }
 
 /** Creates or updates a user's contacts. Returns whether the user was created. */
@@ -23,7 +39,16 @@ export async function putUser(
   appId: string,
   userId: string,
   body: PutUserBody,
+  webhooks: WebhookPolicy,
 ): Promise<{ user: User; created: boolean }> {
+  if (body.webhook_url) {
+    try {
+      await resolveWebhookTarget(body.webhook_url, webhooks.allowedHosts, webhooks.lookup);
+    } catch (err) {
+      if (!(err instanceof WebhookUrlError)) throw err;
+      throw new AppError('validation_failed', 'The request is not valid', [{ path: 'webhook_url', message: err.message }]);
+    }
+  }
   const fields = { email: body.email, phone: body.phone, locale: body.locale, timezone: body.timezone };
   const devices = body.devices?.map((d) =>
     d.kind === 'fcm'
@@ -33,9 +58,17 @@ export async function putUser(
   // Duplicate tokens in one request would break the (user, token) unique key.
   const uniqueDevices = devices && [...new Map(devices.map((d) => [d.token, d])).values()];
   return db.prisma.$transaction(async (tx) => {
-    const existing = await tx.user.findUnique({ where: { appId_id: { appId, id: userId } }, select: { id: true } });
     const key = { appId_id: { appId, id: userId } };
-    await tx.user.upsert({ where: key, create: { appId, id: userId, ...fields }, update: fields });
+    const existing = await tx.user.findUnique({ where: key, select: { webhookUrl: true } });
+    const webhook =
+      body.webhook_url === undefined
+        ? {}
+        : body.webhook_url === null
+          ? { webhookUrl: null, webhookSecret: null, webhookDisabledAt: null }
+          : body.webhook_url === existing?.webhookUrl
+            ? { webhookDisabledAt: null }
+            : { webhookUrl: body.webhook_url, webhookSecret: newWebhookSecret(), webhookDisabledAt: null };
+    await tx.user.upsert({ where: key, create: { appId, id: userId, ...fields, ...webhook }, update: { ...fields, ...webhook } });
     if (uniqueDevices) {
       await tx.device.deleteMany({ where: { appId, userId } });
       await tx.device.createMany({ data: uniqueDevices.map((d) => ({ ...d, appId, userId })) });

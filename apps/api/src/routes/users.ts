@@ -13,11 +13,12 @@ import {
   User,
   UserParams,
   type Db,
+  type WebhookPolicy,
 } from '@notify/core';
 import { newRouter } from '../context.js';
 import { errorResponses, json } from '../openapi.js';
 
-export function userRoutes(deps: { db: Db }) {
+export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
   const app = newRouter();
   const { db } = deps;
 
@@ -36,7 +37,7 @@ export function userRoutes(deps: { db: Db }) {
       },
     }),
     async (c) => {
-      const { user, created } = await putUser(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('json'));
+      const { user, created } = await putUser(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('json'), deps.webhooks);
       return created ? c.json(user, 201) : c.json(user, 200);
     },
   );

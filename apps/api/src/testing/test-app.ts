@@ -1,4 +1,5 @@
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
+import { webhookAllowedHosts } from '@notify/core';
 import { createApp } from '../app.js';
 
 export interface TestApp extends TestEnv {
@@ -28,6 +29,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     log: t.log,
     retry: { attempts: t.env.DELIVERY_ATTEMPTS, baseDelayMs: t.env.RETRY_BASE_DELAY_MS },
     idempotencyTtlSeconds: t.env.IDEMPOTENCY_TTL_SECONDS,
+    webhooks: { allowedHosts: webhookAllowedHosts(t.env) },
   });
   return {
     ...t,

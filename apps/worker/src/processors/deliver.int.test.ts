@@ -3,6 +3,7 @@ import {
   createSimulatedProvider,
   CreateNotificationBody,
   PRIORITY,
+  ProviderChain,
   ProviderError,
   replayDelivery,
   type Channel,
@@ -34,9 +35,10 @@ function startWorker(channel: Channel, provider: Provider, concurrency = 5, auto
     prefix: t.env.QUEUE_PREFIX,
     concurrency,
     pool: t.db.pool,
-    provider,
+    chain: new ProviderChain(channel, [provider], { failureThreshold: 100, cooldownMs: 1000 }),
     log: t.log,
     autorun,
+    defaults: { emailSubject: 'Notification' },
     dbRetryMs: 5000,
     maxRetryAfterMs: 60_000,
     stalls: { lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 2 },
@@ -51,9 +53,9 @@ function recording(provider: Provider) {
   const wrapped: Provider = {
     name: provider.name,
     channels: provider.channels,
-    send(channel, message, ctx) {
-      calls.push({ at: performance.now(), deliveryId: ctx.deliveryId, attempt: ctx.attempt, channel });
-      return provider.send(channel, message, ctx);
+    send(envelope, ctx) {
+      calls.push({ at: performance.now(), deliveryId: ctx.deliveryId, attempt: ctx.attempt, channel: envelope.channel });
+      return provider.send(envelope, ctx);
     },
   };
   return { provider: wrapped, calls };

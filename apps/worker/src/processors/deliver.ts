@@ -1,24 +1,32 @@
 import {
   claimDelivery,
+  disableWebhook,
   finishDelivery,
   markRetrying,
-  toProviderError,
+  removeDevices,
   type AttemptRecord,
+  type ChainOutcome,
+  type ClaimedDelivery,
   type DeliveryJob,
+  type Envelope,
   type Logger,
   type Pool,
-  type Provider,
+  type ProviderChain,
+  type ProviderError,
 } from '@notify/core';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { withDbRetry } from '../db-retry.js';
-import { buildMessage } from '../messages.js';
+import { buildMessages, type MessageDefaults } from '../messages.js';
 
 export interface DeliverDeps {
   pool: Pool;
-  provider: Provider;
+  chain: ProviderChain;
   log: Logger;
   /** How long to wait out a database outage before giving up the attempt. */
   dbRetryMs: number;
+  defaults: MessageDefaults;
+  /** Pauses the whole queue (all its workers) for ms: the provider is throttling us. */
+  rateLimit(ms: number): Promise<void>;
 }
 
 export type DeliverResult =
@@ -28,9 +36,10 @@ export type DeliverResult =
 
 /**
  * Delivers one job: claim the delivery row (which refuses finished ones), send
- * through the provider, record the outcome and the attempt. Throwing hands the
- * retry decision to BullMQ: UnrecoverableError stops at once, a retryable
- * ProviderError backs off (or waits its Retry-After).
+ * each message through the channel's provider chain, record the outcome and
+ * the attempt. Throwing hands the retry decision to BullMQ: UnrecoverableError
+ * stops at once, a retryable ProviderError backs off (or waits its
+ * Retry-After), a rate limit pauses the queue without spending an attempt.
  */
 export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps): Promise<DeliverResult> {
   const { delivery_id: deliveryId, channel } = job.data;
@@ -43,52 +52,70 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps): Promise
     log.warn({ attempt: claimed.attempts }, 'resuming a delivery whose worker stopped mid-send: it may be sent twice');
   }
 
-  const message = buildMessage(channel, claimed);
-  if (!message) {
+  const envelopes = buildMessages(channel, claimed, deps.defaults);
+  if (envelopes.length === 0) {
     await db(() => finishDelivery(deps.pool, deliveryId, { status: 'skipped', reason: 'no_contact' }));
     return { outcome: 'skipped', reason: 'no_contact' };
   }
 
-  const provider = deps.provider;
   const started = performance.now();
-  const attempt = (outcome: AttemptRecord['outcome'], errorCode?: string, errorMessage?: string): AttemptRecord => ({
+  const ctx = { deliveryId, notificationId: claimed.notificationId, attempt: claimed.attempts, log };
+  const outcomes = await Promise.all(envelopes.map((e) => deps.chain.send(e, ctx)));
+  await forgetGoneAddresses(envelopes, outcomes, claimed, deps);
+
+  const sent = outcomes.filter((o): o is Extract<ChainOutcome, { ok: true }> => o.ok);
+  const providers = [...new Set(outcomes.map((o) => o.provider))].join(',');
+  const attempt = (outcome: AttemptRecord['outcome'], err?: ProviderError): AttemptRecord => ({
     attempt: claimed.attempts,
-    provider: provider.name,
+    provider: providers,
     outcome,
-    errorCode: errorCode ?? null,
-    errorMessage: errorMessage ?? null,
+    errorCode: err?.code ?? null,
+    errorMessage: err?.message ?? null,
     durationMs: Math.round(performance.now() - started),
   });
 
-  let sent;
-  try {
-    sent = await provider.send(channel, message, {
-      deliveryId,
-      notificationId: claimed.notificationId,
-      attempt: claimed.attempts,
-      log,
-    });
-  } catch (thrown) {
-    const err = toProviderError(thrown);
-    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    const failure = { provider: provider.name, errorCode: err.code, errorMessage: err.message };
-    if (!err.retryable || lastAttempt) {
-      const outcome = err.retryable ? 'retryable_error' : 'permanent_error';
-      await db(() => finishDelivery(deps.pool, deliveryId, { status: 'failed', ...failure, attempt: attempt(outcome, err.code, err.message) }));
-      log.warn({ err_code: err.code, attempt: claimed.attempts, retryable: err.retryable }, 'delivery failed');
-      throw err.retryable ? err : new UnrecoverableError(`${err.code}: ${err.message}`);
-    }
-    await db(() => markRetrying(deps.pool, deliveryId, { ...failure, attempt: attempt('retryable_error', err.code, err.message) }));
-    log.info({ err_code: err.code, attempt: claimed.attempts, retry_after_ms: err.retryAfterMs }, 'delivery attempt failed; will retry');
-    throw err;
+  // Delivered when any message went out: for push, at least one device got it.
+  if (sent.length > 0) {
+    const providerMessageId = sent.map((o) => o.providerMessageId).join(',');
+    const provider = [...new Set(sent.map((o) => o.provider))].join(',');
+    await db(() => finishDelivery(deps.pool, deliveryId, { status: 'delivered', provider, providerMessageId, attempt: attempt('delivered') }));
+    return { outcome: 'delivered', provider, provider_message_id: providerMessageId };
   }
-  await db(() =>
-    finishDelivery(deps.pool, deliveryId, {
-      status: 'delivered',
-      provider: provider.name,
-      providerMessageId: sent.providerMessageId,
-      attempt: attempt('delivered'),
-    }),
-  );
-  return { outcome: 'delivered', provider: provider.name, provider_message_id: sent.providerMessageId };
+
+  const errors = outcomes.flatMap((o) => (o.ok ? [] : [o.error]));
+  // Retry while any message might still go out; fail when every one was refused for good.
+  const err = errors.find((e) => e.retryable) ?? errors[0]!;
+  const failure = { provider: providers, errorCode: err.code, errorMessage: err.message };
+  const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+
+  if (err.retryable && err.rateLimited && !lastAttempt) {
+    await db(() => markRetrying(deps.pool, deliveryId, { ...failure, attempt: attempt('retryable_error', err) }));
+    log.info({ err_code: err.code, retry_after_ms: err.retryAfterMs }, 'provider is rate limiting: pausing the queue');
+    await deps.rateLimit(err.retryAfterMs ?? 1000);
+    throw Worker.RateLimitError();
+  }
+  if (!err.retryable || lastAttempt) {
+    const outcome = err.retryable ? 'retryable_error' : 'permanent_error';
+    await db(() => finishDelivery(deps.pool, deliveryId, { status: 'failed', ...failure, attempt: attempt(outcome, err) }));
+    log.warn({ err_code: err.code, attempt: claimed.attempts, retryable: err.retryable }, 'delivery failed');
+    throw err.retryable ? err : new UnrecoverableError(`${err.code}: ${err.message}`);
+  }
+  await db(() => markRetrying(deps.pool, deliveryId, { ...failure, attempt: attempt('retryable_error', err) }));
+  log.info({ err_code: err.code, attempt: claimed.attempts, retry_after_ms: err.retryAfterMs }, 'delivery attempt failed; will retry');
+  throw err;
+}
+
+/** Push devices reported gone are removed; a webhook endpoint that answered 410 is disabled. */
+async function forgetGoneAddresses(envelopes: Envelope[], outcomes: ChainOutcome[], claimed: ClaimedDelivery, deps: DeliverDeps) {
+  const gone = envelopes.filter((_, i) => {
+    const o = outcomes[i]!;
+    return !o.ok && o.error.gone;
+  });
+  if (gone.length === 0) return;
+  const devices = gone.flatMap((e) => (e.channel === 'push' ? [e.message.device.id] : []));
+  await withDbRetry(() => removeDevices(deps.pool, devices), deps.dbRetryMs);
+  if (gone.some((e) => e.channel === 'webhook')) {
+    await withDbRetry(() => disableWebhook(deps.pool, claimed.appId, claimed.userId), deps.dbRetryMs);
+  }
+  deps.log.info({ delivery_id: claimed.id, removed_devices: devices.length }, 'forgot addresses the provider reported gone');
 }

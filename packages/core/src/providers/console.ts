@@ -10,7 +10,7 @@ export function createConsoleProvider(): Provider {
   return {
     name: 'console',
     channels: CHANNELS,
-    async send(_channel, message, ctx) {
+    async send({ message }, ctx) {
       const providerMessageId = `console-${newId()}`;
       ctx.log.info(
         { provider: 'console', provider_message_id: providerMessageId, bytes: JSON.stringify(message).length },

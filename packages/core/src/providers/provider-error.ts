@@ -1,3 +1,16 @@
+export interface ProviderErrorOptions {
+  /** Short machine-readable reason, recorded as the delivery's last_error.code. */
+  code: string;
+  retryable: boolean;
+  /** When the provider said to come back (Retry-After), in ms. */
+  retryAfterMs?: number;
+  /** The provider is throttling us (429): slow the whole queue down, do not spend an attempt. */
+  rateLimited?: boolean;
+  /** The address no longer exists (push token unregistered, webhook 410): forget it. */
+  gone?: boolean;
+  cause?: unknown;
+}
+
 /**
  * A provider's failure, classified. Permanent errors (bad address, unregistered
  * token, SMTP 5xx) end the delivery at once; retryable ones use the backoff,
@@ -8,15 +21,16 @@ export class ProviderError extends Error {
   readonly code: string;
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
+  readonly rateLimited: boolean;
+  readonly gone: boolean;
 
-  constructor(
-    message: string,
-    options: { code: string; retryable: boolean; retryAfterMs?: number; cause?: unknown },
-  ) {
+  constructor(message: string, options: ProviderErrorOptions) {
     super(message, { cause: options.cause });
     this.code = options.code;
     this.retryable = options.retryable;
     this.retryAfterMs = options.retryAfterMs;
+    this.rateLimited = options.rateLimited ?? false;
+    this.gone = options.gone ?? false;
   }
 }
 
@@ -25,4 +39,13 @@ export function toProviderError(err: unknown): ProviderError {
   if (err instanceof ProviderError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new ProviderError(message, { code: 'provider_error', retryable: true, cause: err });
+}
+
+/** Parses an HTTP Retry-After header (seconds or an HTTP date) into ms. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -1,19 +1,55 @@
+import type pg from 'pg';
 import type { Channel } from '../channels.js';
+import type { Env } from '../env.js';
 import type { Logger } from '../logger.js';
+import type { Redis } from '../redis.js';
+
+/** A push target as stored for the user. */
+export interface PushDevice {
+  id: string;
+  kind: 'webpush' | 'fcm';
+  /** FCM registration token, or the Web Push endpoint URL. */
+  token: string;
+  /** Web Push subscription keys; null for FCM. */
+  keys: { p256dh: string; auth: string } | null;
+}
 
 /** What each channel's providers are asked to send. Built by the worker from database rows. */
 export interface ChannelMessage {
-  email: { to: string; subject: string; text: string };
+  email: { to: string; subject: string; text: string; html: string };
   sms: { to: string; body: string };
-  push: { title: string; body: string; data: Record<string, unknown> | null };
-  in_app: { userId: string; title: string | null; body: string; data: Record<string, unknown> | null };
-  webhook: { payload: Record<string, unknown> };
+  /** One device per send: a user with three devices gets three sends. */
+  push: { device: PushDevice; title: string; body: string; data: Record<string, unknown> | null };
+  in_app: {
+    appId: string;
+    userId: string;
+    notificationId: string;
+    title: string | null;
+    body: string;
+    data: Record<string, unknown> | null;
+  };
+  webhook: {
+    url: string;
+    /** The endpoint's Standard Webhooks secret, `whsec_...`. */
+    secret: string;
+    payload: Record<string, unknown>;
+  };
+}
+
+/** A message with its channel, so a provider can narrow on `channel`. */
+export type Envelope = { [C in Channel]: { channel: C; message: ChannelMessage[C] } }[Channel];
+
+/** The message of a single-channel provider's envelope (the registry never routes it another channel). */
+export function messageFor<C extends Channel>(envelope: Envelope, channel: C): ChannelMessage[C] {
+  if (envelope.channel !== channel) throw new Error(`expected a ${channel} message, got ${envelope.channel}`);
+  return envelope.message as ChannelMessage[C];
 }
 
 export interface SendContext {
+  /** Also the idempotency id for providers that take one (e.g. `webhook-id`). */
   deliveryId: string;
   notificationId: string;
-  /** 1 on the first try. */
+  /** 1 on the first try; counts across replays. */
   attempt: number;
   log: Logger;
 }
@@ -31,6 +67,16 @@ export interface SendResult {
 export interface Provider {
   readonly name: string;
   readonly channels: readonly Channel[];
-  send<C extends Channel>(channel: C, message: ChannelMessage[C], ctx: SendContext): Promise<SendResult>;
+  /** For providers that take only some messages of a channel (e.g. one kind of push device). */
+  accepts?(envelope: Envelope): boolean;
+  send(envelope: Envelope, ctx: SendContext): Promise<SendResult>;
   close?(): Promise<void>;
+}
+
+/** What a provider factory may use. */
+export interface ProviderDeps {
+  env: Env;
+  pool: pg.Pool;
+  redis: Redis;
+  log: Logger;
 }

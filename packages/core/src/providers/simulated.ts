@@ -21,7 +21,7 @@ export function createSimulatedProvider(opts: SimulatedOptions): Provider {
   return {
     name: 'simulated',
     channels: CHANNELS,
-    async send(channel, _message, ctx) {
+    async send({ channel }, ctx) {
       if (opts.latencyMs > 0) await sleep(opts.latencyMs);
       if (ctx.attempt <= opts.failFirst || random() < opts.failureRate) {
         throw new ProviderError(`simulated ${opts.permanent ? 'permanent' : 'transient'} failure on ${channel}`, {

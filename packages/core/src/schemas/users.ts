@@ -47,6 +47,12 @@ export const PutUserBody = z
     locale: Locale.nullable().optional(),
     timezone: TimeZone.nullable().optional(),
     devices: z.array(DeviceInput).max(LIMITS.devicesPerUser).optional(),
+    webhook_url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .nullable()
+      .optional()
+      .meta({ description: 'Endpoint for the webhook channel. Setting it generates a new signing secret.' }),
   })
   .strict()
   .meta({ id: 'PutUser' });
@@ -69,6 +75,12 @@ export const User = z
     locale: z.string().nullable(),
     timezone: z.string().nullable(),
     devices: z.array(Device),
+    webhook_url: z.string().nullable(),
+    webhook_secret: z
+      .string()
+      .nullable()
+      .meta({ description: 'Standard Webhooks signing secret (whsec_...) for verifying our requests' }),
+    webhook_disabled_at: Timestamp.nullable().meta({ description: 'Set when the endpoint answered 410 Gone; setting the URL again re-enables it' }),
     created_at: Timestamp,
     updated_at: Timestamp,
   })

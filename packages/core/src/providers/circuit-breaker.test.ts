@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { CircuitBreaker } from './circuit-breaker.js';
+
+function breaker() {
+  let now = 0;
+  const b = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1000, now: () => now });
+  return { b, advance: (ms: number) => (now += ms) };
+}
+
+describe('CircuitBreaker', () => {
+  it('opens after the threshold of consecutive failures, not before', () => {
+    const { b } = breaker();
+    b.failure();
+    b.failure();
+    expect(b.state).toBe('closed');
+    b.failure();
+    expect(b.state).toBe('open');
+    expect(b.tryAcquire()).toBe(false);
+  });
+
+  it('counts only consecutive failures', () => {
+    const { b } = breaker();
+    b.failure();
+    b.failure();
+    b.success();
+    b.failure();
+    b.failure();
+    expect(b.state).toBe('closed');
+  });
+
+  it('half-opens after the cool-down and lets exactly one trial through', () => {
+    const { b, advance } = breaker();
+    for (let i = 0; i < 3; i++) b.failure();
+    advance(999);
+    expect(b.tryAcquire()).toBe(false);
+    advance(1);
+    expect(b.state).toBe('half_open');
+    expect(b.tryAcquire()).toBe(true);
+    expect(b.tryAcquire()).toBe(false);
+  });
+
+  it('closes when the trial succeeds, reopens for another cool-down when it fails', () => {
+    const { b, advance } = breaker();
+    for (let i = 0; i < 3; i++) b.failure();
+    advance(1000);
+    b.tryAcquire();
+    b.failure();
+    expect(b.state).toBe('open');
+    advance(1000);
+    expect(b.tryAcquire()).toBe(true);
+    b.success();
+    expect(b.state).toBe('closed');
+    expect(b.tryAcquire()).toBe(true);
+  });
+});
