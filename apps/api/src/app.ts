@@ -7,7 +7,9 @@ import { errorResponse, toAppError } from './errors.js';
 import { accessLog } from './middleware/access-log.js';
 import { tenant } from './middleware/tenant.js';
 import { healthRoutes } from './routes/health.js';
+import type { InboxHub } from './inbox-hub.js';
 import { deliveryRoutes } from './routes/deliveries.js';
+import { inboxRoutes } from './routes/inbox.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { userRoutes } from './routes/users.js';
 
@@ -21,6 +23,8 @@ export interface AppDeps {
   idempotencyTtlSeconds: number;
   /** SSRF policy for users' webhook URLs. */
   webhooks: WebhookPolicy;
+  /** Live inbox streams (Redis pub/sub). */
+  hub: InboxHub;
 }
 
 /** The HTTP API, with no I/O of its own: main.ts passes the connections in. */
@@ -41,6 +45,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.use('/deliveries', tenant());
   app.route('/notifications', notificationRoutes(deps));
   app.route('/users', userRoutes(deps));
+  app.route('/users', inboxRoutes(deps));
   app.route('/deliveries', deliveryRoutes(deps));
   return app;
 }

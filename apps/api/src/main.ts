@@ -2,6 +2,7 @@
 import { serve } from '@hono/node-server';
 import { closeDb, closeQueues, createDb, createLogger, createQueues, createRedis, loadEnv, redisReady, assertNoEviction, webhookAllowedHosts } from '@notify/core';
 import { createApp } from './app.js';
+import { InboxHub } from './inbox-hub.js';
 import { DEFAULT_APP_ID } from './middleware/tenant.js';
 
 const env = loadEnv();
@@ -23,6 +24,7 @@ await db.prisma.app.upsert({
   update: {},
 });
 
+const hub = new InboxHub(createRedis(env.REDIS_URL, 'worker'), log);
 const app = createApp({
   db,
   queues,
@@ -31,6 +33,7 @@ const app = createApp({
   retry: { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS },
   idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
   webhooks: { allowedHosts: webhookAllowedHosts(env) },
+  hub,
 });
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) =>
   log.info({ port: info.port }, 'api listening'),
@@ -46,7 +49,9 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }, env.SHUTDOWN_GRACE_SECONDS * 1000);
   force.unref();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  await hub.close();
+  await closed;
   await closeQueues(queues);
   await closeDb(db);
   redis.disconnect();

@@ -9,7 +9,7 @@ export const INBOX_CHANNEL_PREFIX = 'notify:inbox:';
 /** What a live stream receives for each new item: the item as the inbox API shows it. */
 export type InboxEvent = InboxItem;
 
-function itemView(r: { id: string; notificationId: string; title: string | null; body: string; data: unknown; readAt: Date | null; createdAt: Date }): InboxItem {
+export function inboxItemView(r: { id: string; notificationId: string; title: string | null; body: string; data: unknown; readAt: Date | null; createdAt: Date }): InboxItem {
   return {
     id: r.id,
     notification_id: r.notificationId,
@@ -44,7 +44,7 @@ export async function listInbox(
   ]);
   const page = rows.slice(0, q.limit);
   return {
-    data: page.map(itemView),
+    data: page.map(inboxItemView),
     unread_count: unread,
     next_cursor: rows.length > q.limit ? encodeCursor(page.at(-1)!.id) : null,
   };
@@ -54,12 +54,18 @@ export async function listInbox(
 export async function markRead(db: Db, appId: string, userId: string, id: string): Promise<InboxItem> {
   const item = /^[0-9a-f-]{36}$/.test(id) ? await db.prisma.inboxItem.findFirst({ where: { id, appId, userId } }) : null;
   if (!item) throw notFound('Inbox item');
-  if (item.readAt) return itemView(item);
-  return itemView(await db.prisma.inboxItem.update({ where: { id }, data: { readAt: new Date() } }));
+  if (item.readAt) return inboxItemView(item);
+  return inboxItemView(await db.prisma.inboxItem.update({ where: { id }, data: { readAt: new Date() } }));
 }
 
 /** Marks every unread item read; answers how many changed. */
 export async function markAllRead(db: Db, appId: string, userId: string): Promise<{ marked: number; unread_count: number }> {
   const { count } = await db.prisma.inboxItem.updateMany({ where: { appId, userId, readAt: null }, data: { readAt: new Date() } });
   return { marked: count, unread_count: 0 };
+}
+
+/** Items created after `afterId`, oldest first: what a reconnecting live stream missed. */
+export async function inboxItemsAfter(db: Db, appId: string, userId: string, afterId: string, limit = 100): Promise<InboxItem[]> {
+  const rows = await db.prisma.inboxItem.findMany({ where: { appId, userId, id: { gt: afterId } }, orderBy: { id: 'asc' }, take: limit });
+  return rows.map(inboxItemView);
 }

@@ -4,7 +4,7 @@ import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/te
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp();
+  t = await createTestApp({ WEBHOOK_ALLOWED_HOSTS: 'hooks.test' });
 });
 afterAll(() => t?.close());
 
@@ -50,6 +50,51 @@ describe('PUT /users/{user_id}', () => {
     const res = await t.call('PUT', '/users/a%20b', { email: 'a@example.com' });
     expect(res.status).toBe(422);
   });
+});
+
+describe('webhook endpoints', () => {
+  it('generates a whsec_ signing secret when the URL is set, keeps it while the URL stays, renews it when it changes', async () => {
+    const set = await json<User>(await t.call('PUT', '/users/w-1', { webhook_url: 'https://hooks.test/a' }));
+    expect(set.webhook_url).toBe('https://hooks.test/a');
+    expect(set.webhook_secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
+    expect((await json<User>(await t.call('GET', '/users/w-1'))).webhook_secret).toBe(set.webhook_secret);
+
+    const same = await json<User>(await t.call('PUT', '/users/w-1', { webhook_url: 'https://hooks.test/a', email: 'w@example.com' }));
+    expect(same.webhook_secret).toBe(set.webhook_secret);
+    const changed = await json<User>(await t.call('PUT', '/users/w-1', { webhook_url: 'https://hooks.test/b' }));
+    expect(changed.webhook_secret).not.toBe(set.webhook_secret);
+
+    const cleared = await json<User>(await t.call('PUT', '/users/w-1', { webhook_url: null }));
+    expect(cleared).toMatchObject({ webhook_url: null, webhook_secret: null });
+  });
+
+  it('re-enables an endpoint disabled by a 410 when its URL is set again', async () => {
+    await t.call('PUT', '/users/w-2', { webhook_url: 'https://hooks.test/x' });
+    await t.db.prisma.user.update({ where: { appId_id: { appId: 'default', id: 'w-2' } }, data: { webhookDisabledAt: new Date() } });
+    expect((await json<User>(await t.call('GET', '/users/w-2'))).webhook_disabled_at).not.toBeNull();
+    const again = await json<User>(await t.call('PUT', '/users/w-2', { webhook_url: 'https://hooks.test/x' }));
+    expect(again.webhook_disabled_at).toBeNull();
+  });
+
+  for (const url of [
+    'http://127.0.0.1/hook',
+    'http://2130706433/hook',
+    'http://0x7f.0.0.1/hook',
+    'http://[::1]/hook',
+    'http://[::ffff:127.0.0.1]/hook',
+    'http://169.254.169.254/latest/meta-data',
+    'http://10.0.0.8/hook',
+    'http://localhost:9000/hook',
+    'ftp://hooks.test/x',
+  ]) {
+    it(`refuses ${url} with 422 and stores nothing`, async () => {
+      const res = await t.call('PUT', '/users/w-bad', { webhook_url: url });
+      expect(res.status).toBe(422);
+      const { error } = await json<ErrorJson>(res);
+      expect(error.details?.map((d) => d.path)).toEqual(['webhook_url']);
+      expect(await t.db.prisma.user.count({ where: { id: 'w-bad' } })).toBe(0);
+    });
+  }
 });
 
 describe('GET /users/{user_id}', () => {

@@ -1,9 +1,11 @@
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
-import { webhookAllowedHosts } from '@notify/core';
+import { createRedis, webhookAllowedHosts } from '@notify/core';
+import { InboxHub } from '../inbox-hub.js';
 import { createApp } from '../app.js';
 
 export interface TestApp extends TestEnv {
   app: ReturnType<typeof createApp>;
+  hub: InboxHub;
   /** JSON request helper over app.request (no port). */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
 }
@@ -22,6 +24,7 @@ export async function json<T>(res: Response): Promise<T> {
 export async function createTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
   const t = await createTestEnv(overrides);
   await t.db.prisma.app.upsert({ where: { id: 'default' }, create: { id: 'default', name: 'default' }, update: {} });
+  const hub = new InboxHub(createRedis(t.env.REDIS_URL, 'worker'), t.log);
   const app = createApp({
     db: t.db,
     queues: t.queues,
@@ -30,9 +33,15 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     retry: { attempts: t.env.DELIVERY_ATTEMPTS, baseDelayMs: t.env.RETRY_BASE_DELAY_MS },
     idempotencyTtlSeconds: t.env.IDEMPOTENCY_TTL_SECONDS,
     webhooks: { allowedHosts: webhookAllowedHosts(t.env) },
+    hub,
   });
   return {
     ...t,
+    hub,
+    async close() {
+      await hub.close();
+      await t.close();
+    },
     app,
     call: (method, path, body, headers = {}) =>
       Promise.resolve(

@@ -28,14 +28,21 @@ afterEach(async () => {
 });
 afterAll(() => t?.close());
 
-function startWorker(channel: Channel, provider: Provider, concurrency = 5, autorun = true): Worker {
+function startWorker(
+  channel: Channel,
+  provider: Provider | Provider[],
+  concurrency = 5,
+  autorun = true,
+  rateLimit?: { max: number; durationMs: number },
+): Worker {
   const worker = createChannelWorker({
     channel,
     connection: t.workerRedis,
     prefix: t.env.QUEUE_PREFIX,
     concurrency,
     pool: t.db.pool,
-    chain: new ProviderChain(channel, [provider], { failureThreshold: 100, cooldownMs: 1000 }),
+    chain: new ProviderChain(channel, Array.isArray(provider) ? provider : [provider], { failureThreshold: 100, cooldownMs: 1000 }),
+    rateLimit,
     log: t.log,
     autorun,
     defaults: { emailSubject: 'Notification' },
@@ -210,6 +217,53 @@ describe('deliver', () => {
     const done = await finished(n.id);
     expect(done.deliveries[0]).toMatchObject({ status: 'skipped', reason: 'no_contact' });
     expect(calls).toHaveLength(0);
+  });
+
+  it('keeps a channel queue under its configured rate limit (e.g. SMS_RATE_LIMIT=5/s)', async () => {
+    const { provider, calls } = recording(simulated());
+    startWorker('sms', provider, 20, true, { max: 5, durationMs: 1000 });
+    const ids = [];
+    for (let i = 0; i < 11; i++) ids.push((await notify({ channels: ['sms'] })).id);
+    await Promise.all(ids.map(finished));
+    const span = calls.at(-1)!.at - calls[0]!.at;
+    // 11 jobs at 5 per second need at least two full windows after the first.
+    expect(span).toBeGreaterThanOrEqual(1900);
+  });
+
+  it('pauses the queue when a provider rate-limits, without spending an attempt', async () => {
+    let calls = 0;
+    const times: number[] = [];
+    const provider: Provider = {
+      name: 'throttled',
+      channels: ['sms'],
+      async send() {
+        times.push(performance.now());
+        if (++calls === 1) throw new ProviderError('429', { code: 'twilio_429', retryable: true, rateLimited: true, retryAfterMs: 800 });
+        return { providerMessageId: 'ok' };
+      },
+    };
+    startWorker('sms', provider);
+    const n = await notify({ channels: ['sms'] }, { attempts: 1, baseDelayMs: 20 });
+    const done = await finished(n.id);
+    // One attempt allowed, yet delivered: the throttled try did not count.
+    expect(done.deliveries[0]).toMatchObject({ status: 'delivered', attempts: 2 });
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(750);
+  });
+
+  it('fails over to the next provider on a retryable error and records which one sent', async () => {
+    const down: Provider = {
+      name: 'primary',
+      channels: ['email'],
+      async send() {
+        throw new ProviderError('connection refused', { code: 'smtp_connection', retryable: true });
+      },
+    };
+    startWorker('email', [down, simulated()]);
+    const n = await notify({ channels: ['email'] });
+    const done = await finished(n.id);
+    expect(done.deliveries[0]).toMatchObject({ status: 'delivered', provider: 'simulated', attempts: 1 });
+    const history = await t.db.prisma.deliveryAttempt.findMany({ where: { deliveryId: done.deliveries[0]!.id } });
+    expect(history.map((a) => [a.provider, a.outcome])).toEqual([['simulated', 'delivered']]);
   });
 
   it('processes waiting jobs by priority: critical first, low last', async () => {

@@ -88,7 +88,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps): Promise
   const failure = { provider: providers, errorCode: err.code, errorMessage: err.message };
   const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 
-  if (err.retryable && err.rateLimited && !lastAttempt) {
+  if (err.retryable && err.rateLimited) {
     await db(() => markRetrying(deps.pool, deliveryId, { ...failure, attempt: attempt('retryable_error', err) }));
     log.info({ err_code: err.code, retry_after_ms: err.retryAfterMs }, 'provider is rate limiting: pausing the queue');
     await deps.rateLimit(err.retryAfterMs ?? 1000);

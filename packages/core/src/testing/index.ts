@@ -1,2 +1,3 @@
 export * from './test-env.js';
 export * from './wait-for.js';
+export * from './sse.js';

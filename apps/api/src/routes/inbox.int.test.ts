@@ -1,0 +1,105 @@
+import { createInboxProvider, createLogger, createRedis, newId, type InboxItem, type InboxPage } from '@notify/core';
+import { sseReader } from '@notify/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../app.js';
+import { InboxHub } from '../inbox-hub.js';
+import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
+
+let t: TestApp;
+let deliver: (userId: string, body: string) => Promise<string>;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  // The worker side: the inbox provider stores the item and publishes it on Redis.
+  const provider = createInboxProvider({ pool: t.db.pool, redis: t.workerRedis });
+  deliver = async (userId, body) => {
+    const notificationId = newId();
+    const sent = await provider.send(
+      { channel: 'in_app', message: { appId: 'default', userId, notificationId, title: 'Hi', body, data: { k: 1 } } },
+      { deliveryId: newId(), notificationId, attempt: 1, log: t.log },
+    );
+    return sent.providerMessageId;
+  };
+});
+afterAll(() => t?.close());
+
+describe('inbox', () => {
+  it('lists items newest first with the unread count, and marks them read', async () => {
+    const a = await deliver('in-1', 'first');
+    const b = await deliver('in-1', 'second');
+    const page = await json<InboxPage>(await t.call('GET', '/users/in-1/inbox'));
+    expect(page.data.map((i) => [i.id, i.body, i.read_at])).toEqual([
+      [b, 'second', null],
+      [a, 'first', null],
+    ]);
+    expect(page.unread_count).toBe(2);
+
+    const read = await t.call('POST', `/users/in-1/inbox/${a}/read`);
+    expect(read.status).toBe(200);
+    expect((await json<InboxItem>(read)).read_at).not.toBeNull();
+    expect(await json<{ unread_count: number }>(await t.call('GET', '/users/in-1/inbox/unread_count'))).toEqual({ unread_count: 1 });
+    const unread = await json<InboxPage>(await t.call('GET', '/users/in-1/inbox?unread_only=true'));
+    expect(unread.data.map((i) => i.id)).toEqual([b]);
+
+    expect(await json<{ marked: number }>(await t.call('POST', '/users/in-1/inbox/read-all'))).toEqual({ marked: 1, unread_count: 0 });
+    expect((await json<InboxPage>(await t.call('GET', '/users/in-1/inbox'))).unread_count).toBe(0);
+  });
+
+  it('pages with a cursor', async () => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await deliver('in-2', `m${i}`));
+    const first = await json<InboxPage>(await t.call('GET', '/users/in-2/inbox?limit=2'));
+    const second = await json<InboxPage>(await t.call('GET', `/users/in-2/inbox?limit=2&cursor=${first.next_cursor}`));
+    expect([...first.data, ...second.data].map((i) => i.id)).toEqual(ids.reverse());
+    expect(second.next_cursor).toBeNull();
+  });
+
+  it("answers 404 for an unknown item and for another user's item", async () => {
+    const item = await deliver('in-3', 'mine');
+    const res = await t.call('POST', `/users/in-4/inbox/${item}/read`);
+    expect(res.status).toBe(404);
+    expect((await json<ErrorJson>(res)).error.code).toBe('not_found');
+    expect((await t.call('POST', `/users/in-3/inbox/${newId()}/read`)).status).toBe(404);
+    expect((await t.call('GET', '/users/in-3/inbox?unread_only=maybe')).status).toBe(422);
+  });
+});
+
+describe('GET /users/{user_id}/inbox/stream', () => {
+  it('streams a new item within a second, on another API replica too', async () => {
+    // A second replica: its own app and its own Redis subscription.
+    const hub = new InboxHub(createRedis(t.env.REDIS_URL, 'worker'), createLogger('silent'));
+    const replica = createApp({ db: t.db, queues: t.queues, redis: t.redis, log: t.log, retry: { attempts: 4, baseDelayMs: 2000 }, idempotencyTtlSeconds: 60, webhooks: { allowedHosts: new Set() }, hub });
+    const [here, there] = await Promise.all([t.app.request('/users/sse-1/inbox/stream'), replica.request('/users/sse-1/inbox/stream')]);
+    expect(here.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const streams = [sseReader(here.body!), sseReader(there.body!)];
+    for (const s of streams) expect((await s.next()).event).toBe('ready');
+
+    const started = performance.now();
+    const id = await deliver('sse-1', 'live!');
+    for (const s of streams) {
+      const event = await s.next(1000);
+      expect(event).toMatchObject({ event: 'item', id });
+      expect(JSON.parse(event.data)).toMatchObject({ id, body: 'live!', title: 'Hi', data: { k: 1 }, read_at: null });
+    }
+    expect(performance.now() - started).toBeLessThan(1000);
+    // Another user's items do not reach this stream.
+    await deliver('sse-2', 'not yours');
+    await expect(streams[0]!.next(300)).rejects.toThrow(/no SSE event/);
+    await Promise.all(streams.map((s) => s.close()));
+    await hub.close();
+  });
+
+  it('sends what was missed since Last-Event-ID, then goes live', async () => {
+    const seen = await deliver('sse-3', 'seen');
+    const missed1 = await deliver('sse-3', 'missed 1');
+    const missed2 = await deliver('sse-3', 'missed 2');
+    const res = await t.app.request('/users/sse-3/inbox/stream', { headers: { 'last-event-id': seen } });
+    const s = sseReader(res.body!);
+    expect((await s.next()).id).toBe(missed1);
+    expect((await s.next()).id).toBe(missed2);
+    const ready = await s.next();
+    expect(ready.event).toBe('ready');
+    expect(JSON.parse(ready.data)).toEqual({ unread_count: 3 });
+    await s.close();
+  });
+});

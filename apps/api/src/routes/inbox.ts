@@ -1,0 +1,135 @@
+import { createRoute } from '@hono/zod-openapi';
+import {
+  InboxItem,
+  inboxItemsAfter,
+  InboxPage,
+  InboxQuery,
+  listInbox,
+  markAllRead,
+  markRead,
+  ReadAllResult,
+  UnreadCount,
+  unreadCount,
+  UserParams,
+  type Db,
+  type InboxEvent,
+} from '@notify/core';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import { newRouter } from '../context.js';
+import type { InboxHub } from '../inbox-hub.js';
+import { errorResponses, json } from '../openapi.js';
+
+const ItemParams = UserParams.extend({ id: z.string().max(100).meta({ param: { name: 'id', in: 'path' } }) });
+const KEEPALIVE_MS = 15_000;
+
+/** The in-app inbox: list, unread count, mark read, and a live stream of new items. */
+export function inboxRoutes(deps: { db: Db; hub: InboxHub }) {
+  const app = newRouter();
+  const { db } = deps;
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{user_id}/inbox',
+      tags: ['inbox'],
+      summary: "A user's in-app inbox, newest first, with the unread count",
+      request: { params: UserParams, query: InboxQuery },
+      responses: { 200: { description: 'A page', content: json(InboxPage) }, ...errorResponses(400, 422) },
+    }),
+    async (c) => c.json(await listInbox(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('query')), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{user_id}/inbox/unread_count',
+      tags: ['inbox'],
+      summary: 'How many inbox items are unread (for a badge)',
+      request: { params: UserParams },
+      responses: { 200: { description: 'The count', content: json(UnreadCount) }, ...errorResponses(422) },
+    }),
+    async (c) => c.json({ unread_count: await unreadCount(db, c.get('appId'), c.req.valid('param').user_id) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{user_id}/inbox/read-all',
+      tags: ['inbox'],
+      summary: 'Mark every item read',
+      request: { params: UserParams },
+      responses: { 200: { description: 'How many changed', content: json(ReadAllResult) }, ...errorResponses(422) },
+    }),
+    async (c) => c.json(await markAllRead(db, c.get('appId'), c.req.valid('param').user_id), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{user_id}/inbox/{id}/read',
+      tags: ['inbox'],
+      summary: 'Mark one item read',
+      request: { params: ItemParams },
+      responses: { 200: { description: 'The item', content: json(InboxItem) }, ...errorResponses(404, 422) },
+    }),
+    async (c) => {
+      const { user_id, id } = c.req.valid('param');
+      return c.json(await markRead(db, c.get('appId'), user_id, id), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{user_id}/inbox/stream',
+      tags: ['inbox'],
+      summary: 'Live stream of new inbox items (Server-Sent Events)',
+      description:
+        'Each new item arrives as an `item` event whose data is the item and whose id is the item id. Reconnecting with `Last-Event-ID` first sends the items missed since. A comment line every 15 s keeps proxies from closing the connection.',
+      request: { params: UserParams },
+      responses: {
+        200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
+        ...errorResponses(422),
+      },
+    }),
+    async (c) => {
+      const appId = c.get('appId');
+      const userId = c.req.valid('param').user_id;
+      const lastEventId = c.req.header('last-event-id');
+      return streamSSE(c, async (stream) => {
+        const sent = new Set<string>();
+        const send = async (item: InboxEvent) => {
+          if (sent.has(item.id)) return;
+          sent.add(item.id);
+          await stream.writeSSE({ event: 'item', id: item.id, data: JSON.stringify(item) });
+        };
+        // Listen before catching up, so an item published in between is not missed.
+        const queue: InboxEvent[] = [];
+        let live = false;
+        const stop = await deps.hub.listen(appId, userId, (item) => {
+          if (live) void send(item);
+          else queue.push(item);
+        });
+        const untrack = deps.hub.track(() => stream.abort());
+        stream.onAbort(() => {
+          untrack();
+          void stop();
+        });
+        if (lastEventId && /^[0-9a-f-]{36}$/.test(lastEventId)) {
+          for (const item of await inboxItemsAfter(db, appId, userId, lastEventId)) await send(item);
+        }
+        for (const item of queue.splice(0)) await send(item);
+        live = true;
+        await stream.writeSSE({ event: 'ready', data: JSON.stringify({ unread_count: await unreadCount(db, appId, userId) }) });
+        while (!stream.aborted && !stream.closed) {
+          await stream.sleep(KEEPALIVE_MS);
+          if (!stream.aborted) await stream.write(': keepalive\n\n');
+        }
+        await stop();
+      });
+    },
+  );
+
+  return app;
+}
