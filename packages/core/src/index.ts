@@ -33,3 +33,4 @@ export * from './providers/circuit-breaker.js';
 export * from './providers/provider-chain.js';
 export * from './providers/inbox.js';
 export * from './ssrf.js';
+export * from './providers/webhook.js';

@@ -22,7 +22,7 @@ export class ProviderChain {
     breaker: BreakerOptions,
   ) {
     if (providers.length === 0) throw new Error(`No provider configured for ${channel}`);
-    this.breakers = new Map(providers.map((p) => [p.name, new CircuitBreaker(breaker)]));
+    this.breakers = new Map(providers.filter((p) => p.circuitBreaker !== false).map((p) => [p.name, new CircuitBreaker(breaker)]));
   }
 
   async send(envelope: Envelope, ctx: SendContext): Promise<ChainOutcome> {
@@ -36,8 +36,8 @@ export class ProviderChain {
     }
     let last: ChainOutcome | undefined;
     for (const provider of candidates) {
-      const breaker = this.breakers.get(provider.name)!;
-      if (!breaker.tryAcquire()) {
+      const breaker = this.breakers.get(provider.name);
+      if (breaker && !breaker.tryAcquire()) {
         last ??= {
           ok: false,
           provider: provider.name,
@@ -47,16 +47,16 @@ export class ProviderChain {
       }
       try {
         const sent = await provider.send(envelope, ctx);
-        breaker.success();
+        breaker?.success();
         return { ok: true, provider: provider.name, providerMessageId: sent.providerMessageId };
       } catch (thrown) {
         const error = toProviderError(thrown);
         if (!error.retryable) {
           // The provider worked: it judged the message. Not a reason to trip its breaker.
-          breaker.success();
+          breaker?.success();
           return { ok: false, provider: provider.name, error };
         }
-        breaker.failure();
+        breaker?.failure();
         ctx.log.warn({ provider: provider.name, err_code: error.code }, 'provider failed; trying the next one');
         last = { ok: false, provider: provider.name, error };
       }

@@ -67,6 +67,12 @@ export interface SendResult {
 export interface Provider {
   readonly name: string;
   readonly channels: readonly Channel[];
+  /**
+   * False for providers whose failures are the receiver's, not theirs (each
+   * webhook is a different endpoint): one broken receiver must not trip a
+   * breaker that stops everyone's. Default true.
+   */
+  readonly circuitBreaker?: boolean;
   /** For providers that take only some messages of a channel (e.g. one kind of push device). */
   accepts?(envelope: Envelope): boolean;
   send(envelope: Envelope, ctx: SendContext): Promise<SendResult>;

@@ -5,6 +5,7 @@ import { createInboxProvider } from './inbox.js';
 import type { Provider, ProviderDeps } from './provider.js';
 import { ProviderChain } from './provider-chain.js';
 import { createSimulatedProvider } from './simulated.js';
+import { webhookProviderFromEnv } from './webhook.js';
 
 /** Every provider, by the name used in `<CHANNEL>_PROVIDERS`. Adding one is a file plus a line here. */
 export const PROVIDERS: Record<string, (deps: ProviderDeps) => Provider> = {
@@ -17,6 +18,7 @@ export const PROVIDERS: Record<string, (deps: ProviderDeps) => Provider> = {
       permanent: env.SIMULATED_PERMANENT,
     }),
   inbox: ({ pool, redis }) => createInboxProvider({ pool, redis }),
+  webhook: ({ env }) => webhookProviderFromEnv(env),
 };
 
 /** The configured providers of a channel, in order. Fails at startup on an unknown or unfit name. */
