@@ -34,3 +34,5 @@ export * from './providers/provider-chain.js';
 export * from './providers/inbox.js';
 export * from './ssrf.js';
 export * from './providers/webhook.js';
+export * from './providers/webpush.js';
+export * from './providers/fcm.js';

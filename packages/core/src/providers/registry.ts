@@ -6,6 +6,8 @@ import type { Provider, ProviderDeps } from './provider.js';
 import { ProviderChain } from './provider-chain.js';
 import { createSimulatedProvider } from './simulated.js';
 import { webhookProviderFromEnv } from './webhook.js';
+import { fcmProviderFromEnv } from './fcm.js';
+import { webPushProviderFromEnv } from './webpush.js';
 
 /** Every provider, by the name used in `<CHANNEL>_PROVIDERS`. Adding one is a file plus a line here. */
 export const PROVIDERS: Record<string, (deps: ProviderDeps) => Provider> = {
@@ -19,6 +21,8 @@ export const PROVIDERS: Record<string, (deps: ProviderDeps) => Provider> = {
     }),
   inbox: ({ pool, redis }) => createInboxProvider({ pool, redis }),
   webhook: ({ env }) => webhookProviderFromEnv(env),
+  webpush: ({ env }) => webPushProviderFromEnv(env),
+  fcm: ({ env }) => fcmProviderFromEnv(env),
 };
 
 /** The configured providers of a channel, in order. Fails at startup on an unknown or unfit name. */

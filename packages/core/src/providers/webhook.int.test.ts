@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadEnv } from '../env.js';
 import { createLogger } from '../logger.js';
 import type { Lookup } from '../ssrf.js';
 import type { Envelope, SendContext } from './provider.js';
 import { ProviderError } from './provider-error.js';
-import { newTestWebhookSecret, startWebhookReceiver, webhookTestCert, type ReceivedWebhook, type WebhookReceiver } from './testing/webhook-receiver.js';
+import { createTlsCertificate, type TlsCertificate } from './testing/tls-server.js';
+import { newTestWebhookSecret, startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from './testing/webhook-receiver.js';
 import { createWebhookProvider, webhookProviderFromEnv, type WebhookProviderOptions } from './webhook.js';
 
 const log = createLogger('silent');
@@ -281,12 +282,14 @@ describe('SSRF guard at send time', () => {
   });
 });
 
-const cert = webhookTestCert();
-
-describe.skipIf(cert === null)('https receiver', () => {
+describe('https receiver', () => {
   let tlsRx: WebhookReceiver;
+  let cert: TlsCertificate;
+  beforeAll(async () => {
+    cert = await createTlsCertificate();
+  });
   beforeEach(async () => {
-    tlsRx = await startWebhookReceiver({ secret, tls: cert! });
+    tlsRx = await startWebhookReceiver({ secret, tls: cert });
   });
   afterEach(async () => {
     await tlsRx.close();
@@ -295,7 +298,7 @@ describe.skipIf(cert === null)('https receiver', () => {
   it('delivers over TLS, sending the URL host as SNI and Host', async () => {
     const c = ctx();
     const url = `https://localhost:${tlsRx.port}/hook`;
-    const sent = await provider({ allowedHosts: new Set(['localhost']), ca: cert!.cert }).send(envelope(url), c);
+    const sent = await provider({ allowedHosts: new Set(['localhost']), ca: cert.cert }).send(envelope(url), c);
 
     expect(sent.providerMessageId).toBe('webhook-200');
     const r = only(tlsRx);

@@ -1,12 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { TLSSocket } from 'node:tls';
 import { Webhook } from 'standardwebhooks';
 
@@ -134,24 +130,4 @@ function plainHeaders(headers: IncomingHttpHeaders): Record<string, string> {
     else if (Array.isArray(value)) out[name] = value.join(', ');
   }
   return out;
-}
-
-/** A throwaway self-signed certificate for `localhost` and 127.0.0.1, or null when openssl is not installed. */
-export function webhookTestCert(): { key: string; cert: string } | null {
-  const dir = mkdtempSync(path.join(tmpdir(), 'webhook-cert-'));
-  try {
-    const keyFile = path.join(dir, 'key.pem');
-    const certFile = path.join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-        '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', keyFile, '-out', certFile],
-      { stdio: 'ignore' },
-    );
-    return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') };
-  } catch {
-    return null;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
