@@ -36,3 +36,5 @@ export * from './ssrf.js';
 export * from './providers/webhook.js';
 export * from './providers/webpush.js';
 export * from './providers/fcm.js';
+export * from './providers/smtp.js';
+export * from './providers/twilio.js';

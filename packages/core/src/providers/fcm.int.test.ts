@@ -6,7 +6,8 @@ import { createFcmProvider, fcmProviderFromEnv } from './fcm.js';
 import type { Envelope, PushDevice, SendContext } from './provider.js';
 import { ProviderError } from './provider-error.js';
 import { fcmError, startFakeFcm, type FakeFcm } from './testing/fake-fcm.js';
-import { closedPort, createTlsCertificate } from './testing/tls-server.js';
+import { closedPort } from './testing/provider-test-kit.js';
+import { createTlsCertificate } from './testing/tls-server.js';
 
 const PROJECT = 'notify-test';
 const ACCESS_TOKEN = 'ya29.test-access-token';

@@ -8,6 +8,8 @@ import { createSimulatedProvider } from './simulated.js';
 import { webhookProviderFromEnv } from './webhook.js';
 import { fcmProviderFromEnv } from './fcm.js';
 import { webPushProviderFromEnv } from './webpush.js';
+import { smtpProviderFromEnv } from './smtp.js';
+import { twilioProviderFromEnv } from './twilio.js';
 
 /** Every provider, by the name used in `<CHANNEL>_PROVIDERS`. Adding one is a file plus a line here. */
 export const PROVIDERS: Record<string, (deps: ProviderDeps) => Provider> = {
@@ -20,6 +22,8 @@ export const PROVIDERS: Record<string, (deps: ProviderDeps) => Provider> = {
       permanent: env.SIMULATED_PERMANENT,
     }),
   inbox: ({ pool, redis }) => createInboxProvider({ pool, redis }),
+  smtp: ({ env }) => smtpProviderFromEnv(env),
+  twilio: ({ env }) => twilioProviderFromEnv(env),
   webhook: ({ env }) => webhookProviderFromEnv(env),
   webpush: ({ env }) => webPushProviderFromEnv(env),
   fcm: ({ env }) => fcmProviderFromEnv(env),

@@ -5,7 +5,8 @@ import { createLogger } from '../logger.js';
 import type { Envelope, PushDevice, SendContext } from './provider.js';
 import { ProviderError } from './provider-error.js';
 import { createSubscriber, startFakePushService, verifyVapidAuthorization, type FakePushService, type Subscriber } from './testing/fake-push-service.js';
-import { closedPort, createTlsCertificate, type TlsCertificate } from './testing/tls-server.js';
+import { closedPort } from './testing/provider-test-kit.js';
+import { createTlsCertificate, type TlsCertificate } from './testing/tls-server.js';
 import { createWebPushProvider, webPushProviderFromEnv } from './webpush.js';
 
 const vapid = { ...webpush.generateVAPIDKeys(), subject: 'mailto:ops@example.com' };

@@ -80,11 +80,3 @@ export async function startTlsServer(tls: TlsCertificate, handler: TlsHandler): 
   };
 }
 
-/** A 127.0.0.1 port with nothing listening on it (for connection-refused tests). */
-export async function closedPort(): Promise<number> {
-  const server = https.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
