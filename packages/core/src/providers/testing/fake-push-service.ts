@@ -1,6 +1,7 @@
 import { createECDH, createPublicKey, randomBytes, verify, type ECDH } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { OutgoingHttpHeaders } from 'node:http';
+import webpushKeys from 'web-push';
 import { startTlsServer, type RecordedRequest, type TlsCertificate, type TlsServer } from './tls-server.js';
 
 /** What the fake push service answers next; unscripted requests get 201 with a Location. */
@@ -17,6 +18,8 @@ export interface FakePushService extends TlsServer {
   requests: RecordedRequest[];
   /** Queues the answers to the next requests, in order. */
   reply(...replies: PushReply[]): void;
+  /** Always answers requests to this endpoint so (e.g. 410 for an expired subscription), whatever their order. */
+  replyTo(endpoint: string, reply: PushReply): void;
   /** Forgets recorded requests and unused scripted answers, so one test's leftovers cannot leak into the next. */
   reset(): void;
   /** A fresh subscription endpoint on this service. */
@@ -31,10 +34,11 @@ export interface FakePushService extends TlsServer {
 export async function startFakePushService(tls: TlsCertificate): Promise<FakePushService> {
   const requests: RecordedRequest[] = [];
   const script: PushReply[] = [];
+  const byPath = new Map<string, PushReply>();
   let messages = 0;
   const server = await startTlsServer(tls, (req, res) => {
     requests.push(req);
-    const next = script.shift();
+    const next = byPath.get(req.path) ?? script.shift();
     if (next?.hang) return;
     if (next) {
       res.writeHead(next.status, next.headers);
@@ -49,9 +53,11 @@ export async function startFakePushService(tls: TlsCertificate): Promise<FakePus
     ...server,
     requests,
     reply: (...replies) => void script.push(...replies),
+    replyTo: (endpoint, reply) => void byPath.set(new URL(endpoint).pathname, reply),
     reset: () => {
       requests.length = 0;
       script.length = 0;
+      byPath.clear();
     },
     endpoint: () => `${server.origin}/push/${randomBytes(12).toString('base64url')}`,
   };
@@ -114,4 +120,9 @@ export function verifyVapidAuthorization(header: string | undefined): VapidClaim
   if (!ok) throw new Error('VAPID JWT signature does not verify with k');
   const claims = JSON.parse(Buffer.from(payloadPart, 'base64url').toString('utf8')) as Omit<VapidClaims, 'publicKey'>;
   return { publicKey, ...claims };
+}
+
+/** A fresh VAPID key pair for tests (the application server's identity). */
+export function testVapidKeys(): { publicKey: string; privateKey: string; subject: string } {
+  return { ...webpushKeys.generateVAPIDKeys(), subject: 'mailto:tests@example.com' };
 }

@@ -19,6 +19,8 @@ export interface SmtpTestServerOptions {
   onRecipient?: (address: string) => SmtpReply | undefined;
   /** Refuse the message after DATA; undefined accepts it. */
   onMessage?: (mail: ParsedMail) => SmtpReply | undefined;
+  /** Listen on this port (e.g. to bring a "down" server back); default a random one. */
+  port?: number;
 }
 
 export interface ReceivedMail {
@@ -99,7 +101,7 @@ export async function startSmtpTestServer(opts: SmtpTestServerOptions = {}): Pro
   const server = new SMTPServer(options);
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.server.address() as AddressInfo;
   return {

@@ -38,6 +38,8 @@ export interface WebhookReceiver {
   connections: number;
   /** Body bytes written by `endless` replies. */
   streamedBytes: number;
+  /** Verifies with another secret from now on (e.g. the one the API generated for this endpoint). */
+  useSecret(secret: string): void;
   /** How the receiver answers; by default 200 when the signature verifies, 401 when not. */
   reply: (received: ReceivedWebhook) => WebhookReply;
   close(): Promise<void>;
@@ -51,7 +53,7 @@ export interface WebhookReceiverOptions {
 
 /** A real webhook receiver on 127.0.0.1 and a random port that verifies every request as a user's endpoint would. */
 export async function startWebhookReceiver(opts: WebhookReceiverOptions): Promise<WebhookReceiver> {
-  const verifier = new Webhook(opts.secret);
+  let verifier = new Webhook(opts.secret);
   const defaultReply = (r: ReceivedWebhook): WebhookReply => (r.verified ? { status: 200, body: '{"received":true}' } : { status: 401 });
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
@@ -100,6 +102,9 @@ export async function startWebhookReceiver(opts: WebhookReceiverOptions): Promis
     connections: 0,
     streamedBytes: 0,
     reply: defaultReply,
+    useSecret(secret) {
+      verifier = new Webhook(secret);
+    },
     async close() {
       // Hanging replies would otherwise keep close() waiting for ever.
       server.closeAllConnections();
