@@ -41,7 +41,7 @@ describe('the built API and worker processes', () => {
     expect(done.deliveries.map((d) => [d.channel, d.status, d.provider])).toEqual([
       ['email', 'delivered', 'console'],
       ['sms', 'delivered', 'console'],
-      ['in_app', 'delivered', 'console'],
+      ['in_app', 'delivered', 'inbox'],
     ]);
     const board = (await (await fetch(`${api.url}/admin/queues/api/queues`)).json()) as {
       queues: { name: string; counts: { completed: number } }[];
