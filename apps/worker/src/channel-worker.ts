@@ -35,15 +35,17 @@ export function createChannelWorker(o: ChannelWorkerOptions): Worker<DeliveryJob
   const log = o.log.child({ channel: o.channel });
   const worker: Worker<DeliveryJob, DeliverResult> = new Worker<DeliveryJob, DeliverResult>(
     QUEUE[o.channel],
-    (job) =>
-      deliver(job, {
+    (job, token) => {
+      const deps = {
         pool: o.pool,
         chain: o.chain,
         log,
         dbRetryMs: o.dbRetryMs,
         defaults: o.defaults,
-        rateLimit: (ms) => worker.rateLimit(ms),
-      }),
+        rateLimit: (ms: number) => worker.rateLimit(ms),
+      };
+      return deliver(job, deps, token);
+    },
     {
       connection: o.connection,
       prefix: o.prefix,

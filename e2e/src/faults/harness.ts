@@ -57,6 +57,9 @@ export class Deployment {
       WORKER_LOCK_DURATION_MS: '5000',
       WORKER_STALLED_INTERVAL_MS: '2000',
       IN_APP_PROVIDERS: 'simulated',
+      // Scenario 7b fails every first try on purpose; with one provider a breaker would
+      // only add waiting. Breakers have their own tests (channels.int.test.ts).
+      BREAKER_FAILURE_THRESHOLD: '1000',
     };
   }
 

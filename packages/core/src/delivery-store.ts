@@ -161,17 +161,21 @@ export async function finishDelivery(pool: pg.Pool, id: string, o: DeliveryOutco
   return rows[0]?.status ?? null;
 }
 
-/** Records a failed attempt that will be retried. */
+/**
+ * Records a failed attempt that will be retried. Without `attempt`, no
+ * provider was called (every breaker open): the claim is not counted either.
+ */
 export async function markRetrying(
   pool: pg.Pool,
   id: string,
-  e: { provider: string; errorCode: string; errorMessage: string; attempt: AttemptRecord },
+  e: { provider: string; errorCode: string; errorMessage: string; attempt?: AttemptRecord },
 ): Promise<void> {
   await pool.query({
     name: 'mark_retrying',
     text: `WITH moved AS (
         UPDATE deliveries SET status = 'retrying', provider = $2,
-          last_error_code = $3, last_error_message = $4, updated_at = now()
+          last_error_code = $3, last_error_message = $4, updated_at = now(),
+          attempts = attempts - CASE WHEN $5::int IS NULL THEN 1 ELSE 0 END
         WHERE id = $1 AND status = 'sending'
         RETURNING id
       )

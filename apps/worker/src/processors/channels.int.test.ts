@@ -247,3 +247,22 @@ describe('webhook', () => {
     expect((await notify('hook-2', ['webhook'])).deliveries[0]).toMatchObject({ status: 'skipped', reason: 'no_contact' });
   });
 });
+
+describe('when every provider is failing', () => {
+  it('waits for the breaker instead of spending attempts, then delivers', async () => {
+    await t.db.prisma.user.create({ data: { appId: t.appId, id: 'brk-1', email: 'brk@example.com' } });
+    const port = await closedPort();
+    const chain = start('email', [createSmtpProvider({ url: `smtp://127.0.0.1:${port}`, from: 'shop@example.com' })], {
+      failureThreshold: 1,
+      cooldownMs: 1500,
+    });
+    // Attempt 1 fails and opens the breaker; the job then waits for it rather than failing attempts 2-4 at once.
+    const n = await notify('brk-1', ['email'], {}, { attempts: 4, baseDelayMs: 50 });
+    await waitFor(async () => (chain.states().smtp === 'open' ? true : undefined), 5000, 'breaker open');
+    const smtp = await startSmtpTestServer({ port });
+    cleanups.push(() => smtp.close());
+    const done = await finished(n.id);
+    expect(done.deliveries[0]).toMatchObject({ status: 'delivered', provider: 'smtp', attempts: 2 });
+    expect(smtp.received).toHaveLength(1);
+  });
+});

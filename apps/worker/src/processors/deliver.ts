@@ -14,7 +14,7 @@ import {
   type ProviderChain,
   type ProviderError,
 } from '@notify/core';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { withDbRetry } from '../db-retry.js';
 import { buildMessages, type MessageDefaults } from '../messages.js';
 
@@ -39,9 +39,10 @@ export type DeliverResult =
  * each message through the channel's provider chain, record the outcome and
  * the attempt. Throwing hands the retry decision to BullMQ: UnrecoverableError
  * stops at once, a retryable ProviderError backs off (or waits its
- * Retry-After), a rate limit pauses the queue without spending an attempt.
+ * Retry-After), a rate limit pauses the queue and open breakers delay the job,
+ * both without spending an attempt.
  */
-export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps): Promise<DeliverResult> {
+export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: string): Promise<DeliverResult> {
   const { delivery_id: deliveryId, channel } = job.data;
   const log = deps.log.child({ delivery_id: deliveryId, notification_id: job.data.notification_id });
   const db = <T>(fn: () => Promise<T>) => withDbRetry(fn, deps.dbRetryMs);
@@ -88,6 +89,12 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps): Promise
   const failure = { provider: providers, errorCode: err.code, errorMessage: err.message };
   const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 
+  if (err.notAttempted) {
+    // Every provider's breaker is open: wait for the first to let a trial through, spending no attempt.
+    await db(() => markRetrying(deps.pool, deliveryId, failure));
+    await job.moveToDelayed(Date.now() + (err.retryAfterMs ?? 1000), token);
+    throw new DelayedError();
+  }
   if (err.retryable && err.rateLimited) {
     await db(() => markRetrying(deps.pool, deliveryId, { ...failure, attempt: attempt('retryable_error', err) }));
     log.info({ err_code: err.code, retry_after_ms: err.retryAfterMs }, 'provider is rate limiting: pausing the queue');

@@ -29,6 +29,12 @@ export class CircuitBreaker {
     return this.now() - this.openedAt >= this.opts.cooldownMs ? 'half_open' : 'open';
   }
 
+  /** How long until an open breaker lets a trial through (0 when it would now). */
+  msUntilTrial(): number {
+    if (this.openedAt === null) return 0;
+    return Math.max(0, this.opts.cooldownMs - (this.now() - this.openedAt));
+  }
+
   /** Whether a call may go through now; in half-open state only one at a time. */
   tryAcquire(): boolean {
     const state = this.state;

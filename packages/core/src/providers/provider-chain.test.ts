@@ -45,7 +45,8 @@ describe('ProviderChain', () => {
     await chain.send(email, ctx);
     expect(chain.states()).toEqual({ a: 'open' });
     const out = await chain.send(email, ctx);
-    expect(out).toMatchObject({ ok: false, error: { code: 'circuit_open', retryable: true } });
+    expect(out).toMatchObject({ ok: false, error: { code: 'circuit_open', retryable: true, notAttempted: true } });
+    if (!out.ok) expect(out.error.retryAfterMs).toBeGreaterThan(59_000);
     expect(a.calls).toBe(2);
   });
 

@@ -41,7 +41,12 @@ export class ProviderChain {
         last ??= {
           ok: false,
           provider: provider.name,
-          error: new ProviderError(`${provider.name} is failing; its circuit breaker is open`, { code: 'circuit_open', retryable: true }),
+          error: new ProviderError(`${provider.name} is failing; its circuit breaker is open`, {
+            code: 'circuit_open',
+            retryable: true,
+            notAttempted: true,
+            retryAfterMs: Math.max(breaker.msUntilTrial(), 100),
+          }),
         };
         continue;
       }

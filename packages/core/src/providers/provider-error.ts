@@ -8,6 +8,8 @@ export interface ProviderErrorOptions {
   rateLimited?: boolean;
   /** The address no longer exists (push token unregistered, webhook 410): forget it. */
   gone?: boolean;
+  /** No provider was called (every breaker open): try again later without spending an attempt. */
+  notAttempted?: boolean;
   cause?: unknown;
 }
 
@@ -23,6 +25,7 @@ export class ProviderError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly rateLimited: boolean;
   readonly gone: boolean;
+  readonly notAttempted: boolean;
 
   constructor(message: string, options: ProviderErrorOptions) {
     super(message, { cause: options.cause });
@@ -31,6 +34,7 @@ export class ProviderError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.rateLimited = options.rateLimited ?? false;
     this.gone = options.gone ?? false;
+    this.notAttempted = options.notAttempted ?? false;
   }
 }
 
