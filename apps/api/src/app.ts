@@ -1,5 +1,15 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { notFound, type ChannelQueues, type Db, type Logger, type Redis, type RetryPolicy, type WebhookPolicy } from '@notify/core';
+import {
+  notFound,
+  type ChannelQueues,
+  type Db,
+  type FanoutJob,
+  type Logger,
+  type Redis,
+  type RetryPolicy,
+  type WebhookPolicy,
+} from '@notify/core';
+import type { Queue } from 'bullmq';
 import { requestId } from 'hono/request-id';
 import { bullBoard, BULL_BOARD_PATH } from './bull-board.js';
 import { newRouter, type ApiEnv } from './context.js';
@@ -8,14 +18,20 @@ import { accessLog } from './middleware/access-log.js';
 import { tenant } from './middleware/tenant.js';
 import { healthRoutes } from './routes/health.js';
 import type { InboxHub } from './inbox-hub.js';
+import { batchRoutes } from './routes/batches.js';
+import { categoryRoutes } from './routes/categories.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { inboxRoutes } from './routes/inbox.js';
 import { notificationRoutes } from './routes/notifications.js';
+import { templateRoutes } from './routes/templates.js';
+import { topicRoutes } from './routes/topics.js';
 import { userRoutes } from './routes/users.js';
 
 export interface AppDeps {
   db: Db;
   queues: ChannelQueues;
+  /** Topic fan-out jobs. */
+  fanout: Queue<FanoutJob>;
   /** The producer connection (fails fast); used for readiness. */
   redis: Redis;
   log: Logger;
@@ -38,14 +54,20 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.route('/', healthRoutes(deps));
   app.route(BULL_BOARD_PATH, bullBoard(deps.queues));
 
-  app.use('/notifications/*', tenant());
-  app.use('/notifications', tenant());
-  app.use('/users/*', tenant());
-  app.use('/deliveries/*', tenant());
-  app.use('/deliveries', tenant());
-  app.route('/notifications', notificationRoutes(deps));
-  app.route('/users', userRoutes(deps));
+  const resources = {
+    '/notifications': notificationRoutes(deps),
+    '/batches': batchRoutes(deps),
+    '/users': userRoutes(deps),
+    '/deliveries': deliveryRoutes(deps),
+    '/templates': templateRoutes(deps),
+    '/categories': categoryRoutes(deps),
+    '/topics': topicRoutes(deps),
+  };
+  for (const [path, router] of Object.entries(resources)) {
+    app.use(path, tenant());
+    app.use(`${path}/*`, tenant());
+    app.route(path, router);
+  }
   app.route('/users', inboxRoutes(deps));
-  app.route('/deliveries', deliveryRoutes(deps));
   return app;
 }

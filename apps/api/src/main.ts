@@ -1,6 +1,6 @@
 // The API process: env -> connections -> app -> serve; graceful close on SIGTERM.
 import { serve } from '@hono/node-server';
-import { closeDb, closeQueues, createDb, createLogger, createQueues, createRedis, loadEnv, redisReady, assertNoEviction, webhookAllowedHosts } from '@notify/core';
+import { closeDb, closeQueues, createDb, createFanoutQueue, createLogger, createQueues, createRedis, loadEnv, redisReady, assertNoEviction, webhookAllowedHosts } from '@notify/core';
 import { createApp } from './app.js';
 import { InboxHub } from './inbox-hub.js';
 import { DEFAULT_APP_ID } from './middleware/tenant.js';
@@ -10,6 +10,7 @@ const log = createLogger(env.LOG_LEVEL, { service: 'api' });
 const db = createDb({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE });
 const redis = createRedis(env.REDIS_URL, 'producer');
 const queues = createQueues(redis, env.QUEUE_PREFIX);
+const fanout = createFanoutQueue(redis, env.QUEUE_PREFIX);
 
 try {
   await redisReady(redis);
@@ -28,6 +29,7 @@ const hub = new InboxHub(createRedis(env.REDIS_URL, 'worker'), log);
 const app = createApp({
   db,
   queues,
+  fanout,
   redis,
   log,
   retry: { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS },
@@ -53,6 +55,7 @@ async function shutdown(signal: string): Promise<void> {
   await hub.close();
   await closed;
   await closeQueues(queues);
+  await fanout.close();
   await closeDb(db);
   redis.disconnect();
   log.info('stopped');

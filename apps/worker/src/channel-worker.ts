@@ -1,7 +1,20 @@
-import { backoffDelay, ProviderError, QUEUE, type Channel, type DeliveryJob, type Logger, type Pool, type ProviderChain } from '@notify/core';
+import {
+  backoffDelay,
+  FANOUT_QUEUE,
+  ProviderError,
+  QUEUE,
+  type Channel,
+  type DeliveryJob,
+  type FanoutJob,
+  type Logger,
+  type NotificationDeps,
+  type Pool,
+  type ProviderChain,
+} from '@notify/core';
 import { Worker, type ConnectionOptions } from 'bullmq';
 import type { MessageDefaults } from './messages.js';
 import { deliver, type DeliverResult } from './processors/deliver.js';
+import { fanout } from './processors/fanout.js';
 
 export interface StallSettings {
   /** Lock on a running job, renewed at half this while it runs (BullMQ default 30 s). */
@@ -68,5 +81,13 @@ export function createChannelWorker(o: ChannelWorkerOptions): Worker<DeliveryJob
   );
   worker.on('error', (err) => log.error({ err }, 'worker error'));
   worker.on('stalled', (jobId) => log.warn({ delivery_id: jobId }, 'job stalled: its worker stopped; another will take it'));
+  return worker;
+}
+
+/** Topic fan-outs: every worker process takes them, one at a time. */
+export function createFanoutWorker(o: { connection: ConnectionOptions; prefix: string; deps: NotificationDeps; log: Logger }): Worker<FanoutJob> {
+  const worker = new Worker<FanoutJob>(FANOUT_QUEUE, (job) => fanout(job, o.deps), { connection: o.connection, prefix: o.prefix, concurrency: 1 });
+  worker.on('error', (err) => o.log.error({ err }, 'fan-out worker error'));
+  worker.on('failed', (job, err) => o.log.warn({ batch_id: job?.data.batch_id, err }, 'fan-out step failed; it will resume from its cursor'));
   return worker;
 }

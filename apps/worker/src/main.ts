@@ -7,6 +7,7 @@ import {
   concurrency,
   createDb,
   createLogger,
+  createFanoutQueue,
   createQueues,
   createRedis,
   loadEnv,
@@ -15,7 +16,7 @@ import {
   redisReady,
   assertNoEviction,
 } from '@notify/core';
-import { createChannelWorker } from './channel-worker.js';
+import { createChannelWorker, createFanoutWorker } from './channel-worker.js';
 import { parseChannels } from './channels-arg.js';
 import { startMaintenance } from './maintenance.js';
 
@@ -55,12 +56,15 @@ const workers = chains.map((chain) => {
     },
   });
 });
-// The sweeper re-adds jobs to any channel's queue, so it has its own producers.
+// The sweeper and fan-outs add jobs to any channel's queue, so the process has its own producers.
 const queues = createQueues(redis, env.QUEUE_PREFIX);
+const fanoutQueue = createFanoutQueue(redis, env.QUEUE_PREFIX);
+const fanoutWorker = createFanoutWorker({ connection: redis, prefix: env.QUEUE_PREFIX, deps: { db, queues, retry, log, fanout: fanoutQueue }, log });
 const stopMaintenance = startMaintenance({
   pool: db.pool,
   redis,
   queues,
+  fanout: fanoutQueue,
   retry,
   log,
   intervalMs: env.SWEEP_INTERVAL_MS,
@@ -73,13 +77,14 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'shutting down: finishing in-flight jobs');
-  const graceful = Promise.all([...workers.map((w) => w.close()), stopMaintenance()]).then(() => true);
+  const graceful = Promise.all([...workers.map((w) => w.close()), fanoutWorker.close(), stopMaintenance()]).then(() => true);
   const inTime = await Promise.race([graceful, sleep(env.SHUTDOWN_GRACE_SECONDS * 1000).then(() => false)]);
   if (!inTime) {
     log.warn('grace period over: stopping with jobs in flight (they will be retried as stalled)');
-    await Promise.all(workers.map((w) => w.close(true)));
+    await Promise.all([...workers.map((w) => w.close(true)), fanoutWorker.close(true)]);
   }
   await closeQueues(queues);
+  await fanoutQueue.close();
   await Promise.all(chains.map((c) => c.close()));
   await closeDb(db);
   redis.disconnect();

@@ -2,16 +2,19 @@ import {
   deleteExpiredIdempotencyKeys,
   sweepOutbox,
   type ChannelQueues,
+  type FanoutJob,
   type Logger,
   type Pool,
   type Redis,
   type RetryPolicy,
 } from '@notify/core';
+import type { Queue } from 'bullmq';
 
 export interface MaintenanceDeps {
   pool: Pool;
   redis: Redis;
   queues: ChannelQueues;
+  fanout: Queue<FanoutJob>;
   retry: RetryPolicy;
   log: Logger;
   intervalMs: number;

@@ -2,7 +2,7 @@ import type { Channel, ClaimedDelivery, Envelope } from '@notify/core';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/** The HTML part of an email whose notification has only text: escaped, line breaks kept. */
+/** The HTML part of an email that has only text: escaped, line breaks kept. */
 export function textToHtml(text: string): string {
   const escaped = text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
   const paragraphs = escaped.split(/\n{2,}/).map((p) => `<p>${p.replace(/\n/g, '<br>')}</p>`);
@@ -16,22 +16,38 @@ export interface MessageDefaults {
 /**
  * What the channel's providers send for a claimed delivery: one message, or
  * one per device for push; none when the user has no contact for the channel
- * (any more).
+ * (any more). A templated notification sends what its template rendered for
+ * the channel; a plain one sends its message.
  */
 export function buildMessages(channel: Channel, d: ClaimedDelivery, defaults: MessageDefaults): Envelope[] {
+  const c = d.content;
+  const text = d.message ?? '';
   switch (channel) {
-    case 'email':
+    case 'email': {
       if (!d.email) return [];
-      return [{ channel, message: { to: d.email, subject: d.subject ?? defaults.emailSubject, text: d.message, html: textToHtml(d.message) } }];
+      const subject = c?.email?.subject ?? d.subject ?? defaults.emailSubject;
+      const body = c?.email?.text ?? text;
+      return [{ channel, message: { to: d.email, subject, text: body, html: c?.email?.html ?? textToHtml(body) } }];
+    }
     case 'sms':
-      return d.phone ? [{ channel, message: { to: d.phone, body: d.message } }] : [];
+      return d.phone ? [{ channel, message: { to: d.phone, body: c?.sms?.text ?? text } }] : [];
     case 'push':
-      return d.devices.map((device) => ({ channel, message: { device, title: d.subject ?? '', body: d.message, data: d.data } }));
+      return d.devices.map((device) => ({
+        channel,
+        message: { device, title: c?.push?.title ?? d.subject ?? '', body: c?.push?.body ?? text, data: d.data },
+      }));
     case 'in_app':
       return [
         {
           channel,
-          message: { appId: d.appId, userId: d.userId, notificationId: d.notificationId, title: d.subject, body: d.message, data: d.data },
+          message: {
+            appId: d.appId,
+            userId: d.userId,
+            notificationId: d.notificationId,
+            title: c?.in_app?.title ?? d.subject,
+            body: c?.in_app?.body ?? text,
+            data: d.data,
+          },
         },
       ];
     case 'webhook':
@@ -54,6 +70,8 @@ export function buildMessages(channel: Channel, d: ClaimedDelivery, defaults: Me
                 subject: d.subject,
                 message: d.message,
                 data: d.data,
+                // A template's rendered webhook JSON, when the notification came from one.
+                ...(c?.webhook ? { payload: c.webhook.payload } : {}),
               },
             },
           },

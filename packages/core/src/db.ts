@@ -1,6 +1,6 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { PrismaClient } from './generated/prisma/client.js';
+import { PrismaClient, type Prisma } from './generated/prisma/client.js';
 
 export type { PrismaClient };
 
@@ -38,4 +38,9 @@ export function createDb({ url, schema, poolSize, connectionTimeoutMs = 5000 }: 
 export async function closeDb(db: Db): Promise<void> {
   await db.prisma.$disconnect();
   await db.pool.end();
+}
+
+/** A value for a Prisma JSON column: zod's `unknown` leaves are JSON once parsed from a request. */
+export function toJson(value: unknown): Prisma.InputJsonValue {
+  return value as Prisma.InputJsonValue;
 }

@@ -115,7 +115,7 @@ async function replay(
   await requeueDeliveries(
     deps.queues,
     deps.retry,
-    rows.map((r) => ({ id: r.id, notificationId: r.notification_id, channel: r.channel, priority: r.priority })),
+    rows.map((r) => ({ id: r.id, notificationId: r.notification_id, channel: r.channel, priority: r.priority, notBefore: null })),
   );
   return rows.map((r) => r.id);
 }

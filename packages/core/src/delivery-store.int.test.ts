@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimDelivery, finishDelivery, markRetrying } from './delivery-store.js';
-import { createNotification, type NotificationDeps } from './notifications.js';
+import { createNotification, toOneUser, type NotificationDeps } from './notifications.js';
 import { PRIORITY } from './queues.js';
 import { CreateNotificationBody } from './schemas/notifications.js';
 import { createTestEnv, type TestEnv } from './testing/index.js';
@@ -16,7 +16,7 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 const notify = async (input: Record<string, unknown>) =>
-  (await createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: 'u1', message: 'Hello', ...input }))).notification;
+  (await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: 'u1', message: 'Hello', ...input })))).notification;
 
 describe('createNotification', () => {
   it('stores the notification with one delivery per channel and queues one job each, with its priority', async () => {
@@ -29,6 +29,7 @@ describe('createNotification', () => {
       expect(job?.opts.priority).toBe(PRIORITY.high);
       expect(job?.opts.attempts).toBe(4);
       expect(job?.opts.backoff).toEqual({ type: 'exponential_or_retry_after', delay: 2000 });
+      expect(job?.opts.delay ?? 0).toBe(0);
     }
   });
 
@@ -44,7 +45,7 @@ describe('createNotification', () => {
   });
 
   it('marks a notification with nothing deliverable as skipped at once', async () => {
-    const { notification: n } = await createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: 'nobody', message: 'x', channels: ['email'] }));
+    const { notification: n } = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: 'nobody', message: 'x', channels: ['email'] })));
     const row = await t.db.prisma.notification.findUniqueOrThrow({ where: { id: n.id } });
     expect(row).toMatchObject({ status: 'skipped', pendingCount: 0, skippedCount: 1 });
   });

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Channel, Priority } from './channels.js';
 import { countsUpdateSql } from './delivery-transitions.js';
 import type { PushDevice } from './providers/provider.js';
+import type { RenderedContent } from './schemas/templates.js';
 
 /** A delivery taken by a worker, with what it needs to build the message. */
 export interface ClaimedDelivery {
@@ -16,7 +17,7 @@ export interface ClaimedDelivery {
   userId: string;
   type: string | null;
   subject: string | null;
-  message: string;
+  message: string | null;
   data: Record<string, unknown> | null;
   priority: Priority;
   email: string | null;
@@ -26,6 +27,8 @@ export interface ClaimedDelivery {
   webhookSecret: string | null;
   /** The user's push devices (read for push deliveries only). */
   devices: PushDevice[];
+  /** What a template rendered to, per channel; null for a plain message. */
+  content: RenderedContent | null;
   createdAt: Date;
 }
 
@@ -45,7 +48,7 @@ export async function claimDelivery(pool: pg.Pool, id: string): Promise<ClaimedD
         RETURNING id, app_id, notification_id, channel, attempts,
           (SELECT status FROM deliveries WHERE id = $1) AS previous_status
       )
-      SELECT c.*, n.user_id, n.type, n.subject, n.message, n.data, n.priority, n.created_at, u.email, u.phone,
+      SELECT c.*, n.user_id, n.type, n.subject, n.message, n.data, n.priority, n.created_at, n.content, u.email, u.phone,
         CASE WHEN u.webhook_disabled_at IS NULL THEN u.webhook_url END AS webhook_url, u.webhook_secret,
         CASE WHEN c.channel = 'push' THEN (
           SELECT coalesce(json_agg(json_build_object('id', d.id, 'kind', d.kind, 'token', d.token, 'keys', d.keys) ORDER BY d.id), '[]')
@@ -74,6 +77,7 @@ export async function claimDelivery(pool: pg.Pool, id: string): Promise<ClaimedD
     webhookUrl: r.webhook_url,
     webhookSecret: r.webhook_secret,
     devices: r.devices,
+    content: r.content,
     createdAt: r.created_at,
   };
 }

@@ -7,6 +7,12 @@ export const LIMITS = {
   /** Serialized JSON size of a notification's `data`, in bytes. */
   dataBytes: 16_384,
   devicesPerUser: 20,
+  /** Characters in one template field (email text or HTML). */
+  templateSourceLength: 100_000,
+  /** Recipients in one POST /notifications/bulk. */
+  bulkRecipients: 1000,
+  /** User ids in one topic subscribe/unsubscribe call. */
+  topicUsersPerCall: 1000,
   pageSize: 100,
   defaultPageSize: 20,
 } as const;

@@ -1,21 +1,22 @@
+import type { Queue } from 'bullmq';
 import type { Channel } from './channels.js';
-import { hasContact } from './contacts.js';
 import type { Db } from './db.js';
 import { countsUpdateSql } from './delivery-transitions.js';
 import { AppError, notFound } from './errors.js';
-import { decodeCursor, encodeCursor, newId } from './ids.js';
+import { decodeCursor, encodeCursor } from './ids.js';
 import type { Logger } from './logger.js';
+import { planNotification } from './notification-plan.js';
+import { renderFailure, resolveSpec } from './notification-spec.js';
 import {
   findIdempotencyKey,
   insertKeyedNotification,
   insertNotifications,
   loadRecipients,
   type PlannedNotification,
-  type RecipientWithPreferences,
 } from './notification-store.js';
-import { notificationView } from './notification-view.js';
-import { addDeliveryJobs } from './outbox.js';
-import type { ChannelQueues, RetryPolicy } from './queues.js';
+import { notificationView, plannedView } from './notification-view.js';
+import { addDeliveryJobs, type QueuedDelivery } from './outbox.js';
+import type { ChannelQueues, FanoutJob, RetryPolicy } from './queues.js';
 import type { CreateNotificationBody, Notification, NotificationPage } from './schemas/notifications.js';
 
 export interface NotificationDeps {
@@ -25,35 +26,8 @@ export interface NotificationDeps {
   log: Logger;
   /** How long an Idempotency-Key is remembered. */
   idempotencyTtlSeconds?: number;
-}
-
-/** Decides each channel's fate: queued, or skipped with the reason. Pure. */
-export function planNotification(
-  appId: string,
-  body: CreateNotificationBody,
-  recipient: RecipientWithPreferences | undefined,
-  now: Date,
-): PlannedNotification {
-  return {
-    id: newId(),
-    appId,
-    userId: body.user_id,
-    type: body.type ?? null,
-    subject: body.subject ?? null,
-    message: body.message,
-    data: body.data ?? null,
-    priority: body.priority,
-    idempotencyKey: null,
-    createdAt: now,
-    deliveries: body.channels.map((channel) => {
-      const reason = recipient?.optedOut.has(channel)
-        ? 'opted_out'
-        : hasContact(channel, recipient)
-          ? null
-          : 'no_contact';
-      return { id: newId(), channel, status: reason ? 'skipped' : 'queued', reason };
-    }),
-  };
+  /** Topic fan-outs (needed only to notify a topic). */
+  fanout?: Queue<FanoutJob>;
 }
 
 export interface Idempotency {
@@ -68,25 +42,56 @@ export interface CreateResult {
   replayed: boolean;
 }
 
+export type UserNotificationBody = CreateNotificationBody & { user_id: string };
+
+/** A request to one user (the schema allows a topic instead; this narrows it). */
+export function toOneUser(body: CreateNotificationBody): UserNotificationBody {
+  if (body.user_id === undefined) throw new AppError('validation_failed', 'The request is not valid', [{ path: 'user_id', message: 'required' }]);
+  return { ...body, user_id: body.user_id };
+}
+
+/** The jobs a planned notification needs: one per queued delivery, held until its time. */
+export function queuedDeliveries(n: PlannedNotification): QueuedDelivery[] {
+  return n.deliveries
+    .filter((d) => d.status === 'queued')
+    .map((d) => ({ id: d.id, notificationId: n.id, channel: d.channel, priority: n.priority, notBefore: d.scheduledFor }));
+}
+
+/** Adds the jobs after the commit; a failure here is repaired by the sweeper, so the request still succeeds. */
+export async function enqueueAfterCommit(deps: NotificationDeps, planned: PlannedNotification[]): Promise<void> {
+  try {
+    await addDeliveryJobs(deps.queues, deps.retry, planned.flatMap(queuedDeliveries));
+  } catch (err) {
+    deps.log.warn({ err, notifications: planned.length }, 'enqueue failed after commit; the sweeper will re-add the jobs');
+  }
+}
+
 /**
- * Stores a notification with its deliveries, then enqueues one job per queued
- * delivery. The deliveries table is the outbox: if enqueueing fails after the
- * commit, the sweeper re-adds the jobs, so the notification is still accepted.
- * With an idempotency key, a repeat of the same request answers the first
- * response and creates nothing; the same key with another body is refused.
+ * Stores a notification to one user with its deliveries, then enqueues one
+ * job per queued delivery. The deliveries table is the outbox: if enqueueing
+ * fails after the commit, the sweeper re-adds the jobs, so the notification is
+ * still accepted. With an idempotency key, a repeat of the same request
+ * answers the first response and creates nothing; the same key with another
+ * body is refused.
  */
 export async function createNotification(
   deps: NotificationDeps,
   appId: string,
-  body: CreateNotificationBody,
+  body: UserNotificationBody,
   idempotency?: Idempotency,
 ): Promise<CreateResult> {
   if (idempotency) {
     const replay = await replayOf(deps, appId, idempotency);
     if (replay) return replay;
   }
-  const recipients = await loadRecipients(deps.db.pool, appId, [body.user_id]);
-  const planned = planNotification(appId, body, recipients.get(body.user_id), new Date());
+  const spec = await resolveSpec(deps.db, appId, body);
+  const recipients = await loadRecipients(deps.db.pool, appId, [body.user_id], spec.category);
+  let planned: PlannedNotification;
+  try {
+    planned = planNotification(spec, body.user_id, recipients.get(body.user_id), undefined, new Date());
+  } catch (err) {
+    throw renderFailure(err) ?? err;
+  }
   const view = plannedView(planned);
   if (idempotency) {
     const claimed = await insertKeyedNotification(deps.db.pool, planned, {
@@ -104,11 +109,7 @@ export async function createNotification(
   } else {
     await insertNotifications(deps.db.pool, [planned]);
   }
-  try {
-    await addDeliveryJobs(deps.queues, deps.retry, queuedDeliveries(planned));
-  } catch (err) {
-    deps.log.warn({ err, notification_id: planned.id }, 'enqueue failed after commit; the sweeper will re-add the jobs');
-  }
+  await enqueueAfterCommit(deps, [planned]);
   return { notification: view, replayed: false };
 }
 
@@ -121,43 +122,6 @@ async function replayOf(deps: NotificationDeps, appId: string, idempotency: Idem
   return { notification: stored.response as Notification, replayed: true };
 }
 
-function queuedDeliveries(n: PlannedNotification) {
-  return n.deliveries
-    .filter((d) => d.status === 'queued')
-    .map((d) => ({ id: d.id, notificationId: n.id, channel: d.channel, priority: n.priority }));
-}
-
-function plannedView(n: PlannedNotification): Notification {
-  const at = n.createdAt.toISOString();
-  const pending = n.deliveries.some((d) => d.status === 'queued');
-  return {
-    id: n.id,
-    user_id: n.userId,
-    type: n.type,
-    subject: n.subject,
-    message: n.message,
-    data: n.data,
-    priority: n.priority,
-    status: pending ? 'pending' : 'skipped',
-    created_at: at,
-    updated_at: at,
-    deliveries: n.deliveries.map((d) => ({
-      id: d.id,
-      channel: d.channel,
-      status: d.status,
-      reason: d.reason,
-      attempts: 0,
-      last_error: null,
-      provider: null,
-      provider_message_id: null,
-      created_at: at,
-      updated_at: at,
-      delivered_at: null,
-      failed_at: null,
-    })),
-  };
-}
-
 export async function getNotification(db: Db, appId: string, id: string): Promise<Notification> {
   const row = await db.prisma.notification.findFirst({ where: { id, appId }, include: { deliveries: true } });
   if (!row) throw notFound('Notification');
@@ -165,9 +129,9 @@ export async function getNotification(db: Db, appId: string, id: string): Promis
 }
 
 /**
- * Cancels the deliveries not yet handed to a provider (queued or waiting to
- * retry) and removes their jobs. A delivery being sent right now finishes.
- * 409 when nothing was left to cancel.
+ * Cancels the deliveries not yet handed to a provider (queued, scheduled or
+ * waiting to retry) and removes their jobs. A delivery being sent right now
+ * finishes. 409 when nothing was left to cancel.
  */
 export async function cancelNotification(deps: NotificationDeps, appId: string, id: string): Promise<Notification> {
   const exists = await deps.db.prisma.notification.count({ where: { id, appId } });

@@ -2,7 +2,8 @@ import { Worker, UnrecoverableError } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimDelivery } from './delivery-store.js';
 import { insertNotifications, loadRecipients } from './notification-store.js';
-import { planNotification } from './notifications.js';
+import { planNotification } from './notification-plan.js';
+import { resolveSpec } from './notification-spec.js';
 import { deleteExpiredIdempotencyKeys, sweepOutbox } from './outbox.js';
 import { QUEUE } from './queues.js';
 import { CreateNotificationBody } from './schemas/notifications.js';
@@ -21,8 +22,8 @@ afterAll(() => t?.close());
 /** A notification committed to PostgreSQL whose jobs were never added: a crash between commit and enqueue. */
 async function committedButNotEnqueued(channels: string[] = ['in_app']) {
   const recipients = await loadRecipients(t.db.pool, t.appId, ['u1']);
-  const body = CreateNotificationBody.parse({ user_id: 'u1', message: 'x', channels });
-  const planned = planNotification(t.appId, body, recipients.get('u1'), new Date());
+  const spec = await resolveSpec(t.db, t.appId, CreateNotificationBody.parse({ user_id: 'u1', message: 'x', channels }));
+  const planned = planNotification(spec, 'u1', recipients.get('u1'), undefined, new Date());
   await insertNotifications(t.db.pool, [planned]);
   return planned;
 }

@@ -2,7 +2,8 @@ import type pg from 'pg';
 import type { Channel, Priority } from './channels.js';
 import { finishDelivery } from './delivery-store.js';
 import type { Logger } from './logger.js';
-import { deliveryJobOptions, type ChannelQueues, type RetryPolicy } from './queues.js';
+import type { Queue } from 'bullmq';
+import { deliveryJobOptions, type ChannelQueues, type FanoutJob, type RetryPolicy } from './queues.js';
 import type { Redis } from './redis.js';
 
 /** A delivery that must have a job in its channel's queue. */
@@ -11,6 +12,8 @@ export interface QueuedDelivery {
   notificationId: string;
   channel: Channel;
   priority: Priority;
+  /** Hold the job until then (send_at, quiet hours); null or past: at once. */
+  notBefore: Date | null;
 }
 
 function byChannel(deliveries: QueuedDelivery[]): Map<Channel, QueuedDelivery[]> {
@@ -25,17 +28,23 @@ export async function addDeliveryJobs(
   retry: RetryPolicy,
   deliveries: QueuedDelivery[],
 ): Promise<void> {
+  const now = Date.now();
   await Promise.all(
     [...byChannel(deliveries)].map(([channel, ds]) =>
       queues[channel].addBulk(
         ds.map((d) => ({
           name: 'deliver',
           data: { delivery_id: d.id, notification_id: d.notificationId, channel },
-          opts: deliveryJobOptions(d.id, d.priority, retry),
+          opts: deliveryJobOptions(d.id, d.priority, retry, d.notBefore ? d.notBefore.getTime() - now : 0),
         })),
       ),
     ),
   );
+}
+
+/** Adds a topic fan-out's job; its id is the batch id, so adding twice is harmless. */
+export async function addFanoutJob(fanout: Queue<FanoutJob>, batchId: string): Promise<void> {
+  await fanout.add('fanout', { batch_id: batchId }, { jobId: batchId });
 }
 
 /**
@@ -76,7 +85,7 @@ const SWEEP_LOCK = 0x6e6f7466;
  * lock lets one sweep at a time, and job id = delivery id makes a re-add harmless.
  */
 export async function sweepOutbox(
-  deps: { pool: pg.Pool; redis: Redis; queues: ChannelQueues; retry: RetryPolicy; log: Logger },
+  deps: { pool: pg.Pool; redis: Redis; queues: ChannelQueues; fanout?: Queue<FanoutJob>; retry: RetryPolicy; log: Logger },
   opts: SweepOptions,
 ): Promise<SweepResult | null> {
   const client = await deps.pool.connect();
@@ -87,9 +96,9 @@ export async function sweepOutbox(
     if (!lock[0]?.ok) return null;
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
-      const { rows } = await client.query<{ id: string; notification_id: string; channel: Channel; status: string; priority: Priority }>({
+      const { rows } = await client.query<{ id: string; notification_id: string; channel: Channel; status: string; priority: Priority; scheduled_for: Date | null }>({
         name: 'sweep_page',
-        text: `SELECT d.id, d.notification_id, d.channel, d.status, n.priority
+        text: `SELECT d.id, d.notification_id, d.channel, d.status, n.priority, d.scheduled_for
           FROM deliveries d JOIN notifications n ON n.id = d.notification_id
           WHERE d.status IN ('queued', 'retrying', 'sending')
             AND d.updated_at < now() - make_interval(secs => $1::float8 / 1000) AND d.id > $2
@@ -104,7 +113,7 @@ export async function sweepOutbox(
       const replaced: QueuedDelivery[] = [];
       for (const [i, row] of rows.entries()) {
         const job = jobs[i]!;
-        const d = { id: row.id, notificationId: row.notification_id, channel: row.channel, priority: row.priority };
+        const d = { id: row.id, notificationId: row.notification_id, channel: row.channel, priority: row.priority, notBefore: row.scheduled_for };
         if (!job.exists) missing.push(d);
         else if (job.finished && row.status === 'queued') replaced.push(d);
         else if (job.failedReason !== null && row.status !== 'queued') {
@@ -116,12 +125,31 @@ export async function sweepOutbox(
       if (replaced.length > 0) await requeueDeliveries(deps.queues, deps.retry, replaced);
       result.readded += missing.length + replaced.length;
     }
+    if (deps.fanout) result.readded += await sweepFanouts(client, deps.redis, deps.fanout, opts.graceMs);
     if (result.readded > 0 || result.failed > 0) deps.log.warn(result, 'outbox sweep repaired deliveries');
     return result;
   } finally {
     await client.query('COMMIT').catch(() => {});
     client.release();
   }
+}
+
+/** Topic fan-outs still creating, untouched for the grace period, whose job is gone or finished: added again. */
+async function sweepFanouts(client: pg.PoolClient, redis: Redis, fanout: Queue<FanoutJob>, graceMs: number): Promise<number> {
+  const { rows } = await client.query<{ id: string }>(
+    `SELECT id FROM batches WHERE status = 'creating' AND updated_at < now() - make_interval(secs => $1::float8 / 1000)`,
+    [graceMs],
+  );
+  let readded = 0;
+  for (const { id } of rows) {
+    const key = fanout.toKey(id);
+    const [exists, finishedOn] = await Promise.all([redis.exists(key), redis.hget(key, 'finishedOn')]);
+    if (exists && !finishedOn) continue;
+    if (exists) await fanout.remove(id).catch(() => 0);
+    await addFanoutJob(fanout, id);
+    readded++;
+  }
+  return readded;
 }
 
 interface JobState {

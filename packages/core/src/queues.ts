@@ -42,10 +42,11 @@ export function backoffDelay(attemptsMade: number, baseDelayMs: number, retryAft
 }
 
 /** Job options for one delivery; `jobId` = delivery id makes adding twice harmless. */
-export function deliveryJobOptions(deliveryId: string, priority: Priority, retry: RetryPolicy): JobsOptions {
+export function deliveryJobOptions(deliveryId: string, priority: Priority, retry: RetryPolicy, delayMs = 0): JobsOptions {
   return {
     jobId: deliveryId,
     priority: PRIORITY[priority],
+    ...(delayMs > 0 ? { delay: delayMs } : {}),
     attempts: retry.attempts,
     backoff: { type: BACKOFF_TYPE, delay: retry.baseDelayMs },
     // The deliveries table is the record; Redis keeps only a bounded tail.
@@ -55,6 +56,19 @@ export function deliveryJobOptions(deliveryId: string, priority: Priority, retry
 }
 
 export type ChannelQueues = Record<Channel, Queue<DeliveryJob>>;
+
+/** The queue of topic fan-outs: one job per batch, consumed by every worker process. */
+export const FANOUT_QUEUE = 'notify.fanout';
+export const FanoutJob = z.object({ batch_id: z.uuid() });
+export type FanoutJob = z.infer<typeof FanoutJob>;
+
+export function createFanoutQueue(connection: ConnectionOptions, prefix: string): Queue<FanoutJob> {
+  return new Queue<FanoutJob>(FANOUT_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: { attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600 } },
+  });
+}
 
 export function createQueues(connection: ConnectionOptions, prefix: string): ChannelQueues {
   const entries = CHANNELS.map((c) => [c, new Queue<DeliveryJob>(QUEUE[c], { connection, prefix })] as const);

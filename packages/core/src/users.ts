@@ -19,6 +19,7 @@ function userView(u: UserRow & { devices: DeviceRow[] }): User {
     locale: u.locale,
     timezone: u.timezone,
     devices: u.devices.map((d) => ({ id: d.id, kind: d.kind, token: d.token, created_at: d.createdAt.toISOString() })),
+    quiet_hours: u.quietStart && u.quietEnd ? { start: u.quietStart, end: u.quietEnd } : null,
     webhook_url: u.webhookUrl,
     webhook_secret: u.webhookSecret,
     webhook_disabled_at: u.webhookDisabledAt?.toISOString() ?? null,
@@ -49,7 +50,13 @@ export async function putUser(
       throw new AppError('validation_failed', 'The request is not valid', [{ path: 'webhook_url', message: err.message }]);
     }
   }
-  const fields = { email: body.email, phone: body.phone, locale: body.locale, timezone: body.timezone };
+  const fields = {
+    email: body.email,
+    phone: body.phone,
+    locale: body.locale,
+    timezone: body.timezone,
+    ...(body.quiet_hours === undefined ? {} : { quietStart: body.quiet_hours?.start ?? null, quietEnd: body.quiet_hours?.end ?? null }),
+  };
   const devices = body.devices?.map((d) =>
     d.kind === 'fcm'
       ? { id: newId(), kind: d.kind, token: d.token }

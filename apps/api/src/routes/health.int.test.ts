@@ -27,7 +27,7 @@ describe('health and readiness', () => {
     const db = createDb({ url: 'postgresql://postgres@127.0.0.1:1/none', schema: 'public', poolSize: 1, connectionTimeoutMs: 500 });
     const redis = createRedis('redis://127.0.0.1:1', 'producer', { retryStrategy: () => null });
     const queues = createQueues(redis, 'unreachable');
-    const app = createApp({ db, queues, redis, log: createLogger('silent'), retry: { attempts: 4, baseDelayMs: 2000 }, idempotencyTtlSeconds: 60, webhooks: { allowedHosts: new Set() }, hub: t.hub });
+    const app = createApp({ db, queues, fanout: t.fanout, redis, log: createLogger('silent'), retry: { attempts: 4, baseDelayMs: 2000 }, idempotencyTtlSeconds: 60, webhooks: { allowedHosts: new Set() }, hub: t.hub });
     const res = await app.request('/ready');
     expect(res.status).toBe(503);
     const { error } = await json<ErrorJson>(res);

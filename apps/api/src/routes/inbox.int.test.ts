@@ -68,7 +68,7 @@ describe('GET /users/{user_id}/inbox/stream', () => {
   it('streams a new item within a second, on another API replica too', async () => {
     // A second replica: its own app and its own Redis subscription.
     const hub = new InboxHub(createRedis(t.env.REDIS_URL, 'worker'), createLogger('silent'));
-    const replica = createApp({ db: t.db, queues: t.queues, redis: t.redis, log: t.log, retry: { attempts: 4, baseDelayMs: 2000 }, idempotencyTtlSeconds: 60, webhooks: { allowedHosts: new Set() }, hub });
+    const replica = createApp({ db: t.db, queues: t.queues, fanout: t.fanout, redis: t.redis, log: t.log, retry: { attempts: 4, baseDelayMs: 2000 }, idempotencyTtlSeconds: 60, webhooks: { allowedHosts: new Set() }, hub });
     const [here, there] = await Promise.all([t.app.request('/users/sse-1/inbox/stream'), replica.request('/users/sse-1/inbox/stream')]);
     expect(here.headers.get('content-type')).toMatch(/text\/event-stream/);
     const streams = [sseReader(here.body!), sseReader(there.body!)];

@@ -5,10 +5,15 @@ import {
   CreateNotificationBody,
   createNotification,
   getNotification,
+  Batch,
+  BulkBody,
+  createBulk,
+  createTopicNotification,
   IdempotencyKey,
   notFound,
   Notification,
   requestHash,
+  toOneUser,
   type NotificationDeps,
   type Redis,
 } from '@notify/core';
@@ -34,6 +39,7 @@ function notificationId(id: string): string {
 export function notificationRoutes(deps: NotificationDeps & { redis: Redis }) {
   const app = newRouter();
   app.use('/', requireRedis(deps.redis));
+  app.use('/bulk', requireRedis(deps.redis));
   app.use('/:id/cancel', requireRedis(deps.redis));
 
   app.openapi(
@@ -41,19 +47,23 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis }) {
       method: 'post',
       path: '/',
       tags: ['notifications'],
-      summary: 'Notify a user on one or more channels',
+      summary: 'Notify a user, or every subscriber of a topic',
       request: { headers: CreateHeaders, body: { required: true, content: json(CreateNotificationBody) } },
       responses: {
         202: {
           description:
-            'Accepted: stored, and one job queued per deliverable channel. A replay of an idempotent request carries `Idempotency-Replay: true`.',
-          content: json(Notification),
+            'Accepted: stored, and one job queued per deliverable channel (a replay of an idempotent request carries `Idempotency-Replay: true`). For a topic, the batch that fans out to its subscribers.',
+          content: json(z.union([Notification, Batch])),
         },
-        ...errorResponses(400, 409, 415, 422, 503),
+        ...errorResponses(400, 404, 409, 415, 422, 503),
       },
     }),
     async (c) => {
       const { idempotency_key: bodyKey, ...body } = c.req.valid('json');
+      if (body.topic !== undefined) {
+        const { topic, ...input } = body;
+        return c.json(await createTopicNotification(deps, c.get('appId'), topic, input), 202);
+      }
       const headerKey = c.req.valid('header')['idempotency-key'];
       if (headerKey && bodyKey && headerKey !== bodyKey) {
         throw new AppError('validation_failed', 'The Idempotency-Key header and idempotency_key differ', [
@@ -61,15 +71,24 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis }) {
         ]);
       }
       const key = headerKey ?? bodyKey;
-      const result = await createNotification(
-        deps,
-        c.get('appId'),
-        body,
-        key ? { key, requestHash: requestHash(body) } : undefined,
-      );
+      const result = await createNotification(deps, c.get('appId'), toOneUser(body), key ? { key, requestHash: requestHash(body) } : undefined);
       if (result.replayed) c.header('Idempotency-Replay', 'true');
       return c.json(result.notification, 202);
     },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/bulk',
+      tags: ['notifications'],
+      summary: 'Notify up to 1,000 users in one request',
+      description:
+        'One notification per recipient, each rendered with the shared `data` merged with its own. Stored in one transaction; answers the batch, whose progress GET /batches/{id} shows.',
+      request: { body: { required: true, content: json(BulkBody) } },
+      responses: { 202: { description: 'The batch', content: json(Batch) }, ...errorResponses(400, 404, 415, 422, 503) },
+    }),
+    async (c) => c.json(await createBulk(deps, c.get('appId'), c.req.valid('json')), 202),
   );
 
   app.openapi(

@@ -17,7 +17,7 @@ describe('when a backing service is down', () => {
   it('answers 503 with Retry-After and writes nothing while Redis is unreachable', async () => {
     const redis = createRedis('redis://127.0.0.1:1', 'producer', { retryStrategy: () => null });
     const queues = createQueues(redis, 'unreachable');
-    const app = createApp({ db: t.db, queues, redis, log: t.log, retry: { attempts: 4, baseDelayMs: 2000 }, idempotencyTtlSeconds: 60, webhooks: { allowedHosts: new Set() }, hub: t.hub });
+    const app = createApp({ db: t.db, queues, fanout: t.fanout, redis, log: t.log, retry: { attempts: 4, baseDelayMs: 2000 }, idempotencyTtlSeconds: 60, webhooks: { allowedHosts: new Set() }, hub: t.hub });
     const res = await post(app);
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
@@ -29,7 +29,7 @@ describe('when a backing service is down', () => {
 
   it('answers 503 in the error shape while PostgreSQL is unreachable, for writes and reads', async () => {
     const db = createDb({ url: 'postgresql://postgres@127.0.0.1:1/none', schema: 'public', poolSize: 1, connectionTimeoutMs: 500 });
-    const app = createApp({ db, queues: t.queues, redis: t.redis, log: t.log, retry: { attempts: 4, baseDelayMs: 2000 }, idempotencyTtlSeconds: 60, webhooks: { allowedHosts: new Set() }, hub: t.hub });
+    const app = createApp({ db, queues: t.queues, fanout: t.fanout, redis: t.redis, log: t.log, retry: { attempts: 4, baseDelayMs: 2000 }, idempotencyTtlSeconds: 60, webhooks: { allowedHosts: new Set() }, hub: t.hub });
     const res = await post(app);
     expect(res.status).toBe(503);
     expect((await json<ErrorJson>(res)).error.code).toBe('unavailable');

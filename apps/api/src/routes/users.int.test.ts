@@ -108,7 +108,14 @@ describe('GET /users/{user_id}', () => {
 describe('preferences', () => {
   it('shows every channel enabled by default', async () => {
     const res = await t.call('GET', '/users/p-1/preferences');
-    expect(await json<Preferences>(res)).toEqual({ user_id: 'p-1', channels: { email: true, sms: true, push: true, in_app: true, webhook: true } });
+    const prefs = await json<Preferences>(res);
+    const all = { email: true, sms: true, push: true, in_app: true, webhook: true };
+    expect(prefs.channels).toEqual(all);
+    expect(prefs.categories).toEqual({
+      marketing: { required: false, channels: all },
+      security: { required: true, channels: all },
+      transactional: { required: false, channels: all },
+    });
   });
 
   it('sets the channels given and keeps the others', async () => {

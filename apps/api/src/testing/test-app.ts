@@ -1,11 +1,13 @@
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
-import { createRedis, webhookAllowedHosts } from '@notify/core';
+import { createFanoutQueue, createRedis, webhookAllowedHosts, type FanoutJob } from '@notify/core';
+import type { Queue } from 'bullmq';
 import { InboxHub } from '../inbox-hub.js';
 import { createApp } from '../app.js';
 
 export interface TestApp extends TestEnv {
   app: ReturnType<typeof createApp>;
   hub: InboxHub;
+  fanout: Queue<FanoutJob>;
   /** JSON request helper over app.request (no port). */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
 }
@@ -25,9 +27,11 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
   const t = await createTestEnv(overrides);
   await t.db.prisma.app.upsert({ where: { id: 'default' }, create: { id: 'default', name: 'default' }, update: {} });
   const hub = new InboxHub(createRedis(t.env.REDIS_URL, 'worker'), t.log);
+  const fanout = createFanoutQueue(t.redis, t.env.QUEUE_PREFIX);
   const app = createApp({
     db: t.db,
     queues: t.queues,
+    fanout,
     redis: t.redis,
     log: t.log,
     retry: { attempts: t.env.DELIVERY_ATTEMPTS, baseDelayMs: t.env.RETRY_BASE_DELAY_MS },
@@ -38,8 +42,10 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
   return {
     ...t,
     hub,
+    fanout,
     async close() {
       await hub.close();
+      await fanout.close();
       await t.close();
     },
     app,

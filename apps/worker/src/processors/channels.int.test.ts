@@ -3,6 +3,7 @@ import {
   createFcmProvider,
   CreateNotificationBody,
   createNotification,
+  toOneUser,
   createSmtpProvider,
   createTwilioProvider,
   createWebhookProvider,
@@ -73,7 +74,7 @@ function start(channel: Channel, providers: Provider[], breaker = { failureThres
 
 async function notify(userId: string, channels: Channel[], extra: Record<string, unknown> = {}, retry = { attempts: 4, baseDelayMs: 100 }) {
   const deps = { db: t.db, queues: t.queues, retry, log: t.log };
-  const { notification } = await createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: userId, message: 'Your order shipped', channels, ...extra }));
+  const { notification } = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: userId, message: 'Your order shipped', channels, ...extra })));
   return notification;
 }
 

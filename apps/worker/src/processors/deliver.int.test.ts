@@ -1,5 +1,6 @@
 import {
   createNotification,
+  toOneUser,
   createSimulatedProvider,
   CreateNotificationBody,
   PRIORITY,
@@ -73,7 +74,7 @@ const simulated = (o: Partial<Parameters<typeof createSimulatedProvider>[0]> = {
 
 async function notify(input: Record<string, unknown>, retry = { attempts: 4, baseDelayMs: 100 }) {
   const deps = { db: t.db, queues: t.queues, retry, log: t.log };
-  const created = await createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: 'u1', message: 'Hello', ...input }));
+  const created = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: 'u1', message: 'Hello', ...input })));
   return created.notification;
 }
 
@@ -210,7 +211,7 @@ describe('deliver', () => {
   it('skips a delivery whose contact was removed after it was queued, without calling the provider', async () => {
     await t.db.prisma.user.create({ data: { appId: t.appId, id: 'u2', phone: '+14155550101' } });
     const deps = { db: t.db, queues: t.queues, retry: { attempts: 4, baseDelayMs: 20 }, log: t.log };
-    const { notification: n } = await createNotification(deps, t.appId, CreateNotificationBody.parse({ user_id: 'u2', message: 'x', channels: ['sms'] }));
+    const { notification: n } = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: 'u2', message: 'x', channels: ['sms'] })));
     await t.db.prisma.user.update({ where: { appId_id: { appId: t.appId, id: 'u2' } }, data: { phone: null } });
     const { provider, calls } = recording(simulated());
     startWorker('sms', provider);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CHANNELS, PRIORITIES } from '../channels.js';
 import { LIMITS } from '../limits.js';
 import { PageQuery, Timestamp, UserId } from './common.js';
+import { CategoryKey, LocaleTag, RenderedContent, TemplateKey } from './templates.js';
 
 const Channel = z.enum(CHANNELS).meta({ id: 'Channel' });
 const Priority = z.enum(PRIORITIES).meta({ id: 'Priority' });
@@ -19,22 +20,60 @@ export const IdempotencyKey = z
   .max(255)
   .regex(/^[\x21-\x7e]+$/, 'must be 1-255 visible ASCII characters');
 
+const Channels = z
+  .array(Channel)
+  .min(1)
+  .max(CHANNELS.length)
+  .refine((cs) => new Set(cs).size === cs.length, { message: 'must not repeat a channel' });
+
+export const TopicKey = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'letters, digits and . _ : - only')
+  .meta({ example: 'release-notes' });
+
+/** What to send and how: shared by single, bulk and topic notifications. */
+const Content = {
+  message: z.string().min(1).max(LIMITS.messageLength).optional().meta({ description: 'The text to send; or give template' }),
+  template: TemplateKey.optional().meta({ description: 'Render this template (its latest version) with data' }),
+  channels: Channels.optional().meta({ description: "Required with message; with template, defaults to the template's channels" }),
+  priority: Priority.default('normal'),
+  subject: z.string().min(1).max(LIMITS.subjectLength).optional(),
+  type: z.string().min(1).max(LIMITS.typeLength).optional(),
+  category: CategoryKey.optional().meta({ description: "Preferences apply per category; a required category ignores opt-outs. Defaults to the template's category" }),
+  locale: LocaleTag.optional().meta({ description: "Render the template in this locale instead of the user's" }),
+  data: Data.optional(),
+  send_at: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .meta({ description: 'Deliver at this time (ISO 8601 with offset); cancel before then with POST /notifications/{id}/cancel' }),
+};
+
+/** Exactly one of message and template; channels when there is no template. */
+function contentRules(b: { message?: string | undefined; template?: string | undefined; channels?: unknown }, ctx: z.RefinementCtx) {
+  if ((b.message === undefined) === (b.template === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['message'], message: 'give either message or template' });
+  }
+  if (b.message !== undefined && b.channels === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['channels'], message: 'required with message' });
+  }
+}
+
 export const CreateNotificationBody = z
   .object({
-    user_id: UserId,
-    message: z.string().min(1).max(LIMITS.messageLength),
-    channels: z
-      .array(Channel)
-      .min(1)
-      .max(CHANNELS.length)
-      .refine((cs) => new Set(cs).size === cs.length, { message: 'must not repeat a channel' }),
-    priority: Priority.default('normal'),
-    subject: z.string().min(1).max(LIMITS.subjectLength).optional(),
-    type: z.string().min(1).max(LIMITS.typeLength).optional(),
-    data: Data.optional(),
+    user_id: UserId.optional(),
+    topic: TopicKey.optional().meta({ description: "Notify every subscriber of this topic instead of one user; answers the fan-out's batch" }),
+    ...Content,
     idempotency_key: IdempotencyKey.optional().meta({ description: 'Same as the Idempotency-Key header' }),
   })
   .strict()
+  .superRefine((b, ctx) => {
+    if ((b.user_id === undefined) === (b.topic === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['user_id'], message: 'give either user_id or topic' });
+    }
+    contentRules(b, ctx);
+  })
   .meta({ id: 'CreateNotification' });
 export type CreateNotificationBody = z.infer<typeof CreateNotificationBody>;
 
@@ -54,6 +93,7 @@ export const Delivery = z
     id: z.uuid(),
     channel: Channel,
     status: DeliveryStatus,
+    scheduled_for: Timestamp.nullable().meta({ description: 'Held until then: send_at, or the end of quiet hours' }),
     reason: z.string().nullable().meta({ description: 'Why it was skipped or cancelled: opted_out, no_contact, ...' }),
     attempts: z.number().int(),
     last_error: z.object({ code: z.string().nullable(), message: z.string().nullable() }).nullable(),
@@ -72,11 +112,17 @@ export const Notification = z
     id: z.uuid(),
     user_id: z.string(),
     type: z.string().nullable(),
+    category: z.string().nullable(),
     subject: z.string().nullable(),
-    message: z.string(),
+    message: z.string().nullable(),
+    template: z.object({ key: z.string(), version: z.number().int() }).nullable(),
+    locale: z.string().nullable(),
+    content: RenderedContent.nullable().meta({ description: 'What the template rendered to, per channel' }),
     data: z.record(z.string(), z.unknown()).nullable(),
     priority: Priority,
     status: NotificationStatus,
+    send_at: Timestamp.nullable(),
+    batch_id: z.uuid().nullable(),
     created_at: Timestamp,
     updated_at: Timestamp,
     deliveries: z.array(Delivery),
@@ -90,3 +136,34 @@ export const NotificationPage = z
 export type NotificationPage = z.infer<typeof NotificationPage>;
 
 export const NotificationListQuery = PageQuery.extend({ status: NotificationStatus.optional() });
+
+export const BulkBody = z
+  .object({
+    recipients: z
+      .array(z.object({ user_id: UserId, data: Data.optional().meta({ description: 'Merged over the shared data for this recipient' }) }).strict())
+      .min(1)
+      .max(LIMITS.bulkRecipients),
+    ...Content,
+  })
+  .strict()
+  .superRefine(contentRules)
+  .meta({ id: 'BulkNotification' });
+export type BulkBody = z.infer<typeof BulkBody>;
+
+const StatusCounts = (statuses: readonly string[]) =>
+  z.object(Object.fromEntries(statuses.map((s) => [s, z.number().int()])) as Record<string, z.ZodNumber>);
+
+export const Batch = z
+  .object({
+    id: z.uuid(),
+    kind: z.enum(['bulk', 'topic']),
+    topic: z.string().nullable(),
+    status: z.enum(['creating', 'created']).meta({ description: 'creating while a topic is still being fanned out' }),
+    complete: z.boolean().meta({ description: 'Every notification created and finished' }),
+    notifications: z.number().int().meta({ description: 'Created so far' }),
+    by_status: StatusCounts(NotificationStatus.options).meta({ description: 'Notifications per status' }),
+    deliveries: StatusCounts(DeliveryStatus.options).meta({ description: 'Deliveries per status' }),
+    created_at: Timestamp,
+  })
+  .meta({ id: 'Batch' });
+export type Batch = z.infer<typeof Batch>;

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { CHANNELS } from '../channels.js';
 import { LIMITS } from '../limits.js';
 import { Timestamp, UserId } from './common.js';
+import { CategoryKey } from './templates.js';
+
+const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 00:00 to 23:59');
 
 export const E164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such as +14155550100');
 
@@ -47,6 +50,12 @@ export const PutUserBody = z
     locale: Locale.nullable().optional(),
     timezone: TimeZone.nullable().optional(),
     devices: z.array(DeviceInput).max(LIMITS.devicesPerUser).optional(),
+    quiet_hours: z
+      .object({ start: HHMM, end: HHMM })
+      .strict()
+      .nullable()
+      .optional()
+      .meta({ description: 'Email, SMS and push held back inside this window (user time zone, else UTC), except critical' }),
     webhook_url: z
       .url({ protocol: /^https?$/ })
       .max(2048)
@@ -75,6 +84,7 @@ export const User = z
     locale: z.string().nullable(),
     timezone: z.string().nullable(),
     devices: z.array(Device),
+    quiet_hours: z.object({ start: z.string(), end: z.string() }).nullable(),
     webhook_url: z.string().nullable(),
     webhook_secret: z
       .string()
@@ -92,15 +102,27 @@ export const UserParams = z.object({ user_id: UserId });
 const ChannelSwitches = z.partialRecord(z.enum(CHANNELS), z.boolean());
 
 export const PutPreferencesBody = z
-  .object({ channels: ChannelSwitches.meta({ description: 'true opts in, false opts out' }) })
+  .object({
+    channels: ChannelSwitches.optional().meta({ description: 'Channel-wide: true opts in, false opts out' }),
+    categories: z
+      .record(CategoryKey, z.union([z.boolean(), ChannelSwitches]))
+      .optional()
+      .meta({ description: 'Per category: a boolean for every channel, or per-channel switches' }),
+  })
   .strict()
+  .refine((b) => b.channels !== undefined || b.categories !== undefined, { message: 'give channels or categories' })
   .meta({ id: 'SetPreferences' });
 export type PutPreferencesBody = z.infer<typeof PutPreferencesBody>;
+
+const EffectiveChannels = z.record(z.enum(CHANNELS), z.boolean());
 
 export const Preferences = z
   .object({
     user_id: z.string(),
-    channels: z.record(z.enum(CHANNELS), z.boolean()).meta({ description: 'Effective setting per channel (default true)' }),
+    channels: EffectiveChannels.meta({ description: 'Effective setting per channel (default true)' }),
+    categories: z
+      .record(z.string(), z.object({ required: z.boolean(), channels: EffectiveChannels }))
+      .meta({ description: 'Effective setting per category and channel: the category setting, else the channel one; a required category is always on' }),
   })
   .meta({ id: 'Preferences' });
 export type Preferences = z.infer<typeof Preferences>;

@@ -1,0 +1,38 @@
+import { createRoute } from '@hono/zod-openapi';
+import { Category, CategoryKey, CategoryList, listCategories, PutCategoryBody, putCategory, type Db } from '@notify/core';
+import { z } from 'zod';
+import { newRouter } from '../context.js';
+import { errorResponses, json } from '../openapi.js';
+
+/** Notification categories: preferences apply per category, and a required one cannot be opted out of. */
+export function categoryRoutes(deps: { db: Db }) {
+  const app = newRouter();
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['categories'],
+      summary: "The app's categories (built-in security, transactional, marketing, and its own)",
+      responses: { 200: { description: 'The categories', content: json(CategoryList) } },
+    }),
+    async (c) => c.json({ data: await listCategories(deps.db, c.get('appId')) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/{key}',
+      tags: ['categories'],
+      summary: 'Define a category or change one (e.g. make it required)',
+      request: {
+        params: z.object({ key: CategoryKey.meta({ param: { name: 'key', in: 'path' } }) }),
+        body: { required: true, content: json(PutCategoryBody) },
+      },
+      responses: { 200: { description: 'The category', content: json(Category) }, ...errorResponses(415, 422) },
+    }),
+    async (c) => c.json(await putCategory(deps.db, c.get('appId'), c.req.valid('param').key, c.req.valid('json')), 200),
+  );
+
+  return app;
+}

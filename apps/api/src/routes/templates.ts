@@ -1,0 +1,95 @@
+import { createRoute } from '@hono/zod-openapi';
+import {
+  createTemplate,
+  CreateTemplateBody,
+  getTemplate,
+  listTemplates,
+  PageQuery,
+  Preview,
+  PreviewBody,
+  previewTemplate,
+  Template,
+  TemplateBody,
+  TemplateKey,
+  TemplateList,
+  updateTemplate,
+  type Db,
+} from '@notify/core';
+import { z } from 'zod';
+import { newRouter } from '../context.js';
+import { errorResponses, json } from '../openapi.js';
+
+const KeyParams = z.object({ key: TemplateKey.meta({ param: { name: 'key', in: 'path' } }) });
+const VersionQuery = z.object({ version: z.coerce.number().int().min(1).optional().meta({ description: 'A past version; default the latest' }) });
+
+/** Templates: versioned, per-channel, per-locale content rendered with Liquid. */
+export function templateRoutes(deps: { db: Db }) {
+  const app = newRouter();
+  const { db } = deps;
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/',
+      tags: ['templates'],
+      summary: 'Create a template (version 1)',
+      request: { body: { required: true, content: json(CreateTemplateBody) } },
+      responses: { 201: { description: 'Created', content: json(Template) }, ...errorResponses(400, 409, 415, 422) },
+    }),
+    async (c) => {
+      const { key, ...body } = c.req.valid('json');
+      return c.json(await createTemplate(db, c.get('appId'), key, TemplateBody.parse(body)), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['templates'],
+      summary: 'Templates by key',
+      request: { query: PageQuery },
+      responses: { 200: { description: 'A page', content: json(TemplateList) }, ...errorResponses(422) },
+    }),
+    async (c) => c.json(await listTemplates(db, c.get('appId'), c.req.valid('query')), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{key}',
+      tags: ['templates'],
+      summary: 'A template at its latest version, or `?version=n`',
+      request: { params: KeyParams, query: VersionQuery },
+      responses: { 200: { description: 'The template', content: json(Template) }, ...errorResponses(404, 422) },
+    }),
+    async (c) => c.json(await getTemplate(db, c.get('appId'), c.req.valid('param').key, c.req.valid('query').version), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/{key}',
+      tags: ['templates'],
+      summary: 'Edit a template: adds a new version',
+      description: 'Notifications already made keep the version they used.',
+      request: { params: KeyParams, body: { required: true, content: json(TemplateBody) } },
+      responses: { 200: { description: 'The new version', content: json(Template) }, ...errorResponses(404, 415, 422) },
+    }),
+    async (c) => c.json(await updateTemplate(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json')), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{key}/preview',
+      tags: ['templates'],
+      summary: 'Render a template without sending anything',
+      request: { params: KeyParams, body: { required: true, content: json(PreviewBody) } },
+      responses: { 200: { description: 'What it renders to', content: json(Preview) }, ...errorResponses(404, 415, 422) },
+    }),
+    async (c) => c.json(await previewTemplate(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json')), 200),
+  );
+
+  return app;
+}

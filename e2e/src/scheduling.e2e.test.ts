@@ -1,0 +1,45 @@
+import type { Notification } from '@notify/core';
+import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApi, startWorker, type Service } from './processes.js';
+
+let t: TestEnv;
+const services: Service[] = [];
+
+beforeAll(async () => {
+  t = await createTestEnv();
+});
+afterAll(async () => {
+  await Promise.all(services.map((s) => s.stop('SIGKILL')));
+  await t?.close();
+});
+
+describe('a scheduled notification', () => {
+  it('survives a restart of every process and goes out at send_at', async () => {
+    const api = await startApi(t);
+    const worker = await startWorker(t, ['in_app']);
+    const sendAt = new Date(Date.now() + 5000);
+    const res = await fetch(`${api.url}/notifications`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: 'sched', message: 'Your trial ends tomorrow', channels: ['in_app'], send_at: sendAt.toISOString() }),
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as Notification;
+
+    // Every process goes away before send_at...
+    expect(await api.stop('SIGTERM')).toBe(0);
+    expect(await worker.stop('SIGTERM')).toBe(0);
+    // ...and new ones come up.
+    const api2 = await startApi(t);
+    services.push(api2, await startWorker(t, ['in_app']));
+    const done = await waitFor(async () => {
+      const n = (await (await fetch(`${api2.url}/notifications/${id}`)).json()) as Notification;
+      return n.status === 'pending' ? undefined : n;
+    }, 20_000);
+    expect(done.status).toBe('delivered');
+    const deliveredAt = new Date(done.deliveries[0]!.delivered_at!).getTime();
+    expect(deliveredAt).toBeGreaterThanOrEqual(sendAt.getTime());
+    expect(deliveredAt - sendAt.getTime()).toBeLessThan(3000);
+  });
+});

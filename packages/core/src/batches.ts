@@ -1,0 +1,168 @@
+import type { Db } from './db.js';
+import { AppError, notFound, type ErrorDetail } from './errors.js';
+import { newId } from './ids.js';
+import { planNotification } from './notification-plan.js';
+import { checkRendersInEveryLocale, renderFailure, resolveSpec, type SpecInput } from './notification-spec.js';
+import { insertNotifications, loadRecipients, type PlannedNotification } from './notification-store.js';
+import { enqueueAfterCommit, type NotificationDeps } from './notifications.js';
+import { addFanoutJob } from './outbox.js';
+import { DeliveryStatus, NotificationStatus, type Batch, type BulkBody } from './schemas/notifications.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Up to 1,000 recipients in one request: every notification and delivery is
+ * written in one transaction (multi-row statements), then the jobs are added
+ * with one addBulk per channel. A recipient whose data cannot render the
+ * template refuses the whole request (422, naming the recipient).
+ */
+export async function createBulk(deps: NotificationDeps, appId: string, body: BulkBody): Promise<Batch> {
+  const ids = body.recipients.map((r) => r.user_id);
+  const dupes = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (dupes.length > 0) {
+    throw new AppError('validation_failed', 'The request is not valid', [{ path: 'recipients', message: `repeats user ${dupes[0]}` }]);
+  }
+  const batchId = newId();
+  const { recipients: list, ...input } = body;
+  const spec = await resolveSpec(deps.db, appId, input, batchId);
+  const recipients = await loadRecipients(deps.db.pool, appId, ids, spec.category);
+  const now = new Date();
+  const errors: ErrorDetail[] = [];
+  const planned: PlannedNotification[] = [];
+  list.forEach((r, i) => {
+    try {
+      planned.push(planNotification(spec, r.user_id, recipients.get(r.user_id), r.data, now));
+    } catch (err) {
+      const failure = renderFailure(err, `recipients.${i}.`);
+      if (!failure) throw err;
+      errors.push(...(failure.details ?? []));
+    }
+  });
+  if (errors.length > 0) throw new AppError('validation_failed', 'The template does not render for some recipients', errors);
+
+  const client = await deps.db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(
+      `INSERT INTO batches (id, app_id, kind, request, status, created, created_at, updated_at) VALUES ($1, $2, 'bulk', $3, 'created', $4, $5, $5)`,
+      [batchId, appId, JSON.stringify(input), planned.length, now],
+    );
+    await insertNotifications(client, planned);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+  await enqueueAfterCommit(deps, planned);
+  return getBatch(deps.db, appId, batchId);
+}
+
+/** How much of a topic fan-out one job step creates: bounded memory whatever the topic's size. */
+export const FANOUT_CHUNK = 1000;
+
+/**
+ * Notifies every subscriber of a topic: checked now (the template must render
+ * in every locale with the shared data), created in the background by a
+ * fan-out job that walks the subscribers in chunks. Answers the batch.
+ */
+export async function createTopicNotification(deps: NotificationDeps, appId: string, topic: string, input: SpecInput): Promise<Batch> {
+  if (!deps.fanout) throw new Error('createTopicNotification needs the fan-out queue');
+  const exists = await deps.db.prisma.topic.findUnique({ where: { appId_key: { appId, key: topic } } });
+  if (!exists) throw notFound('Topic');
+  const batchId = newId();
+  const spec = await resolveSpec(deps.db, appId, input, batchId);
+  checkRendersInEveryLocale(spec);
+  // Pin the template version: subscribers reached later still get what this request saw.
+  const request: SpecInput = { ...input, template_version: spec.template?.version };
+  await deps.db.pool.query(
+    `INSERT INTO batches (id, app_id, kind, topic_key, request, status) VALUES ($1, $2, 'topic', $3, $4, 'creating')`,
+    [batchId, appId, topic, JSON.stringify(request)],
+  );
+  try {
+    await addFanoutJob(deps.fanout, batchId);
+  } catch (err) {
+    deps.log.warn({ err, batch_id: batchId }, 'fan-out enqueue failed; the sweeper will re-add it');
+  }
+  return getBatch(deps.db, appId, batchId);
+}
+
+/**
+ * One step of a topic fan-out: the next chunk of subscribers after the
+ * batch's cursor, planned and inserted in the same transaction that moves the
+ * cursor, so a step that crashes is redone from where it was and no
+ * subscriber is notified twice. Returns false when the fan-out is done.
+ */
+export async function fanoutStep(deps: NotificationDeps, batchId: string): Promise<boolean> {
+  const client = await deps.db.pool.connect();
+  let planned: PlannedNotification[] = [];
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ app_id: string; topic_key: string; request: SpecInput; status: string; cursor: string | null }>(
+      'SELECT app_id, topic_key, request, status, cursor FROM batches WHERE id = $1 FOR UPDATE',
+      [batchId],
+    );
+    const batch = rows[0];
+    if (!batch || batch.status !== 'creating') {
+      await client.query('COMMIT');
+      return false;
+    }
+    const { rows: subscribers } = await client.query<{ user_id: string }>(
+      `SELECT user_id FROM topic_subscriptions WHERE app_id = $1 AND topic_key = $2 AND user_id > $3 ORDER BY user_id LIMIT $4`,
+      [batch.app_id, batch.topic_key, batch.cursor ?? '', FANOUT_CHUNK],
+    );
+    if (subscribers.length === 0) {
+      await client.query(`UPDATE batches SET status = 'created', updated_at = now() WHERE id = $1`, [batchId]);
+      await client.query('COMMIT');
+      return false;
+    }
+    const spec = await resolveSpec(deps.db, batch.app_id, batch.request, batchId);
+    const userIds = subscribers.map((s) => s.user_id);
+    const recipients = await loadRecipients(client, batch.app_id, userIds, spec.category);
+    const now = new Date();
+    planned = userIds.map((userId) => planNotification(spec, userId, recipients.get(userId), undefined, now));
+    await insertNotifications(client, planned);
+    await client.query(`UPDATE batches SET cursor = $2, created = created + $3, updated_at = now() WHERE id = $1`, [
+      batchId,
+      userIds.at(-1),
+      planned.length,
+    ]);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+  await enqueueAfterCommit(deps, planned);
+  return true;
+}
+
+export async function getBatch(db: Db, appId: string, id: string): Promise<Batch> {
+  const batch = UUID.test(id) ? await db.prisma.batch.findFirst({ where: { id, appId } }) : null;
+  if (!batch) throw notFound('Batch');
+  const [notifications, deliveries] = await Promise.all([
+    db.pool.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM notifications WHERE batch_id = $1 GROUP BY status', [id]),
+    db.pool.query<{ status: string; n: number }>(
+      `SELECT d.status, count(*)::int AS n FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+       WHERE n.batch_id = $1 GROUP BY d.status`,
+      [id],
+    ),
+  ]);
+  const count = (rows: { status: string; n: number }[], statuses: readonly string[]) =>
+    Object.fromEntries(statuses.map((s) => [s, rows.find((r) => r.status === s)?.n ?? 0]));
+  const byStatus = count(notifications.rows, NotificationStatus.options);
+  const created = notifications.rows.reduce((sum, r) => sum + r.n, 0);
+  return {
+    id: batch.id,
+    kind: batch.kind as Batch['kind'],
+    topic: batch.topicKey,
+    status: batch.status as Batch['status'],
+    complete: batch.status === 'created' && byStatus.pending === 0,
+    notifications: created,
+    by_status: byStatus,
+    deliveries: count(deliveries.rows, DeliveryStatus.options),
+    created_at: batch.createdAt.toISOString(),
+  };
+}
