@@ -1,6 +1,6 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { CreateNotificationBody, insertNotifications, planNotification } from '@notify/core';
+import { insertNotifications, planNotification, resolveSpec } from '@notify/core';
 import { waitFor } from '@notify/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Deployment, formatTable, load, outage, type FaultRow } from './harness.js';
@@ -72,9 +72,8 @@ describe('fault suite', () => {
   it('3. a crash between the database commit and the queue add: the sweeper delivers', async () => {
     await scenario('crash after commit', async (d) => {
       // What the API commits before its process dies: rows in PostgreSQL, no jobs in Redis.
-      const planned = Array.from({ length: 100 }, (_, i) =>
-        planNotification(d.t.appId, CreateNotificationBody.parse({ user_id: `c-${i}`, message: 'x', channels: ['in_app'] }), undefined, new Date()),
-      );
+      const spec = await resolveSpec(d.t.db, d.t.appId, { message: 'x', channels: ['in_app'], priority: 'normal' });
+      const planned = Array.from({ length: 100 }, (_, i) => planNotification(spec, `c-${i}`, undefined, undefined, new Date()));
       await insertNotifications(d.t.db.pool, planned);
       expect(await d.t.queues.in_app.count()).toBe(0);
       await d.startWorkers(1);
