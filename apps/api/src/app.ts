@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import {
+  AppError,
   notFound,
   type ChannelQueues,
   type Db,
@@ -10,18 +11,23 @@ import {
   type WebhookPolicy,
 } from '@notify/core';
 import type { Queue } from 'bullmq';
+import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { bullBoard, BULL_BOARD_PATH } from './bull-board.js';
 import { newRouter, type ApiEnv } from './context.js';
+import { mountDocs } from './docs.js';
 import { errorResponse, toAppError } from './errors.js';
 import { accessLog } from './middleware/access-log.js';
-import { tenant } from './middleware/tenant.js';
+import { adminAuth } from './middleware/admin-auth.js';
+import { apiKeyAuth, type KeyCache } from './middleware/api-key-auth.js';
+import { rateLimit } from './middleware/rate-limit.js';
 import { healthRoutes } from './routes/health.js';
 import type { InboxHub } from './inbox-hub.js';
 import { batchRoutes } from './routes/batches.js';
 import { categoryRoutes } from './routes/categories.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { inboxRoutes } from './routes/inbox.js';
+import { keyRoutes } from './routes/keys.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { templateRoutes } from './routes/templates.js';
 import { topicRoutes } from './routes/topics.js';
@@ -41,6 +47,14 @@ export interface AppDeps {
   webhooks: WebhookPolicy;
   /** Live inbox streams (Redis pub/sub). */
   hub: InboxHub;
+  /** API keys known to this replica. */
+  keys: KeyCache;
+  security: {
+    /** Basic auth for Bull Board and /metrics; an empty password locks them. */
+    admin: { user: string; password: string };
+    rateLimitPerSecond: number;
+    maxBodyBytes: number;
+  };
 }
 
 /** The HTTP API, with no I/O of its own: main.ts passes the connections in. */
@@ -48,11 +62,25 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   const app = newRouter();
   app.use(requestId({ headerName: 'X-Request-Id' }));
   app.use(accessLog(deps.log));
+  app.use(
+    bodyLimit({
+      maxSize: deps.security.maxBodyBytes,
+      onError: () => {
+        throw new AppError('payload_too_large', `The body is over ${deps.security.maxBodyBytes} bytes`);
+      },
+    }),
+  );
   app.onError((err, c) => errorResponse(c, toAppError(err, c.get('log') ?? deps.log)));
   app.notFound((c) => errorResponse(c, notFound(`Route ${c.req.method} ${c.req.path}`)));
 
   app.route('/', healthRoutes(deps));
-  app.route(BULL_BOARD_PATH, bullBoard(deps.queues));
+  mountDocs(app);
+  const admin = adminAuth(deps.security.admin);
+  app.use(BULL_BOARD_PATH, admin);
+  app.use(`${BULL_BOARD_PATH}/*`, admin);
+  app.route(BULL_BOARD_PATH, bullBoard(deps.queues, deps.fanout));
+
+  const tenant = [apiKeyAuth(deps.keys), rateLimit(deps.redis, deps.security.rateLimitPerSecond)] as const;
 
   const resources = {
     '/notifications': notificationRoutes(deps),
@@ -62,10 +90,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     '/templates': templateRoutes(deps),
     '/categories': categoryRoutes(deps),
     '/topics': topicRoutes(deps),
+    '/keys': keyRoutes(deps),
   };
   for (const [path, router] of Object.entries(resources)) {
-    app.use(path, tenant());
-    app.use(`${path}/*`, tenant());
+    app.use(path, ...tenant);
+    app.use(`${path}/*`, ...tenant);
     app.route(path, router);
   }
   app.route('/users', inboxRoutes(deps));

@@ -7,8 +7,10 @@ export interface ApiEnv {
   Variables: {
     requestId: string;
     log: Logger;
-    /** The tenant the request acts for. */
+    /** The tenant the request acts for (from its API key). */
     appId: string;
+    /** The API key used. */
+    keyId: string;
   };
 }
 

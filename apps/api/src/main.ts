@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import { closeDb, closeQueues, createDb, createFanoutQueue, createLogger, createQueues, createRedis, loadEnv, redisReady, assertNoEviction, webhookAllowedHosts } from '@notify/core';
 import { createApp } from './app.js';
 import { InboxHub } from './inbox-hub.js';
-import { DEFAULT_APP_ID } from './middleware/tenant.js';
+import { KeyCache } from './middleware/api-key-auth.js';
 
 const env = loadEnv();
 const log = createLogger(env.LOG_LEVEL, { service: 'api' });
@@ -19,13 +19,9 @@ try {
   log.fatal({ err }, `refusing to start: ${(err as Error).message}`);
   process.exit(1);
 }
-await db.prisma.app.upsert({
-  where: { id: DEFAULT_APP_ID },
-  create: { id: DEFAULT_APP_ID, name: DEFAULT_APP_ID },
-  update: {},
-});
 
 const hub = new InboxHub(createRedis(env.REDIS_URL, 'worker'), log);
+const keys = new KeyCache(db, createRedis(env.REDIS_URL, 'worker'), log);
 const app = createApp({
   db,
   queues,
@@ -36,6 +32,12 @@ const app = createApp({
   idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
   webhooks: { allowedHosts: webhookAllowedHosts(env) },
   hub,
+  keys,
+  security: {
+    admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD },
+    rateLimitPerSecond: env.RATE_LIMIT_PER_SECOND,
+    maxBodyBytes: env.MAX_BODY_BYTES,
+  },
 });
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) =>
   log.info({ port: info.port }, 'api listening'),
@@ -53,6 +55,7 @@ async function shutdown(signal: string): Promise<void> {
   force.unref();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   await hub.close();
+  keys.close();
   await closed;
   await closeQueues(queues);
   await fanout.close();

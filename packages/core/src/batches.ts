@@ -24,7 +24,7 @@ export async function createBulk(deps: NotificationDeps, appId: string, body: Bu
   }
   const batchId = newId();
   const { recipients: list, ...input } = body;
-  const spec = await resolveSpec(deps.db, appId, input, batchId);
+  const spec = await resolveSpec(deps.db, appId, input, batchId, deps.requestId ?? null);
   const recipients = await loadRecipients(deps.db.pool, appId, ids, spec.category);
   const now = new Date();
   const errors: ErrorDetail[] = [];
@@ -72,7 +72,7 @@ export async function createTopicNotification(deps: NotificationDeps, appId: str
   const exists = await deps.db.prisma.topic.findUnique({ where: { appId_key: { appId, key: topic } } });
   if (!exists) throw notFound('Topic');
   const batchId = newId();
-  const spec = await resolveSpec(deps.db, appId, input, batchId);
+  const spec = await resolveSpec(deps.db, appId, input, batchId, deps.requestId ?? null);
   checkRendersInEveryLocale(spec);
   // Pin the template version: subscribers reached later still get what this request saw.
   const request: SpecInput = { ...input, template_version: spec.template?.version };
@@ -81,7 +81,7 @@ export async function createTopicNotification(deps: NotificationDeps, appId: str
     [batchId, appId, topic, JSON.stringify(request)],
   );
   try {
-    await addFanoutJob(deps.fanout, batchId);
+    await addFanoutJob(deps.fanout, batchId, deps.requestId);
   } catch (err) {
     deps.log.warn({ err, batch_id: batchId }, 'fan-out enqueue failed; the sweeper will re-add it');
   }
@@ -117,7 +117,7 @@ export async function fanoutStep(deps: NotificationDeps, batchId: string): Promi
       await client.query('COMMIT');
       return false;
     }
-    const spec = await resolveSpec(deps.db, batch.app_id, batch.request, batchId);
+    const spec = await resolveSpec(deps.db, batch.app_id, batch.request, batchId, deps.requestId ?? null);
     const userIds = subscribers.map((s) => s.user_id);
     const recipients = await loadRecipients(client, batch.app_id, userIds, spec.category);
     const now = new Date();

@@ -36,6 +36,13 @@ export const Env = z.object({
   QUEUE_PREFIX: z.string().min(1).default('bull'),
   PORT: int(3000),
   HOST: z.string().default('0.0.0.0'),
+  /** Basic auth for Bull Board, /metrics and the dashboard; empty locks them. */
+  ADMIN_USER: z.string().default('admin'),
+  ADMIN_PASSWORD: z.string().default(''),
+  /** Requests per second per API key (Redis, shared by all API replicas). */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(1000),
+  /** Largest request body accepted, in bytes (413 above, before parsing). */
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Channels this worker process serves (comma-separated); the command line wins. */
   WORKER_CHANNELS: z.string().default(CHANNELS.join(',')),

@@ -50,3 +50,4 @@ export * from './schemas/topics.js';
 export * from './templates/engine.js';
 export * from './templates/templates.js';
 export * from './topics.js';
+export * from './api-keys.js';

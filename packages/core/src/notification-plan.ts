@@ -24,6 +24,8 @@ export interface NotificationSpec {
   data: Record<string, unknown> | null;
   sendAt: Date | null;
   batchId: string | null;
+  /** The X-Request-Id of the request: stored on the notification and carried by its jobs. */
+  requestId: string | null;
 }
 
 /**
@@ -63,6 +65,7 @@ export function planNotification(
     content,
     sendAt: spec.sendAt,
     batchId: spec.batchId,
+    requestId: spec.requestId,
     idempotencyKey: null,
     createdAt: now,
     deliveries: spec.channels.map((channel) => {

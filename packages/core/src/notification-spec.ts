@@ -29,7 +29,13 @@ const MAX_SCHEDULE_MS = 366 * 24 * 3600 * 1000;
  * unknown template, 422 for an unknown category, channels the template cannot
  * fill, or a send_at more than a year ahead.
  */
-export async function resolveSpec(db: Db, appId: string, input: SpecInput, batchId: string | null = null): Promise<NotificationSpec> {
+export async function resolveSpec(
+  db: Db,
+  appId: string,
+  input: SpecInput,
+  batchId: string | null = null,
+  requestId: string | null = null,
+): Promise<NotificationSpec> {
   const template = input.template ? await loadTemplate(db, appId, input.template, input.template_version) : null;
   const available = template ? templateChannels(template.body) : null;
   const channels = input.channels ?? available ?? [];
@@ -61,6 +67,7 @@ export async function resolveSpec(db: Db, appId: string, input: SpecInput, batch
     data: input.data ?? null,
     sendAt,
     batchId,
+    requestId,
   };
 }
 

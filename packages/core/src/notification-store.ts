@@ -24,6 +24,7 @@ export interface PlannedNotification {
   content: RenderedContent | null;
   sendAt: Date | null;
   batchId: string | null;
+  requestId: string | null;
   idempotencyKey: string | null;
   createdAt: Date;
   deliveries: PlannedDelivery[];
@@ -99,17 +100,17 @@ export async function loadRecipients(
 }
 
 const INSERT_NOTIFICATIONS = `INSERT INTO notifications (id, app_id, user_id, type, category, subject, message, data, priority,
-    template_key, template_version, locale, content, send_at, batch_id, status,
+    template_key, template_version, locale, content, send_at, batch_id, request_id, status,
     pending_count, skipped_count, idempotency_key, created_at, updated_at)
   SELECT id, app_id, user_id, type, category, subject, message, data, priority,
-    template_key, template_version, locale, content, send_at, batch_id,
+    template_key, template_version, locale, content, send_at, batch_id, request_id,
     CASE WHEN pending > 0 THEN 'pending' ELSE 'skipped' END::notification_status,
     pending, skipped, idem, created_at, created_at
   FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[],
     $9::priority[], $10::text[], $11::int[], $12::text[], $13::jsonb[], $14::timestamptz[], $15::uuid[],
-    $16::int[], $17::int[], $18::text[], $19::timestamptz[])
+    $16::int[], $17::int[], $18::text[], $19::timestamptz[], $28::text[])
     AS t(id, app_id, user_id, type, category, subject, message, data, priority,
-      template_key, template_version, locale, content, send_at, batch_id, pending, skipped, idem, created_at)`;
+      template_key, template_version, locale, content, send_at, batch_id, pending, skipped, idem, created_at, request_id)`;
 
 const INSERT_DELIVERIES = `INSERT INTO deliveries (id, app_id, notification_id, channel, status, reason, scheduled_for, created_at, updated_at)
   SELECT id, app_id, notification_id, channel, status, reason, scheduled_for, created_at, created_at
@@ -118,7 +119,7 @@ const INSERT_DELIVERIES = `INSERT INTO deliveries (id, app_id, notification_id, 
 
 const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
 
-/** The 27 column arrays of INSERT_NOTIFICATIONS and INSERT_DELIVERIES, in parameter order. */
+/** The 28 column arrays of INSERT_NOTIFICATIONS and INSERT_DELIVERIES, in parameter order. */
 function columns(batch: PlannedNotification[]): unknown[] {
   const n = batch;
   const d = batch.flatMap((x) => x.deliveries.map((del) => ({ ...del, appId: x.appId, notificationId: x.id, createdAt: x.createdAt })));
@@ -150,6 +151,7 @@ function columns(batch: PlannedNotification[]): unknown[] {
     d.map((x) => x.reason),
     d.map((x) => x.scheduledFor),
     d.map((x) => x.createdAt),
+    n.map((x) => x.requestId),
   ];
 }
 
@@ -185,7 +187,7 @@ export async function insertKeyedNotification(db: Queryable, planned: PlannedNot
     name: 'insert_keyed_notification',
     text: `WITH k AS (
         INSERT INTO idempotency_keys (app_id, key, request_hash, notification_id, response, expires_at)
-        VALUES (($2::text[])[1], ($18::text[])[1], $28, ($1::uuid[])[1], $29::jsonb, now() + make_interval(secs => $30))
+        VALUES (($2::text[])[1], ($18::text[])[1], $29, ($1::uuid[])[1], $30::jsonb, now() + make_interval(secs => $31))
         ON CONFLICT (app_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,
           notification_id = EXCLUDED.notification_id, response = EXCLUDED.response,
           created_at = now(), expires_at = EXCLUDED.expires_at

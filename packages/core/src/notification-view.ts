@@ -39,6 +39,7 @@ export function notificationView(n: NotificationRow & { deliveries: DeliveryRow[
     status: n.status,
     send_at: n.sendAt?.toISOString() ?? null,
     batch_id: n.batchId,
+    request_id: n.requestId,
     created_at: n.createdAt.toISOString(),
     updated_at: n.updatedAt.toISOString(),
     deliveries: [...n.deliveries].sort((a, b) => a.id.localeCompare(b.id)).map(deliveryView),
@@ -63,6 +64,7 @@ export function plannedView(n: PlannedNotification): Notification {
     status: n.deliveries.some((d) => d.status === 'queued') ? 'pending' : 'skipped',
     send_at: n.sendAt?.toISOString() ?? null,
     batch_id: n.batchId,
+    request_id: n.requestId,
     created_at: at,
     updated_at: at,
     deliveries: n.deliveries.map((d) => ({

@@ -21,6 +21,7 @@ const spec = (over: Partial<NotificationSpec> = {}): NotificationSpec => ({
   data: null,
   sendAt: null,
   batchId: null,
+  requestId: null,
   ...over,
 });
 const person = (over: Partial<RecipientProfile> = {}): RecipientProfile => ({

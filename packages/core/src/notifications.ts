@@ -28,6 +28,8 @@ export interface NotificationDeps {
   idempotencyTtlSeconds?: number;
   /** Topic fan-outs (needed only to notify a topic). */
   fanout?: Queue<FanoutJob>;
+  /** The X-Request-Id being served, carried into the notification and its jobs. */
+  requestId?: string | null;
 }
 
 export interface Idempotency {
@@ -54,7 +56,7 @@ export function toOneUser(body: CreateNotificationBody): UserNotificationBody {
 export function queuedDeliveries(n: PlannedNotification): QueuedDelivery[] {
   return n.deliveries
     .filter((d) => d.status === 'queued')
-    .map((d) => ({ id: d.id, notificationId: n.id, channel: d.channel, priority: n.priority, notBefore: d.scheduledFor }));
+    .map((d) => ({ id: d.id, notificationId: n.id, channel: d.channel, priority: n.priority, notBefore: d.scheduledFor, requestId: n.requestId }));
 }
 
 /** Adds the jobs after the commit; a failure here is repaired by the sweeper, so the request still succeeds. */
@@ -84,7 +86,7 @@ export async function createNotification(
     const replay = await replayOf(deps, appId, idempotency);
     if (replay) return replay;
   }
-  const spec = await resolveSpec(deps.db, appId, body);
+  const spec = await resolveSpec(deps.db, appId, body, null, deps.requestId ?? null);
   const recipients = await loadRecipients(deps.db.pool, appId, [body.user_id], spec.category);
   let planned: PlannedNotification;
   try {

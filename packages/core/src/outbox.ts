@@ -14,6 +14,7 @@ export interface QueuedDelivery {
   priority: Priority;
   /** Hold the job until then (send_at, quiet hours); null or past: at once. */
   notBefore: Date | null;
+  requestId?: string | null;
 }
 
 function byChannel(deliveries: QueuedDelivery[]): Map<Channel, QueuedDelivery[]> {
@@ -34,7 +35,7 @@ export async function addDeliveryJobs(
       queues[channel].addBulk(
         ds.map((d) => ({
           name: 'deliver',
-          data: { delivery_id: d.id, notification_id: d.notificationId, channel },
+          data: { delivery_id: d.id, notification_id: d.notificationId, channel, ...(d.requestId ? { request_id: d.requestId } : {}) },
           opts: deliveryJobOptions(d.id, d.priority, retry, d.notBefore ? d.notBefore.getTime() - now : 0),
         })),
       ),
@@ -43,8 +44,8 @@ export async function addDeliveryJobs(
 }
 
 /** Adds a topic fan-out's job; its id is the batch id, so adding twice is harmless. */
-export async function addFanoutJob(fanout: Queue<FanoutJob>, batchId: string): Promise<void> {
-  await fanout.add('fanout', { batch_id: batchId }, { jobId: batchId });
+export async function addFanoutJob(fanout: Queue<FanoutJob>, batchId: string, requestId?: string | null): Promise<void> {
+  await fanout.add('fanout', { batch_id: batchId, ...(requestId ? { request_id: requestId } : {}) }, { jobId: batchId });
 }
 
 /**
@@ -96,9 +97,9 @@ export async function sweepOutbox(
     if (!lock[0]?.ok) return null;
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
-      const { rows } = await client.query<{ id: string; notification_id: string; channel: Channel; status: string; priority: Priority; scheduled_for: Date | null }>({
+      const { rows } = await client.query<{ id: string; notification_id: string; channel: Channel; status: string; priority: Priority; scheduled_for: Date | null; request_id: string | null }>({
         name: 'sweep_page',
-        text: `SELECT d.id, d.notification_id, d.channel, d.status, n.priority, d.scheduled_for
+        text: `SELECT d.id, d.notification_id, d.channel, d.status, n.priority, d.scheduled_for, n.request_id
           FROM deliveries d JOIN notifications n ON n.id = d.notification_id
           WHERE d.status IN ('queued', 'retrying', 'sending')
             AND d.updated_at < now() - make_interval(secs => $1::float8 / 1000) AND d.id > $2
@@ -113,7 +114,14 @@ export async function sweepOutbox(
       const replaced: QueuedDelivery[] = [];
       for (const [i, row] of rows.entries()) {
         const job = jobs[i]!;
-        const d = { id: row.id, notificationId: row.notification_id, channel: row.channel, priority: row.priority, notBefore: row.scheduled_for };
+        const d = {
+          id: row.id,
+          notificationId: row.notification_id,
+          channel: row.channel,
+          priority: row.priority,
+          notBefore: row.scheduled_for,
+          requestId: row.request_id,
+        };
         if (!job.exists) missing.push(d);
         else if (job.finished && row.status === 'queued') replaced.push(d);
         else if (job.failedReason !== null && row.status !== 'queued') {

@@ -22,6 +22,8 @@ export const DeliveryJob = z.object({
   delivery_id: z.uuid(),
   notification_id: z.uuid(),
   channel: z.enum(CHANNELS),
+  /** The X-Request-Id of the request that made the notification, for logs. */
+  request_id: z.string().optional(),
 });
 export type DeliveryJob = z.infer<typeof DeliveryJob>;
 
@@ -59,7 +61,7 @@ export type ChannelQueues = Record<Channel, Queue<DeliveryJob>>;
 
 /** The queue of topic fan-outs: one job per batch, consumed by every worker process. */
 export const FANOUT_QUEUE = 'notify.fanout';
-export const FanoutJob = z.object({ batch_id: z.uuid() });
+export const FanoutJob = z.object({ batch_id: z.uuid(), request_id: z.string().optional() });
 export type FanoutJob = z.infer<typeof FanoutJob>;
 
 export function createFanoutQueue(connection: ConnectionOptions, prefix: string): Queue<FanoutJob> {

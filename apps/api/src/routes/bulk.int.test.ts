@@ -70,7 +70,7 @@ describe('topics', () => {
     expect(res.status).toBe(202);
     const batch = await json<Batch>(res);
     expect(batch).toMatchObject({ kind: 'topic', topic: 'news', status: 'creating', notifications: 0 });
-    expect(await t.fanout.getJob(batch.id)).toBeDefined();
+    expect(await t.deps.fanout.getJob(batch.id)).toBeDefined();
   });
 
   it('answers 404 for an unknown topic, and 422 when the template cannot render in some locale', async () => {

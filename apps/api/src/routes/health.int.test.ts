@@ -1,7 +1,7 @@
 import { createDb, createQueues, createRedis, createLogger, closeDb, closeQueues } from '@notify/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
-import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
+import { adminHeader, createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -27,7 +27,7 @@ describe('health and readiness', () => {
     const db = createDb({ url: 'postgresql://postgres@127.0.0.1:1/none', schema: 'public', poolSize: 1, connectionTimeoutMs: 500 });
     const redis = createRedis('redis://127.0.0.1:1', 'producer', { retryStrategy: () => null });
     const queues = createQueues(redis, 'unreachable');
-    const app = createApp({ db, queues, fanout: t.fanout, redis, log: createLogger('silent'), retry: { attempts: 4, baseDelayMs: 2000 }, idempotencyTtlSeconds: 60, webhooks: { allowedHosts: new Set() }, hub: t.hub });
+    const app = createApp({ ...t.deps, db, queues, redis, log: createLogger('silent') });
     const res = await app.request('/ready');
     expect(res.status).toBe(503);
     const { error } = await json<ErrorJson>(res);
@@ -40,11 +40,11 @@ describe('health and readiness', () => {
 });
 
 describe('Bull Board', () => {
-  it('serves the board and lists every channel queue', async () => {
-    expect((await t.call('GET', '/admin/queues')).status).toBe(200);
-    const res = await t.call('GET', '/admin/queues/api/queues');
+  it('serves the board to operators and lists every queue', async () => {
+    expect((await t.call('GET', '/admin/queues', undefined, { authorization: adminHeader })).status).toBe(200);
+    const res = await t.call('GET', '/admin/queues/api/queues', undefined, { authorization: adminHeader });
     expect(res.status).toBe(200);
     const names = (await json<{ queues: { name: string }[] }>(res)).queues.map((q) => q.name).sort();
-    expect(names).toEqual(['notify.email', 'notify.in_app', 'notify.push', 'notify.sms', 'notify.webhook']);
+    expect(names).toEqual(['notify.email', 'notify.fanout', 'notify.in_app', 'notify.push', 'notify.sms', 'notify.webhook']);
   });
 });

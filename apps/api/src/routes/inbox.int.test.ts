@@ -15,7 +15,7 @@ beforeAll(async () => {
   deliver = async (userId, body) => {
     const notificationId = newId();
     const sent = await provider.send(
-      { channel: 'in_app', message: { appId: 'default', userId, notificationId, title: 'Hi', body, data: { k: 1 } } },
+      { channel: 'in_app', message: { appId: t.appId, userId, notificationId, title: 'Hi', body, data: { k: 1 } } },
       { deliveryId: newId(), notificationId, attempt: 1, log: t.log },
     );
     return sent.providerMessageId;
@@ -68,8 +68,8 @@ describe('GET /users/{user_id}/inbox/stream', () => {
   it('streams a new item within a second, on another API replica too', async () => {
     // A second replica: its own app and its own Redis subscription.
     const hub = new InboxHub(createRedis(t.env.REDIS_URL, 'worker'), createLogger('silent'));
-    const replica = createApp({ db: t.db, queues: t.queues, fanout: t.fanout, redis: t.redis, log: t.log, retry: { attempts: 4, baseDelayMs: 2000 }, idempotencyTtlSeconds: 60, webhooks: { allowedHosts: new Set() }, hub });
-    const [here, there] = await Promise.all([t.app.request('/users/sse-1/inbox/stream'), replica.request('/users/sse-1/inbox/stream')]);
+    const replica = createApp({ ...t.deps, hub });
+    const [here, there] = await Promise.all([t.call('GET', '/users/sse-1/inbox/stream'), replica.request('/users/sse-1/inbox/stream', { headers: { authorization: `Bearer ${t.key}` } })]);
     expect(here.headers.get('content-type')).toMatch(/text\/event-stream/);
     const streams = [sseReader(here.body!), sseReader(there.body!)];
     for (const s of streams) expect((await s.next()).event).toBe('ready');
@@ -93,7 +93,7 @@ describe('GET /users/{user_id}/inbox/stream', () => {
     const seen = await deliver('sse-3', 'seen');
     const missed1 = await deliver('sse-3', 'missed 1');
     const missed2 = await deliver('sse-3', 'missed 2');
-    const res = await t.app.request('/users/sse-3/inbox/stream', { headers: { 'last-event-id': seen } });
+    const res = await t.call('GET', '/users/sse-3/inbox/stream', undefined, { 'last-event-id': seen });
     const s = sseReader(res.body!);
     expect((await s.next()).id).toBe(missed1);
     expect((await s.next()).id).toBe(missed2);

@@ -65,7 +65,7 @@ describe('POST /notifications', () => {
   });
 
   it('refuses a body that is not declared as JSON with 415', async () => {
-    const res = await t.app.request('/notifications', { method: 'POST', body: 'user_id=123', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await t.call('POST', '/notifications', 'user_id=123', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(res.status).toBe(415);
     expect((await json<ErrorJson>(res)).error.code).toBe('unsupported_media_type');
   });

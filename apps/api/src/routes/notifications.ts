@@ -62,7 +62,7 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis }) {
       const { idempotency_key: bodyKey, ...body } = c.req.valid('json');
       if (body.topic !== undefined) {
         const { topic, ...input } = body;
-        return c.json(await createTopicNotification(deps, c.get('appId'), topic, input), 202);
+        return c.json(await createTopicNotification({ ...deps, requestId: c.get('requestId') }, c.get('appId'), topic, input), 202);
       }
       const headerKey = c.req.valid('header')['idempotency-key'];
       if (headerKey && bodyKey && headerKey !== bodyKey) {
@@ -71,7 +71,12 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis }) {
         ]);
       }
       const key = headerKey ?? bodyKey;
-      const result = await createNotification(deps, c.get('appId'), toOneUser(body), key ? { key, requestHash: requestHash(body) } : undefined);
+      const result = await createNotification(
+        { ...deps, requestId: c.get('requestId') },
+        c.get('appId'),
+        toOneUser(body),
+        key ? { key, requestHash: requestHash(body) } : undefined,
+      );
       if (result.replayed) c.header('Idempotency-Replay', 'true');
       return c.json(result.notification, 202);
     },
@@ -88,7 +93,7 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis }) {
       request: { body: { required: true, content: json(BulkBody) } },
       responses: { 202: { description: 'The batch', content: json(Batch) }, ...errorResponses(400, 404, 415, 422, 503) },
     }),
-    async (c) => c.json(await createBulk(deps, c.get('appId'), c.req.valid('json')), 202),
+    async (c) => c.json(await createBulk({ ...deps, requestId: c.get('requestId') }, c.get('appId'), c.req.valid('json')), 202),
   );
 
   app.openapi(

@@ -70,7 +70,7 @@ describe('webhook endpoints', () => {
 
   it('re-enables an endpoint disabled by a 410 when its URL is set again', async () => {
     await t.call('PUT', '/users/w-2', { webhook_url: 'https://hooks.test/x' });
-    await t.db.prisma.user.update({ where: { appId_id: { appId: 'default', id: 'w-2' } }, data: { webhookDisabledAt: new Date() } });
+    await t.db.prisma.user.update({ where: { appId_id: { appId: t.appId, id: 'w-2' } }, data: { webhookDisabledAt: new Date() } });
     expect((await json<User>(await t.call('GET', '/users/w-2'))).webhook_disabled_at).not.toBeNull();
     const again = await json<User>(await t.call('PUT', '/users/w-2', { webhook_url: 'https://hooks.test/x' }));
     expect(again.webhook_disabled_at).toBeNull();

@@ -1,14 +1,16 @@
+import { createFanoutQueue, createKey, createRedis, webhookAllowedHosts } from '@notify/core';
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
-import { createFanoutQueue, createRedis, webhookAllowedHosts, type FanoutJob } from '@notify/core';
-import type { Queue } from 'bullmq';
+import { createApp, type AppDeps } from '../app.js';
 import { InboxHub } from '../inbox-hub.js';
-import { createApp } from '../app.js';
+import { KeyCache } from '../middleware/api-key-auth.js';
 
 export interface TestApp extends TestEnv {
   app: ReturnType<typeof createApp>;
-  hub: InboxHub;
-  fanout: Queue<FanoutJob>;
-  /** JSON request helper over app.request (no port). */
+  /** What the app was made from: spread it to make a variant (another Redis, say). */
+  deps: AppDeps;
+  /** An API key of the test app. */
+  key: string;
+  /** JSON request helper over app.request (no port), sending the test app's key unless `authorization` is given. */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
 }
 
@@ -22,38 +24,47 @@ export async function json<T>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }
 
-/** The API wired to this test file's own schema and queue prefix, acting for the test app. */
+export const ADMIN = { user: 'admin', password: 'test-admin-password' };
+export const adminHeader = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`;
+
+/** The API wired to this test file's own schema and queue prefix, acting for the test app through its key. */
 export async function createTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
   const t = await createTestEnv(overrides);
-  await t.db.prisma.app.upsert({ where: { id: 'default' }, create: { id: 'default', name: 'default' }, update: {} });
-  const hub = new InboxHub(createRedis(t.env.REDIS_URL, 'worker'), t.log);
-  const fanout = createFanoutQueue(t.redis, t.env.QUEUE_PREFIX);
-  const app = createApp({
+  const { key } = await createKey(t.db, t.appId, 'tests');
+  const deps: AppDeps = {
     db: t.db,
     queues: t.queues,
-    fanout,
+    fanout: createFanoutQueue(t.redis, t.env.QUEUE_PREFIX),
     redis: t.redis,
     log: t.log,
     retry: { attempts: t.env.DELIVERY_ATTEMPTS, baseDelayMs: t.env.RETRY_BASE_DELAY_MS },
     idempotencyTtlSeconds: t.env.IDEMPOTENCY_TTL_SECONDS,
     webhooks: { allowedHosts: webhookAllowedHosts(t.env) },
-    hub,
-  });
+    hub: new InboxHub(createRedis(t.env.REDIS_URL, 'worker'), t.log),
+    keys: new KeyCache(t.db, createRedis(t.env.REDIS_URL, 'worker'), t.log),
+    security: { admin: ADMIN, rateLimitPerSecond: t.env.RATE_LIMIT_PER_SECOND, maxBodyBytes: t.env.MAX_BODY_BYTES },
+  };
+  const app = createApp(deps);
   return {
     ...t,
-    hub,
-    fanout,
+    app,
+    deps,
+    key,
     async close() {
-      await hub.close();
-      await fanout.close();
+      await deps.hub.close();
+      deps.keys.close();
+      await deps.fanout.close();
       await t.close();
     },
-    app,
     call: (method, path, body, headers = {}) =>
       Promise.resolve(
         app.request(path, {
           method,
-          headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+          headers: {
+            authorization: `Bearer ${key}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...headers,
+          },
           body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
         }),
       ),

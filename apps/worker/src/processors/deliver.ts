@@ -44,7 +44,11 @@ export type DeliverResult =
  */
 export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: string): Promise<DeliverResult> {
   const { delivery_id: deliveryId, channel } = job.data;
-  const log = deps.log.child({ delivery_id: deliveryId, notification_id: job.data.notification_id });
+  const log = deps.log.child({
+    delivery_id: deliveryId,
+    notification_id: job.data.notification_id,
+    ...(job.data.request_id ? { request_id: job.data.request_id } : {}),
+  });
   const db = <T>(fn: () => Promise<T>) => withDbRetry(fn, deps.dbRetryMs);
 
   const claimed = await db(() => claimDelivery(deps.pool, deliveryId));

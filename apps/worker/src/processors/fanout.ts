@@ -8,7 +8,8 @@ import type { Job } from 'bullmq';
  */
 export async function fanout(job: Job<FanoutJob>, deps: NotificationDeps): Promise<{ steps: number }> {
   let steps = 0;
-  while (await fanoutStep(deps, job.data.batch_id)) {
+  const withRequest = { ...deps, requestId: job.data.request_id ?? null };
+  while (await fanoutStep(withRequest, job.data.batch_id)) {
     steps++;
     await job.updateProgress(steps);
   }

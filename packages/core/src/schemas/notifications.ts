@@ -123,6 +123,7 @@ export const Notification = z
     status: NotificationStatus,
     send_at: Timestamp.nullable(),
     batch_id: z.uuid().nullable(),
+    request_id: z.string().nullable().meta({ description: 'The X-Request-Id of the request that made it' }),
     created_at: Timestamp,
     updated_at: Timestamp,
     deliveries: z.array(Delivery),

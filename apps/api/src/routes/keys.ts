@@ -1,0 +1,62 @@
+import { createRoute } from '@hono/zod-openapi';
+import { createKey, listKeys, revokeKey, Timestamp, type Db, type Redis } from '@notify/core';
+import { z } from 'zod';
+import { newRouter } from '../context.js';
+import type { KeyCache } from '../middleware/api-key-auth.js';
+import { errorResponses, json } from '../openapi.js';
+
+const KeyInfo = z
+  .object({ id: z.uuid(), name: z.string().nullable(), prefix: z.string(), created_at: Timestamp, revoked_at: Timestamp.nullable() })
+  .meta({ id: 'ApiKey' });
+const NewKey = z
+  .object({ id: z.uuid(), name: z.string().nullable(), prefix: z.string(), key: z.string().meta({ description: 'Shown once: only its hash is stored' }), created_at: Timestamp })
+  .meta({ id: 'NewApiKey' });
+
+/** The calling app's API keys: rotate by creating a new one, then revoking the old. */
+export function keyRoutes(deps: { db: Db; redis: Redis; keys: KeyCache }) {
+  const app = newRouter();
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['keys'],
+      summary: "The app's API keys (never the keys themselves)",
+      responses: { 200: { description: 'The keys', content: json(z.object({ data: z.array(KeyInfo) })) } },
+    }),
+    async (c) => c.json({ data: await listKeys(deps.db, c.get('appId')) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/',
+      tags: ['keys'],
+      summary: 'Create another key for this app',
+      request: { body: { required: false, content: json(z.object({ name: z.string().max(100).optional() }).strict()) } },
+      responses: { 201: { description: 'The key, shown once', content: json(NewKey) }, ...errorResponses(415, 422) },
+    }),
+    async (c) => {
+      const { app_id: _app, ...created } = await createKey(deps.db, c.get('appId'), c.req.valid('json').name ?? null);
+      return c.json(created, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/{id}',
+      tags: ['keys'],
+      summary: 'Revoke a key; it stops working at once on every API replica',
+      request: { params: z.object({ id: z.string().max(100).meta({ param: { name: 'id', in: 'path' } }) }) },
+      responses: { 204: { description: 'Revoked' }, ...errorResponses(404, 409) },
+    }),
+    async (c) => {
+      const hash = await revokeKey(deps.db, deps.redis, c.req.valid('param').id, c.get('appId'));
+      deps.keys.forget(hash);
+      return c.body(null, 204);
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,46 @@
+// `npm run keys -- create --app NAME [--name LABEL]`, `list --app NAME`, `revoke KEY_ID`.
+import { parseArgs } from 'node:util';
+import { createKey, ensureApp, listKeys, revokeKey } from '../api-keys.js';
+import { closeDb, createDb } from '../db.js';
+import { loadEnv } from '../env.js';
+import { createRedis, redisReady } from '../redis.js';
+
+const USAGE = `usage:
+  npm run keys -- create --app NAME [--name LABEL]   create the app if needed, and a key for it
+  npm run keys -- list --app NAME                    the app's keys (never the keys themselves)
+  npm run keys -- revoke KEY_ID                      revoke a key at once`;
+
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { app: { type: 'string' }, name: { type: 'string' } } });
+const [command, arg] = positionals;
+const env = loadEnv();
+const db = createDb({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: 2 });
+try {
+  if (command === 'create' && values.app) {
+    const appId = await ensureApp(db, values.app);
+    const key = await createKey(db, appId, values.name ?? null);
+    console.log(`App ${values.app} (${appId})\nKey id ${key.id}\n\n  ${key.key}\n\nStore it now: only its hash is kept. Use it as: Authorization: Bearer ${key.prefix}...`);
+  } else if (command === 'list' && values.app) {
+    const app = await db.prisma.app.findUnique({ where: { name: values.app } });
+    if (!app) throw new Error(`No app named ${values.app}`);
+    for (const k of await listKeys(db, app.id)) {
+      console.log(`${k.id}  ${k.prefix}...  ${k.name ?? ''}  created ${k.created_at}${k.revoked_at ? `  REVOKED ${k.revoked_at}` : ''}`);
+    }
+  } else if (command === 'revoke' && arg) {
+    const redis = createRedis(env.REDIS_URL, 'producer');
+    try {
+      await redisReady(redis);
+      await revokeKey(db, redis, arg);
+      console.log(`Revoked ${arg}`);
+    } finally {
+      redis.disconnect();
+    }
+  } else {
+    console.error(USAGE);
+    process.exitCode = 2;
+  }
+} catch (err) {
+  console.error((err as Error).message);
+  process.exitCode = 1;
+} finally {
+  await closeDb(db);
+}
