@@ -8,6 +8,7 @@ import {
   type Logger,
   type Redis,
   type RetryPolicy,
+  type StatusEventJob,
   type WebhookPolicy,
 } from '@notify/core';
 import type { Queue } from 'bullmq';
@@ -16,6 +17,7 @@ import { requestId } from 'hono/request-id';
 import { bullBoard, BULL_BOARD_PATH } from './bull-board.js';
 import { newRouter, type ApiEnv } from './context.js';
 import { mountDocs } from './docs.js';
+import { createMetrics } from './metrics.js';
 import { errorResponse, toAppError } from './errors.js';
 import { accessLog } from './middleware/access-log.js';
 import { adminAuth } from './middleware/admin-auth.js';
@@ -31,6 +33,7 @@ import { keyRoutes } from './routes/keys.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { templateRoutes } from './routes/templates.js';
 import { topicRoutes } from './routes/topics.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { userRoutes } from './routes/users.js';
 
 export interface AppDeps {
@@ -38,6 +41,8 @@ export interface AppDeps {
   queues: ChannelQueues;
   /** Topic fan-out jobs. */
   fanout: Queue<FanoutJob>;
+  /** Status webhook events (a cancel can complete a notification). */
+  events: Queue<StatusEventJob>;
   /** The producer connection (fails fast); used for readiness. */
   redis: Redis;
   log: Logger;
@@ -49,6 +54,8 @@ export interface AppDeps {
   hub: InboxHub;
   /** API keys known to this replica. */
   keys: KeyCache;
+  /** BullMQ key prefix (the workers' metrics live under it). */
+  queuePrefix: string;
   security: {
     /** Basic auth for Bull Board and /metrics; an empty password locks them. */
     admin: { user: string; password: string };
@@ -60,7 +67,9 @@ export interface AppDeps {
 /** The HTTP API, with no I/O of its own: main.ts passes the connections in. */
 export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   const app = newRouter();
+  const metrics = createMetrics({ queues: deps.queues, fanout: deps.fanout, events: deps.events, redis: deps.redis, prefix: deps.queuePrefix });
   app.use(requestId({ headerName: 'X-Request-Id' }));
+  app.use(metrics.middleware);
   app.use(accessLog(deps.log));
   app.use(
     bodyLimit({
@@ -78,7 +87,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   const admin = adminAuth(deps.security.admin);
   app.use(BULL_BOARD_PATH, admin);
   app.use(`${BULL_BOARD_PATH}/*`, admin);
-  app.route(BULL_BOARD_PATH, bullBoard(deps.queues, deps.fanout));
+  app.route(BULL_BOARD_PATH, bullBoard(deps.queues, deps.fanout, deps.events));
+  app.use('/metrics', admin);
+  app.route('/metrics', metrics.routes);
 
   const tenant = [apiKeyAuth(deps.keys), rateLimit(deps.redis, deps.security.rateLimitPerSecond)] as const;
 
@@ -91,6 +102,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     '/categories': categoryRoutes(deps),
     '/topics': topicRoutes(deps),
     '/keys': keyRoutes(deps),
+    '/webhooks': webhookRoutes(deps),
   };
   for (const [path, router] of Object.entries(resources)) {
     app.use(path, ...tenant);

@@ -1,6 +1,6 @@
 // The API process: env -> connections -> app -> serve; graceful close on SIGTERM.
 import { serve } from '@hono/node-server';
-import { closeDb, closeQueues, createDb, createFanoutQueue, createLogger, createQueues, createRedis, loadEnv, redisReady, assertNoEviction, webhookAllowedHosts } from '@notify/core';
+import { closeDb, closeQueues, createDb, createEventsQueue, createFanoutQueue, createLogger, createQueues, createRedis, loadEnv, redisReady, assertNoEviction, webhookAllowedHosts } from '@notify/core';
 import { createApp } from './app.js';
 import { InboxHub } from './inbox-hub.js';
 import { KeyCache } from './middleware/api-key-auth.js';
@@ -11,6 +11,7 @@ const db = createDb({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSi
 const redis = createRedis(env.REDIS_URL, 'producer');
 const queues = createQueues(redis, env.QUEUE_PREFIX);
 const fanout = createFanoutQueue(redis, env.QUEUE_PREFIX);
+const events = createEventsQueue(redis, env.QUEUE_PREFIX);
 
 try {
   await redisReady(redis);
@@ -26,6 +27,7 @@ const app = createApp({
   db,
   queues,
   fanout,
+  events,
   redis,
   log,
   retry: { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS },
@@ -33,6 +35,7 @@ const app = createApp({
   webhooks: { allowedHosts: webhookAllowedHosts(env) },
   hub,
   keys,
+  queuePrefix: env.QUEUE_PREFIX,
   security: {
     admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD },
     rateLimitPerSecond: env.RATE_LIMIT_PER_SECOND,
@@ -59,6 +62,7 @@ async function shutdown(signal: string): Promise<void> {
   await closed;
   await closeQueues(queues);
   await fanout.close();
+  await events.close();
   await closeDb(db);
   redis.disconnect();
   log.info('stopped');

@@ -5,16 +5,22 @@ import {
   QUEUE,
   type Channel,
   type DeliveryJob,
+  type DeliveryMetrics,
+  type Db,
+  EVENTS_QUEUE,
   type FanoutJob,
+  type Provider,
+  type StatusEventJob,
   type Logger,
   type NotificationDeps,
   type Pool,
   type ProviderChain,
 } from '@notify/core';
-import { Worker, type ConnectionOptions } from 'bullmq';
+import { Worker, type ConnectionOptions, type Queue } from 'bullmq';
 import type { MessageDefaults } from './messages.js';
 import { deliver, type DeliverResult } from './processors/deliver.js';
 import { fanout } from './processors/fanout.js';
+import { deliverStatusEvent } from './processors/status-event.js';
 
 export interface StallSettings {
   /** Lock on a running job, renewed at half this while it runs (BullMQ default 30 s). */
@@ -41,6 +47,8 @@ export interface ChannelWorkerOptions {
   rateLimit?: { max: number; durationMs: number } | undefined;
   /** Start taking jobs at once (default); false leaves it to worker.run(). */
   autorun?: boolean;
+  metrics?: DeliveryMetrics;
+  events?: Queue<StatusEventJob>;
 }
 
 /** Wiring only: a BullMQ worker on the channel's queue running the deliver processor. */
@@ -56,6 +64,8 @@ export function createChannelWorker(o: ChannelWorkerOptions): Worker<DeliveryJob
         dbRetryMs: o.dbRetryMs,
         defaults: o.defaults,
         rateLimit: (ms: number) => worker.rateLimit(ms),
+        metrics: o.metrics,
+        events: o.events,
       };
       return deliver(job, deps, token);
     },
@@ -89,5 +99,16 @@ export function createFanoutWorker(o: { connection: ConnectionOptions; prefix: s
   const worker = new Worker<FanoutJob>(FANOUT_QUEUE, (job) => fanout(job, o.deps), { connection: o.connection, prefix: o.prefix, concurrency: 1 });
   worker.on('error', (err) => o.log.error({ err }, 'fan-out worker error'));
   worker.on('failed', (job, err) => o.log.warn({ batch_id: job?.data.batch_id, err }, 'fan-out step failed; it will resume from its cursor'));
+  return worker;
+}
+
+/** Status webhook events: every worker process sends them. */
+export function createEventsWorker(o: { connection: ConnectionOptions; prefix: string; db: Db; webhook: Provider; log: Logger }): Worker<StatusEventJob> {
+  const worker = new Worker<StatusEventJob>(EVENTS_QUEUE, (job) => deliverStatusEvent(job, { db: o.db, webhook: o.webhook, log: o.log }), {
+    connection: o.connection,
+    prefix: o.prefix,
+    concurrency: 10,
+  });
+  worker.on('error', (err) => o.log.error({ err }, 'status events worker error'));
   return worker;
 }

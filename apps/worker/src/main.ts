@@ -7,8 +7,11 @@ import {
   concurrency,
   createDb,
   createLogger,
+  createEventsQueue,
   createFanoutQueue,
+  webhookProviderFromEnv,
   createQueues,
+  DeliveryMetrics,
   createRedis,
   loadEnv,
   providerChainFor,
@@ -16,7 +19,7 @@ import {
   redisReady,
   assertNoEviction,
 } from '@notify/core';
-import { createChannelWorker, createFanoutWorker } from './channel-worker.js';
+import { createChannelWorker, createEventsWorker, createFanoutWorker } from './channel-worker.js';
 import { parseChannels } from './channels-arg.js';
 import { startMaintenance } from './maintenance.js';
 
@@ -35,6 +38,10 @@ try {
 const retry = { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS };
 
 const chains = channels.map((channel) => providerChainFor({ env, pool: db.pool, redis, log }, channel));
+const metrics = new DeliveryMetrics(redis, env.QUEUE_PREFIX);
+metrics.start(1000, () => {
+  for (const chain of chains) for (const [provider, state] of Object.entries(chain.states())) metrics.breaker(chain.channel, provider, state);
+});
 const workers = chains.map((chain) => {
   const channel = chain.channel;
   return createChannelWorker({
@@ -46,6 +53,8 @@ const workers = chains.map((chain) => {
     chain,
     log,
     defaults: { emailSubject: env.EMAIL_DEFAULT_SUBJECT },
+    metrics,
+    events: eventsQueue,
     rateLimit: rateLimitFor(env, channel),
     dbRetryMs: env.WORKER_DB_RETRY_MS,
     maxRetryAfterMs: env.RETRY_AFTER_MAX_MS,
@@ -59,12 +68,20 @@ const workers = chains.map((chain) => {
 // The sweeper and fan-outs add jobs to any channel's queue, so the process has its own producers.
 const queues = createQueues(redis, env.QUEUE_PREFIX);
 const fanoutQueue = createFanoutQueue(redis, env.QUEUE_PREFIX);
-const fanoutWorker = createFanoutWorker({ connection: redis, prefix: env.QUEUE_PREFIX, deps: { db, queues, retry, log, fanout: fanoutQueue }, log });
+const eventsQueue = createEventsQueue(redis, env.QUEUE_PREFIX);
+const eventsWorker = createEventsWorker({ connection: redis, prefix: env.QUEUE_PREFIX, db, webhook: webhookProviderFromEnv(env), log });
+const fanoutWorker = createFanoutWorker({
+  connection: redis,
+  prefix: env.QUEUE_PREFIX,
+  deps: { db, queues, retry, log, fanout: fanoutQueue, events: eventsQueue },
+  log,
+});
 const stopMaintenance = startMaintenance({
   pool: db.pool,
   redis,
   queues,
   fanout: fanoutQueue,
+  events: eventsQueue,
   retry,
   log,
   intervalMs: env.SWEEP_INTERVAL_MS,
@@ -77,14 +94,16 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'shutting down: finishing in-flight jobs');
-  const graceful = Promise.all([...workers.map((w) => w.close()), fanoutWorker.close(), stopMaintenance()]).then(() => true);
+  const graceful = Promise.all([...workers.map((w) => w.close()), fanoutWorker.close(), eventsWorker.close(), stopMaintenance()]).then(() => true);
   const inTime = await Promise.race([graceful, sleep(env.SHUTDOWN_GRACE_SECONDS * 1000).then(() => false)]);
   if (!inTime) {
     log.warn('grace period over: stopping with jobs in flight (they will be retried as stalled)');
-    await Promise.all([...workers.map((w) => w.close(true)), fanoutWorker.close(true)]);
+    await Promise.all([...workers.map((w) => w.close(true)), fanoutWorker.close(true), eventsWorker.close(true)]);
   }
+  await metrics.stop();
   await closeQueues(queues);
   await fanoutQueue.close();
+  await eventsQueue.close();
   await Promise.all(chains.map((c) => c.close()));
   await closeDb(db);
   redis.disconnect();

@@ -3,6 +3,7 @@ import {
   sweepOutbox,
   type ChannelQueues,
   type FanoutJob,
+  type StatusEventJob,
   type Logger,
   type Pool,
   type Redis,
@@ -15,6 +16,7 @@ export interface MaintenanceDeps {
   redis: Redis;
   queues: ChannelQueues;
   fanout: Queue<FanoutJob>;
+  events: Queue<StatusEventJob>;
   retry: RetryPolicy;
   log: Logger;
   intervalMs: number;

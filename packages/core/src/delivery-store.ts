@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Channel, Priority } from './channels.js';
 import { countsUpdateSql } from './delivery-transitions.js';
+import { statusEventsSql } from './status-events.js';
 import type { PushDevice } from './providers/provider.js';
 import type { RenderedContent } from './schemas/templates.js';
 
@@ -127,14 +128,21 @@ function attemptValues(a: AttemptRecord | undefined): unknown[] {
   return [a?.attempt ?? null, a?.provider ?? null, a?.outcome ?? null, a?.errorCode ?? null, a?.errorMessage ?? null, a?.durationMs ?? null];
 }
 
+export interface Finished {
+  /** The notification's new status. */
+  status: string;
+  /** Status webhook events this produced, to hand to their queue. */
+  eventIds: string[];
+}
+
 /**
- * Ends an unfinished delivery, records the attempt, and moves its
- * notification's counts and status, in one statement. A finished delivery
- * does not move again, so an outcome counts once. Returns the notification's
- * new status, or null if the delivery was already finished.
+ * Ends an unfinished delivery, records the attempt, moves its notification's
+ * counts and status, and writes the status webhook events, in one statement.
+ * A finished delivery does not move again, so an outcome counts once.
+ * Returns null if the delivery was already finished.
  */
-export async function finishDelivery(pool: pg.Pool, id: string, o: DeliveryOutcome): Promise<string | null> {
-  const { rows } = await pool.query<{ status: string }>({
+export async function finishDelivery(pool: pg.Pool, id: string, o: DeliveryOutcome): Promise<Finished | null> {
+  const { rows } = await pool.query<{ status: string; event_ids: string[] | null }>({
     name: 'finish_delivery',
     text: `WITH moved AS (
         UPDATE deliveries SET status = $2::delivery_status,
@@ -146,11 +154,12 @@ export async function finishDelivery(pool: pg.Pool, id: string, o: DeliveryOutco
           failed_at = CASE WHEN $2::delivery_status = 'failed' THEN now() END,
           updated_at = now()
         WHERE id = $1 AND status IN ${UNFINISHED}
-        RETURNING id, notification_id, status
+        RETURNING id, notification_id, channel, status, provider, provider_message_id, attempts, last_error_code, last_error_message
       ),
       attempt AS (${attemptInsertSql(8)}),
-      ${countsUpdateSql('moved', 'pending')}
-      SELECT status FROM counted`,
+      ${countsUpdateSql('moved', 'pending')},
+      ${statusEventsSql('moved')}
+      SELECT counted.status, (SELECT array_agg(id) FROM events) AS event_ids FROM counted`,
     values: [
       id,
       o.status,
@@ -162,7 +171,8 @@ export async function finishDelivery(pool: pg.Pool, id: string, o: DeliveryOutco
       ...attemptValues(o.attempt),
     ],
   });
-  return rows[0]?.status ?? null;
+  const row = rows[0];
+  return row ? { status: row.status, eventIds: row.event_ids ?? [] } : null;
 }
 
 /**

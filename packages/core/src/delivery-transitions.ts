@@ -30,7 +30,8 @@ const BUCKETS = Object.keys(COLUMN) as Bucket[];
 /**
  * SQL for two more CTE steps: `delta` counts the rows of `moved` (which must
  * return notification_id and the new status) per notification; `counted`
- * applies it, recomputes the status and returns (id, status, priority).
+ * applies it, recomputes the status and returns the notification's id, app,
+ * user, status, priority and counts.
  */
 export function countsUpdateSql(moved: string, from: Bucket): string {
   const counts = BUCKETS.map((b) => `count(*) FILTER (WHERE ${TO_FILTER[b]}) AS to_${b}`).join(', ');
@@ -51,5 +52,6 @@ export function countsUpdateSql(moved: string, from: Bucket): string {
         ELSE 'skipped' END::notification_status,
       updated_at = now()
     FROM delta d WHERE n.id = d.notification_id
-    RETURNING n.id, n.status, n.priority)`;
+    RETURNING n.id, n.app_id, n.user_id, n.status, n.priority,
+      n.delivered_count, n.failed_count, n.skipped_count, n.cancelled_count)`;
 }

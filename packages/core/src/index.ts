@@ -51,3 +51,7 @@ export * from './templates/engine.js';
 export * from './templates/templates.js';
 export * from './topics.js';
 export * from './api-keys.js';
+export * from './metrics.js';
+export * from './schemas/status-webhooks.js';
+export * from './status-events.js';
+export * from './status-webhooks.js';

@@ -16,7 +16,9 @@ import {
 } from './notification-store.js';
 import { notificationView, plannedView } from './notification-view.js';
 import { addDeliveryJobs, type QueuedDelivery } from './outbox.js';
-import type { ChannelQueues, FanoutJob, RetryPolicy } from './queues.js';
+import type { ChannelQueues, FanoutJob, RetryPolicy, StatusEventJob } from './queues.js';
+import { statusEventsSql } from './status-events.js';
+import { enqueueStatusEvents } from './status-webhooks.js';
 import type { CreateNotificationBody, Notification, NotificationPage } from './schemas/notifications.js';
 
 export interface NotificationDeps {
@@ -30,6 +32,8 @@ export interface NotificationDeps {
   fanout?: Queue<FanoutJob>;
   /** The X-Request-Id being served, carried into the notification and its jobs. */
   requestId?: string | null;
+  /** Status webhook events (a cancel can complete a notification). */
+  events?: Queue<StatusEventJob>;
 }
 
 export interface Idempotency {
@@ -138,17 +142,19 @@ export async function getNotification(db: Db, appId: string, id: string): Promis
 export async function cancelNotification(deps: NotificationDeps, appId: string, id: string): Promise<Notification> {
   const exists = await deps.db.prisma.notification.count({ where: { id, appId } });
   if (!exists) throw notFound('Notification');
-  const { rows } = await deps.db.pool.query<{ id: string; channel: Channel }>({
+  const { rows } = await deps.db.pool.query<{ id: string; channel: Channel; event_ids: string[] | null }>({
     name: 'cancel_notification',
     text: `WITH moved AS (
         UPDATE deliveries SET status = 'cancelled', reason = 'cancelled', updated_at = now()
         WHERE notification_id = $1 AND status IN ('queued', 'retrying')
         RETURNING id, notification_id, status, channel
       ),
-      ${countsUpdateSql('moved', 'pending')}
-      SELECT moved.id, moved.channel FROM moved`,
+      ${countsUpdateSql('moved', 'pending')},
+      ${statusEventsSql(null)}
+      SELECT moved.id, moved.channel, (SELECT array_agg(id) FROM events) AS event_ids FROM moved`,
     values: [id],
   });
+  await enqueueStatusEvents(deps.events, rows[0]?.event_ids ?? [], deps.log);
   // The rows are what matters (a worker skips a cancelled delivery); removing the jobs is tidiness.
   await Promise.all(rows.map((r) => deps.queues[r.channel].remove(r.id).catch(() => 0)));
   const notification = await getNotification(deps.db, appId, id);

@@ -3,7 +3,7 @@ import type { Channel, Priority } from './channels.js';
 import { finishDelivery } from './delivery-store.js';
 import type { Logger } from './logger.js';
 import type { Queue } from 'bullmq';
-import { deliveryJobOptions, type ChannelQueues, type FanoutJob, type RetryPolicy } from './queues.js';
+import { deliveryJobOptions, type ChannelQueues, type FanoutJob, type RetryPolicy, type StatusEventJob } from './queues.js';
 import type { Redis } from './redis.js';
 
 /** A delivery that must have a job in its channel's queue. */
@@ -86,7 +86,15 @@ const SWEEP_LOCK = 0x6e6f7466;
  * lock lets one sweep at a time, and job id = delivery id makes a re-add harmless.
  */
 export async function sweepOutbox(
-  deps: { pool: pg.Pool; redis: Redis; queues: ChannelQueues; fanout?: Queue<FanoutJob>; retry: RetryPolicy; log: Logger },
+  deps: {
+    pool: pg.Pool;
+    redis: Redis;
+    queues: ChannelQueues;
+    fanout?: Queue<FanoutJob>;
+    events?: Queue<StatusEventJob>;
+    retry: RetryPolicy;
+    log: Logger;
+  },
   opts: SweepOptions,
 ): Promise<SweepResult | null> {
   const client = await deps.pool.connect();
@@ -133,7 +141,11 @@ export async function sweepOutbox(
       if (replaced.length > 0) await requeueDeliveries(deps.queues, deps.retry, replaced);
       result.readded += missing.length + replaced.length;
     }
-    if (deps.fanout) result.readded += await sweepFanouts(client, deps.redis, deps.fanout, opts.graceMs);
+    if (deps.fanout) result.readded += await sweepJobsOf(client, deps.redis, deps.fanout, opts.graceMs, FANOUT_SWEEP, (id) => addFanoutJob(deps.fanout!, id));
+    if (deps.events) {
+      const events = deps.events;
+      result.readded += await sweepJobsOf(client, deps.redis, events, opts.graceMs, EVENTS_SWEEP, (id) => events.add('event', { event_id: id }, { jobId: id }).then(() => {}));
+    }
     if (result.readded > 0 || result.failed > 0) deps.log.warn(result, 'outbox sweep repaired deliveries');
     return result;
   } finally {
@@ -142,19 +154,31 @@ export async function sweepOutbox(
   }
 }
 
-/** Topic fan-outs still creating, untouched for the grace period, whose job is gone or finished: added again. */
-async function sweepFanouts(client: pg.PoolClient, redis: Redis, fanout: Queue<FanoutJob>, graceMs: number): Promise<number> {
-  const { rows } = await client.query<{ id: string }>(
-    `SELECT id FROM batches WHERE status = 'creating' AND updated_at < now() - make_interval(secs => $1::float8 / 1000)`,
-    [graceMs],
-  );
+/** Topic fan-outs still creating. */
+const FANOUT_SWEEP = `SELECT id FROM batches WHERE status = 'creating' AND updated_at < now() - make_interval(secs => $1::float8 / 1000) LIMIT 1000`;
+/** Status webhook events not sent yet. */
+const EVENTS_SWEEP = `SELECT id FROM status_events WHERE status = 'pending' AND updated_at < now() - make_interval(secs => $1::float8 / 1000) LIMIT 1000`;
+
+/**
+ * Rows (from `query`) untouched for the grace period whose job (id = row id)
+ * is gone or finished without them: added again, like the deliveries.
+ */
+async function sweepJobsOf(
+  client: pg.PoolClient,
+  redis: Redis,
+  queue: Queue<FanoutJob> | Queue<StatusEventJob>,
+  graceMs: number,
+  query: string,
+  add: (id: string) => Promise<void>,
+): Promise<number> {
+  const { rows } = await client.query<{ id: string }>(query, [graceMs]);
   let readded = 0;
   for (const { id } of rows) {
-    const key = fanout.toKey(id);
+    const key = queue.toKey(id);
     const [exists, finishedOn] = await Promise.all([redis.exists(key), redis.hget(key, 'finishedOn')]);
     if (exists && !finishedOn) continue;
-    if (exists) await fanout.remove(id).catch(() => 0);
-    await addFanoutJob(fanout, id);
+    if (exists) await queue.remove(id).catch(() => 0);
+    await add(id);
     readded++;
   }
   return readded;

@@ -64,6 +64,20 @@ export const FANOUT_QUEUE = 'notify.fanout';
 export const FanoutJob = z.object({ batch_id: z.uuid(), request_id: z.string().optional() });
 export type FanoutJob = z.infer<typeof FanoutJob>;
 
+/** Status webhook events: one job per event and endpoint, id = the event id. */
+export const EVENTS_QUEUE = 'notify.events';
+export const StatusEventJob = z.object({ event_id: z.uuid() });
+export type StatusEventJob = z.infer<typeof StatusEventJob>;
+
+export function createEventsQueue(connection: ConnectionOptions, prefix: string): Queue<StatusEventJob> {
+  return new Queue<StatusEventJob>(EVENTS_QUEUE, {
+    connection,
+    prefix,
+    // About 21 minutes of retries: 5 s, 10 s, 20 s, ... for a receiver that is down.
+    defaultJobOptions: { attempts: 8, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600, count: 10_000 } },
+  });
+}
+
 export function createFanoutQueue(connection: ConnectionOptions, prefix: string): Queue<FanoutJob> {
   return new Queue<FanoutJob>(FANOUT_QUEUE, {
     connection,

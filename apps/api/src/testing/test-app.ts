@@ -1,4 +1,4 @@
-import { createFanoutQueue, createKey, createRedis, webhookAllowedHosts } from '@notify/core';
+import { createEventsQueue, createFanoutQueue, createKey, createRedis, webhookAllowedHosts } from '@notify/core';
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
 import { createApp, type AppDeps } from '../app.js';
 import { InboxHub } from '../inbox-hub.js';
@@ -35,6 +35,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     db: t.db,
     queues: t.queues,
     fanout: createFanoutQueue(t.redis, t.env.QUEUE_PREFIX),
+    events: createEventsQueue(t.redis, t.env.QUEUE_PREFIX),
     redis: t.redis,
     log: t.log,
     retry: { attempts: t.env.DELIVERY_ATTEMPTS, baseDelayMs: t.env.RETRY_BASE_DELAY_MS },
@@ -42,6 +43,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     webhooks: { allowedHosts: webhookAllowedHosts(t.env) },
     hub: new InboxHub(createRedis(t.env.REDIS_URL, 'worker'), t.log),
     keys: new KeyCache(t.db, createRedis(t.env.REDIS_URL, 'worker'), t.log),
+    queuePrefix: t.env.QUEUE_PREFIX,
     security: { admin: ADMIN, rateLimitPerSecond: t.env.RATE_LIMIT_PER_SECOND, maxBodyBytes: t.env.MAX_BODY_BYTES },
   };
   const app = createApp(deps);
@@ -54,6 +56,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
       await deps.hub.close();
       deps.keys.close();
       await deps.fanout.close();
+      await deps.events.close();
       await t.close();
     },
     call: (method, path, body, headers = {}) =>

@@ -8,13 +8,17 @@ import {
   type ChainOutcome,
   type ClaimedDelivery,
   type DeliveryJob,
+  type DeliveryMetrics,
+  type Finished,
+  type StatusEventJob,
   type Envelope,
   type Logger,
   type Pool,
   type ProviderChain,
   type ProviderError,
+  enqueueStatusEvents,
 } from '@notify/core';
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import { withDbRetry } from '../db-retry.js';
 import { buildMessages, type MessageDefaults } from '../messages.js';
 
@@ -27,6 +31,9 @@ export interface DeliverDeps {
   defaults: MessageDefaults;
   /** Pauses the whole queue (all its workers) for ms: the provider is throttling us. */
   rateLimit(ms: number): Promise<void>;
+  metrics?: DeliveryMetrics | undefined;
+  /** Where status webhook events go once written. */
+  events?: Queue<StatusEventJob> | undefined;
 }
 
 export type DeliverResult =
@@ -50,6 +57,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
     ...(job.data.request_id ? { request_id: job.data.request_id } : {}),
   });
   const db = <T>(fn: () => Promise<T>) => withDbRetry(fn, deps.dbRetryMs);
+  const announce = (finished: Finished | null) => enqueueStatusEvents(deps.events, finished?.eventIds ?? [], log);
 
   const claimed = await db(() => claimDelivery(deps.pool, deliveryId));
   if (!claimed) return { outcome: 'already_finished' };
@@ -59,7 +67,8 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
 
   const envelopes = buildMessages(channel, claimed, deps.defaults);
   if (envelopes.length === 0) {
-    await db(() => finishDelivery(deps.pool, deliveryId, { status: 'skipped', reason: 'no_contact' }));
+    await announce(await db(() => finishDelivery(deps.pool, deliveryId, { status: 'skipped', reason: 'no_contact' })));
+    deps.metrics?.delivery(channel, 'none', 'skipped');
     return { outcome: 'skipped', reason: 'no_contact' };
   }
 
@@ -83,7 +92,10 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   if (sent.length > 0) {
     const providerMessageId = sent.map((o) => o.providerMessageId).join(',');
     const provider = [...new Set(sent.map((o) => o.provider))].join(',');
-    await db(() => finishDelivery(deps.pool, deliveryId, { status: 'delivered', provider, providerMessageId, attempt: attempt('delivered') }));
+    await announce(await db(() => finishDelivery(deps.pool, deliveryId, { status: 'delivered', provider, providerMessageId, attempt: attempt('delivered') })));
+    deps.metrics?.attempt(channel, provider, 'delivered');
+    deps.metrics?.delivery(channel, provider, 'delivered');
+    deps.metrics?.acceptToDelivered(channel, claimed.priority, (Date.now() - claimed.createdAt.getTime()) / 1000);
     return { outcome: 'delivered', provider, provider_message_id: providerMessageId };
   }
 
@@ -107,11 +119,14 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   }
   if (!err.retryable || lastAttempt) {
     const outcome = err.retryable ? 'retryable_error' : 'permanent_error';
-    await db(() => finishDelivery(deps.pool, deliveryId, { status: 'failed', ...failure, attempt: attempt(outcome, err) }));
+    await announce(await db(() => finishDelivery(deps.pool, deliveryId, { status: 'failed', ...failure, attempt: attempt(outcome, err) })));
+    deps.metrics?.attempt(channel, providers, outcome);
+    deps.metrics?.delivery(channel, providers, 'failed');
     log.warn({ err_code: err.code, attempt: claimed.attempts, retryable: err.retryable }, 'delivery failed');
     throw err.retryable ? err : new UnrecoverableError(`${err.code}: ${err.message}`);
   }
   await db(() => markRetrying(deps.pool, deliveryId, { ...failure, attempt: attempt('retryable_error', err) }));
+  deps.metrics?.attempt(channel, providers, 'retryable_error');
   log.info({ err_code: err.code, attempt: claimed.attempts, retry_after_ms: err.retryAfterMs }, 'delivery attempt failed; will retry');
   throw err;
 }

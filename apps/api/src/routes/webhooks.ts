@@ -1,0 +1,90 @@
+import { createRoute } from '@hono/zod-openapi';
+import {
+  CreateStatusWebhook,
+  createStatusWebhook,
+  deleteStatusWebhook,
+  getStatusWebhook,
+  listStatusEvents,
+  listStatusWebhooks,
+  StatusEventPage,
+  StatusEventQuery,
+  StatusWebhook,
+  type Db,
+  type WebhookPolicy,
+} from '@notify/core';
+import { z } from 'zod';
+import { newRouter } from '../context.js';
+import { errorResponses, json } from '../openapi.js';
+
+const IdParams = z.object({ id: z.string().max(100).meta({ param: { name: 'id', in: 'path' } }) });
+
+/** Status webhooks: the app's own endpoints for delivery and notification events. */
+export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
+  const app = newRouter();
+  const { db } = deps;
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/',
+      tags: ['webhooks'],
+      summary: 'Register an endpoint for delivery.delivered, delivery.failed and notification.completed',
+      description: 'Requests are signed per Standard Webhooks with the returned secret; failed sends are retried with backoff.',
+      request: { body: { required: true, content: json(CreateStatusWebhook) } },
+      responses: { 201: { description: 'The endpoint, with its secret', content: json(StatusWebhook) }, ...errorResponses(415, 422) },
+    }),
+    async (c) => c.json(await createStatusWebhook(db, c.get('appId'), c.req.valid('json'), deps.webhooks), 201),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['webhooks'],
+      summary: "The app's endpoints",
+      responses: { 200: { description: 'The endpoints', content: json(z.object({ data: z.array(StatusWebhook) })) } },
+    }),
+    async (c) => c.json({ data: await listStatusWebhooks(db, c.get('appId')) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}',
+      tags: ['webhooks'],
+      summary: 'One endpoint',
+      request: { params: IdParams },
+      responses: { 200: { description: 'The endpoint', content: json(StatusWebhook) }, ...errorResponses(404) },
+    }),
+    async (c) => c.json(await getStatusWebhook(db, c.get('appId'), c.req.valid('param').id), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/{id}',
+      tags: ['webhooks'],
+      summary: 'Remove an endpoint and its delivery log',
+      request: { params: IdParams },
+      responses: { 204: { description: 'Removed' }, ...errorResponses(404) },
+    }),
+    async (c) => {
+      await deleteStatusWebhook(db, c.get('appId'), c.req.valid('param').id);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/deliveries',
+      tags: ['webhooks'],
+      summary: "The endpoint's delivery log: each event, its attempts and outcome",
+      request: { params: IdParams, query: StatusEventQuery },
+      responses: { 200: { description: 'A page, newest first', content: json(StatusEventPage) }, ...errorResponses(400, 404, 422) },
+    }),
+    async (c) => c.json(await listStatusEvents(db, c.get('appId'), c.req.valid('param').id, c.req.valid('query')), 200),
+  );
+
+  return app;
+}
