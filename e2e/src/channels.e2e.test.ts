@@ -1,7 +1,7 @@
 import type { Notification, User } from '@notify/core';
 import { createTestEnv, sseReader, startSmtpTestServer, startWebhookReceiver, waitFor, type TestEnv } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, startWorker, type Service } from './processes.js';
+import { startApi, startWorker, type ApiService, type Service } from './processes.js';
 
 /**
  * The README's walkthrough with real counterparts: the built API and worker,
@@ -11,7 +11,7 @@ import { startApi, startWorker, type Service } from './processes.js';
 let t: TestEnv;
 const services: Service[] = [];
 const closers: (() => Promise<unknown>)[] = [];
-let api: Service & { url: string };
+let api: ApiService;
 
 beforeAll(async () => {
   t = await createTestEnv();
@@ -38,24 +38,21 @@ describe('real channels through the built processes', () => {
     api = await startApi(t, env);
     services.push(api, await startWorker(t, ['email', 'webhook', 'in_app'], env));
 
-    const put = await fetch(`${api.url}/users/ada`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'ada@example.com', webhook_url: `${rx.origin}/hooks/notify` }),
-    });
+    const put = await api.call('PUT', '/users/ada', { email: 'ada@example.com', webhook_url: `${rx.origin}/hooks/notify` });
     expect(put.status).toBe(201);
     const user = (await put.json()) as User;
     expect(user.webhook_secret).toMatch(/^whsec_/);
     rx.useSecret(user.webhook_secret!);
 
-    const stream = await fetch(`${api.url}/users/ada/inbox/stream`);
+    const stream = await api.call('GET', '/users/ada/inbox/stream');
     const events = sseReader(stream.body!);
     expect((await events.next()).event).toBe('ready');
 
-    const res = await fetch(`${api.url}/notifications`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user_id: 'ada', subject: 'Order #42', message: 'Your order has shipped', channels: ['email', 'webhook', 'in_app'] }),
+    const res = await api.call('POST', '/notifications', {
+      user_id: 'ada',
+      subject: 'Order #42',
+      message: 'Your order has shipped',
+      channels: ['email', 'webhook', 'in_app'],
     });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as Notification;
@@ -66,7 +63,7 @@ describe('real channels through the built processes', () => {
     await events.close();
 
     const done = await waitFor(async () => {
-      const n = (await (await fetch(`${api.url}/notifications/${id}`)).json()) as Notification;
+      const n = (await (await api.call('GET', `/notifications/${id}`)).json()) as Notification;
       return n.status === 'pending' ? undefined : n;
     });
     expect(done.status).toBe('delivered');

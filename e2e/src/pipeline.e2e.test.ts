@@ -1,10 +1,10 @@
 import type { Notification } from '@notify/core';
 import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, startWorker, type Service } from './processes.js';
+import { adminAuthorization, startApi, startWorker, type ApiService, type Service } from './processes.js';
 
 let t: TestEnv;
-let api: Service & { url: string };
+let api: ApiService;
 const services: Service[] = [];
 
 beforeAll(async () => {
@@ -18,11 +18,11 @@ afterAll(async () => {
 });
 
 function send(method: 'POST' | 'PUT', path: string, body: unknown): Promise<Response> {
-  return fetch(`${api.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return api.call(method, path, body);
 }
 
 async function getNotification(id: string): Promise<Notification> {
-  return (await (await fetch(`${api.url}/notifications/${id}`)).json()) as Notification;
+  return (await (await api.call('GET', `/notifications/${id}`)).json()) as Notification;
 }
 
 describe('the built API and worker processes', () => {
@@ -43,7 +43,7 @@ describe('the built API and worker processes', () => {
       ['sms', 'delivered', 'console'],
       ['in_app', 'delivered', 'inbox'],
     ]);
-    const board = (await (await fetch(`${api.url}/admin/queues/api/queues`)).json()) as {
+    const board = (await (await fetch(`${api.url}/admin/queues/api/queues`, { headers: { authorization: adminAuthorization } })).json()) as {
       queues: { name: string; counts: { completed: number } }[];
     };
     expect(board.queues.find((q) => q.name === 'notify.email')?.counts.completed).toBe(1);

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createKey } from '@notify/core';
 import type { TestEnv } from '@notify/core/testing';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -53,14 +54,32 @@ function start(script: string, args: string[], t: TestEnv, env: Record<string, s
   };
 }
 
-export async function startApi(t: TestEnv, env: Record<string, string> = {}): Promise<Service & { url: string }> {
+export const ADMIN_PASSWORD = 'e2e-admin-password';
+export const adminAuthorization = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`;
+
+export interface ApiService extends Service {
+  url: string;
+  /** An API key of the test app. */
+  key: string;
+  /** fetch against the API with the test app's key (JSON body when given an object). */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+}
+
+export async function startApi(t: TestEnv, env: Record<string, string> = {}): Promise<ApiService> {
   const port = await freePort();
-  const api = start('apps/api/dist/main.js', [], t, { PORT: String(port), HOST: '127.0.0.1', ...env });
+  const api = start('apps/api/dist/main.js', [], t, { PORT: String(port), HOST: '127.0.0.1', ADMIN_PASSWORD, ...env });
   const url = `http://127.0.0.1:${port}`;
+  const { key } = await createKey(t.db, t.appId, 'e2e');
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   for (let i = 0; i < 200; i++) {
     if (api.child.exitCode !== null) throw new Error(`api exited:\n${api.output()}`);
     const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
-    if (ok) return { ...api, url };
+    if (ok) return { ...api, url, key, call };
     await sleep(50);
   }
   throw new Error(`api did not start:\n${api.output()}`);

@@ -19,11 +19,7 @@ describe('a scheduled notification', () => {
     const api = await startApi(t);
     const worker = await startWorker(t, ['in_app']);
     const sendAt = new Date(Date.now() + 5000);
-    const res = await fetch(`${api.url}/notifications`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user_id: 'sched', message: 'Your trial ends tomorrow', channels: ['in_app'], send_at: sendAt.toISOString() }),
-    });
+    const res = await api.call('POST', '/notifications', { user_id: 'sched', message: 'Your trial ends tomorrow', channels: ['in_app'], send_at: sendAt.toISOString() });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as Notification;
 
@@ -34,7 +30,7 @@ describe('a scheduled notification', () => {
     const api2 = await startApi(t);
     services.push(api2, await startWorker(t, ['in_app']));
     const done = await waitFor(async () => {
-      const n = (await (await fetch(`${api2.url}/notifications/${id}`)).json()) as Notification;
+      const n = (await (await api2.call('GET', `/notifications/${id}`)).json()) as Notification;
       return n.status === 'pending' ? undefined : n;
     }, 20_000);
     expect(done.status).toBe('delivered');

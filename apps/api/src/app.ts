@@ -85,10 +85,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.route('/', healthRoutes(deps));
   mountDocs(app);
   const admin = adminAuth(deps.security.admin);
-  app.use(BULL_BOARD_PATH, admin);
   app.use(`${BULL_BOARD_PATH}/*`, admin);
   app.route(BULL_BOARD_PATH, bullBoard(deps.queues, deps.fanout, deps.events));
-  app.use('/metrics', admin);
+  app.use('/metrics/*', admin);
   app.route('/metrics', metrics.routes);
 
   const tenant = [apiKeyAuth(deps.keys), rateLimit(deps.redis, deps.security.rateLimitPerSecond)] as const;
@@ -105,7 +104,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     '/webhooks': webhookRoutes(deps),
   };
   for (const [path, router] of Object.entries(resources)) {
-    app.use(path, ...tenant);
+    // `/x/*` also matches `/x` itself: one registration, so the limiter counts a request once.
     app.use(`${path}/*`, ...tenant);
     app.route(path, router);
   }

@@ -37,6 +37,11 @@ try {
 }
 const retry = { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS };
 
+// The sweeper and fan-outs add jobs to any channel's queue, so the process has its own producers.
+const queues = createQueues(redis, env.QUEUE_PREFIX);
+const fanoutQueue = createFanoutQueue(redis, env.QUEUE_PREFIX);
+const eventsQueue = createEventsQueue(redis, env.QUEUE_PREFIX);
+
 const chains = channels.map((channel) => providerChainFor({ env, pool: db.pool, redis, log }, channel));
 const metrics = new DeliveryMetrics(redis, env.QUEUE_PREFIX);
 metrics.start(1000, () => {
@@ -65,10 +70,7 @@ const workers = chains.map((chain) => {
     },
   });
 });
-// The sweeper and fan-outs add jobs to any channel's queue, so the process has its own producers.
-const queues = createQueues(redis, env.QUEUE_PREFIX);
-const fanoutQueue = createFanoutQueue(redis, env.QUEUE_PREFIX);
-const eventsQueue = createEventsQueue(redis, env.QUEUE_PREFIX);
+// Every worker process also takes status webhook events and topic fan-outs.
 const eventsWorker = createEventsWorker({ connection: redis, prefix: env.QUEUE_PREFIX, db, webhook: webhookProviderFromEnv(env), log });
 const fanoutWorker = createFanoutWorker({
   connection: redis,

@@ -143,11 +143,7 @@ describe('fault suite', () => {
 
       await d.stopWorkers('SIGTERM');
       await d.startWorkers(1);
-      const res = await fetch(`${d.api.url}/deliveries/retry`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ channel: 'in_app', error_code: 'simulated_permanent' }),
-      });
+      const res = await d.api.call('POST', '/deliveries/retry', { channel: 'in_app', error_code: 'simulated_permanent' });
       expect(((await res.json()) as { replayed: number }).replayed).toBe(20);
       const rp = await d.settle(permanent, 30_000);
       expect(rp.delivered).toBe(20);

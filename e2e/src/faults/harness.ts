@@ -2,7 +2,7 @@ import type { Notification } from '@notify/core';
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
 import { QueueEvents } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startApi, startWorker, type Service } from '../processes.js';
+import { startApi, startWorker, type ApiService, type Service } from '../processes.js';
 import { hostPort, TcpProxy, through } from './tcp-proxy.js';
 
 /** One row of the fault table. */
@@ -23,7 +23,7 @@ export interface FaultRow {
  * Redis through proxies the scenario can cut.
  */
 export class Deployment {
-  api!: Service & { url: string };
+  api!: ApiService;
   readonly workers: Service[] = [];
   stalled = 0;
   private events!: QueueEvents;
@@ -80,11 +80,7 @@ export class Deployment {
   /** POST /notifications; the id when accepted (202), else the status. */
   async notify(userId: string, headers: Record<string, string> = {}, message = 'Hello'): Promise<{ status: number; id?: string }> {
     try {
-      const res = await fetch(`${this.api.url}/notifications`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify({ user_id: userId, message, channels: ['in_app'] }),
-      });
+      const res = await this.api.call('POST', '/notifications', { user_id: userId, message, channels: ['in_app'] }, headers);
       if (res.status !== 202) return { status: res.status };
       return { status: 202, id: ((await res.json()) as Notification).id };
     } catch {

@@ -55,3 +55,4 @@ export * from './metrics.js';
 export * from './schemas/status-webhooks.js';
 export * from './status-events.js';
 export * from './status-webhooks.js';
+export * from './erasure.js';

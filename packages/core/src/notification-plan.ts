@@ -70,6 +70,7 @@ export function planNotification(
     createdAt: now,
     deliveries: spec.channels.map((channel) => {
       const id = newId();
+      if (recipient?.erased) return { id, channel, status: 'skipped', reason: 'erased', scheduledFor: null };
       if (!channelEnabled(recipient?.preferences ?? [], channel, spec.category, spec.categoryRequired)) {
         return { id, channel, status: 'skipped', reason: 'opted_out', scheduledFor: null };
       }

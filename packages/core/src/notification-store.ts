@@ -46,6 +46,8 @@ export interface RecipientProfile extends Recipient {
   quietHours: QuietHours | null;
   /** Their channel-wide and (for the notification's category) per-category settings. */
   preferences: PreferenceRow[];
+  /** Erased with DELETE /users/{id} and not created again: nothing may be sent. */
+  erased: boolean;
 }
 
 /**
@@ -70,6 +72,7 @@ export async function loadRecipients(
     quiet_end: string | null;
     device_count: number;
     preferences: PreferenceRow[] | null;
+    erased: boolean;
   }>({
     name: 'load_recipients',
     text: `SELECT k.user_id, u.email, u.phone,
@@ -77,7 +80,8 @@ export async function loadRecipients(
         u.locale, u.timezone, u.quiet_start, u.quiet_end,
         (SELECT count(*)::int FROM devices d WHERE d.app_id = $1 AND d.user_id = k.user_id) AS device_count,
         (SELECT json_agg(json_build_object('category', p.category, 'channel', p.channel, 'enabled', p.enabled))
-          FROM preferences p WHERE p.app_id = $1 AND p.user_id = k.user_id AND p.category IN ('', $3)) AS preferences
+          FROM preferences p WHERE p.app_id = $1 AND p.user_id = k.user_id AND p.category IN ('', $3)) AS preferences,
+        EXISTS (SELECT 1 FROM erased_users e WHERE e.app_id = $1 AND e.user_id = k.user_id) AS erased
       FROM unnest($2::text[]) AS k(user_id)
       LEFT JOIN users u ON u.app_id = $1 AND u.id = k.user_id`,
     values: [appId, userIds, category ?? ''],
@@ -94,6 +98,7 @@ export async function loadRecipients(
         timezone: r.timezone,
         quietHours: r.quiet_start && r.quiet_end ? { start: r.quiet_start, end: r.quiet_end } : null,
         preferences: r.preferences ?? [],
+        erased: r.erased,
       },
     ]),
   );

@@ -33,6 +33,7 @@ const person = (over: Partial<RecipientProfile> = {}): RecipientProfile => ({
   timezone: null,
   quietHours: null,
   preferences: [],
+  erased: false,
   ...over,
 });
 const fates = (channels: Channel[], s: NotificationSpec, r: RecipientProfile | undefined) =>
@@ -75,6 +76,13 @@ describe('planNotification', () => {
     ]);
     // Without the category, only the channel-wide settings count.
     expect(fates(['email', 'sms'], spec(), person({ preferences: prefs })).map((f) => f[1])).toEqual(['queued', 'skipped']);
+  });
+
+  it('sends nothing to an erased user, whatever the category', () => {
+    expect(fates(['email', 'in_app'], spec({ category: 'security', categoryRequired: true }), person({ erased: true }))).toEqual([
+      ['email', 'skipped', 'erased'],
+      ['in_app', 'skipped', 'erased'],
+    ]);
   });
 
   it('ignores every opt-out for a required category', () => {

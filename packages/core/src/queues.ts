@@ -69,12 +69,12 @@ export const EVENTS_QUEUE = 'notify.events';
 export const StatusEventJob = z.object({ event_id: z.uuid() });
 export type StatusEventJob = z.infer<typeof StatusEventJob>;
 
-export function createEventsQueue(connection: ConnectionOptions, prefix: string): Queue<StatusEventJob> {
+export function createEventsQueue(connection: ConnectionOptions, prefix: string, baseDelayMs = 5000): Queue<StatusEventJob> {
   return new Queue<StatusEventJob>(EVENTS_QUEUE, {
     connection,
     prefix,
-    // About 21 minutes of retries: 5 s, 10 s, 20 s, ... for a receiver that is down.
-    defaultJobOptions: { attempts: 8, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600, count: 10_000 } },
+    // With the 5 s base, about 21 minutes of retries (5 s, 10 s, 20 s, ...) for a receiver that is down.
+    defaultJobOptions: { attempts: 8, backoff: { type: 'exponential', delay: baseDelayMs }, removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600, count: 10_000 } },
   });
 }
 

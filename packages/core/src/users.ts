@@ -76,6 +76,8 @@ export async function putUser(
             ? { webhookDisabledAt: null }
             : { webhookUrl: body.webhook_url, webhookSecret: newWebhookSecret(), webhookDisabledAt: null };
     await tx.user.upsert({ where: key, create: { appId, id: userId, ...fields, ...webhook }, update: { ...fields, ...webhook } });
+    // Created again after an erasure: notifications may reach them again.
+    await tx.erasedUser.deleteMany({ where: { appId, userId } });
     if (uniqueDevices) {
       await tx.device.deleteMany({ where: { appId, userId } });
       await tx.device.createMany({ data: uniqueDevices.map((d) => ({ ...d, appId, userId })) });

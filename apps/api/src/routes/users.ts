@@ -12,13 +12,29 @@ import {
   setPreferences,
   User,
   UserParams,
+  eraseUser,
+  type ChannelQueues,
   type Db,
+  type StatusEventJob,
   type WebhookPolicy,
 } from '@notify/core';
+import type { Queue } from 'bullmq';
+import { z } from 'zod';
 import { newRouter } from '../context.js';
 import { errorResponses, json } from '../openapi.js';
 
-export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
+const Erased = z
+  .object({
+    user_id: z.string(),
+    notifications: z.number().int(),
+    deliveries: z.number().int(),
+    inbox_items: z.number().int(),
+    status_events: z.number().int(),
+    jobs_removed: z.number().int(),
+  })
+  .meta({ id: 'Erased' });
+
+export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: ChannelQueues; events?: Queue<StatusEventJob> }) {
   const app = newRouter();
   const { db } = deps;
 
@@ -52,6 +68,20 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
       responses: { 200: { description: 'The user', content: json(User) }, ...errorResponses(404, 422) },
     }),
     async (c) => c.json(await getUser(db, c.get('appId'), c.req.valid('param').user_id), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/{user_id}',
+      tags: ['users'],
+      summary: 'Erase a user: every row and job about them',
+      description:
+        'Deletes contacts, devices, preferences, subscriptions, notifications (with deliveries and attempts), inbox items and status events, and their jobs. Later notifications to this id send nothing until it is created again with PUT.',
+      request: { params: UserParams },
+      responses: { 200: { description: 'What was erased', content: json(Erased) }, ...errorResponses(422) },
+    }),
+    async (c) => c.json(await eraseUser(deps, c.get('appId'), c.req.valid('param').user_id), 200),
   );
 
   app.openapi(

@@ -96,6 +96,8 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
     deps.metrics?.attempt(channel, provider, 'delivered');
     deps.metrics?.delivery(channel, provider, 'delivered');
     deps.metrics?.acceptToDelivered(channel, claimed.priority, (Date.now() - claimed.createdAt.getTime()) / 1000);
+    // Debug, not info: one line per delivery is too many at production rates.
+    log.debug({ provider, attempt: claimed.attempts }, 'delivered');
     return { outcome: 'delivered', provider, provider_message_id: providerMessageId };
   }
 
