@@ -10,6 +10,9 @@ const CHANNELS = ['email', 'sms', 'push', 'in_app', 'webhook'];
 const migrate = spawnSync(process.execPath, ['packages/core/dist/cli/migrate.js'], { cwd: root, stdio: 'inherit' });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
+if (!process.env.ADMIN_PASSWORD) console.log('ADMIN_PASSWORD is not set: Bull Board (/admin/queues) and /metrics stay locked.');
+console.log('API keys: npm run keys -- create --app <name>');
+
 const children = [
   spawn(process.execPath, ['apps/api/dist/main.js'], { cwd: root, stdio: 'inherit' }),
   ...CHANNELS.map((channel) =>
