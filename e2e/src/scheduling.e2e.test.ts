@@ -18,7 +18,7 @@ describe('a scheduled notification', () => {
   it('survives a restart of every process and goes out at send_at', async () => {
     const api = await startApi(t);
     const worker = await startWorker(t, ['in_app']);
-    const sendAt = new Date(Date.now() + 5000);
+    const sendAt = new Date(Date.now() + 8000);
     const res = await api.call('POST', '/notifications', { user_id: 'sched', message: 'Your trial ends tomorrow', channels: ['in_app'], send_at: sendAt.toISOString() });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as Notification;
@@ -29,6 +29,7 @@ describe('a scheduled notification', () => {
     // ...and new ones come up.
     const api2 = await startApi(t);
     services.push(api2, await startWorker(t, ['in_app']));
+    const backUp = Date.now();
     const done = await waitFor(async () => {
       const n = (await (await api2.call('GET', `/notifications/${id}`)).json()) as Notification;
       return n.status === 'pending' ? undefined : n;
@@ -36,6 +37,7 @@ describe('a scheduled notification', () => {
     expect(done.status).toBe('delivered');
     const deliveredAt = new Date(done.deliveries[0]!.delivered_at!).getTime();
     expect(deliveredAt).toBeGreaterThanOrEqual(sendAt.getTime());
-    expect(deliveredAt - sendAt.getTime()).toBeLessThan(3000);
+    // On time, or at once if the new processes came up after send_at (a loaded machine).
+    expect(deliveredAt - Math.max(sendAt.getTime(), backUp)).toBeLessThan(3000);
   });
 });
