@@ -115,9 +115,10 @@ describe('deliver', () => {
     ]);
     const gaps = [calls[1]!.at - calls[0]!.at, calls[2]!.at - calls[1]!.at];
     expect(gaps[0]).toBeGreaterThanOrEqual(300);
-    expect(gaps[0]).toBeLessThan(300 + 250);
+    // Lower bounds are the backoff; the upper ones only allow for a busy machine.
+    expect(gaps[0]).toBeLessThan(300 + 1000);
     expect(gaps[1]).toBeGreaterThanOrEqual(600);
-    expect(gaps[1]).toBeLessThan(600 + 250);
+    expect(gaps[1]).toBeLessThan(600 + 1000);
   });
 
   it('waits 2 s then 4 s between attempts at the production base delay', async () => {
@@ -128,9 +129,9 @@ describe('deliver', () => {
     expect(done.status).toBe('delivered');
     const gaps = [calls[1]!.at - calls[0]!.at, calls[2]!.at - calls[1]!.at];
     expect(gaps[0]).toBeGreaterThanOrEqual(2000);
-    expect(gaps[0]).toBeLessThan(2400);
+    expect(gaps[0]).toBeLessThan(3500);
     expect(gaps[1]).toBeGreaterThanOrEqual(4000);
-    expect(gaps[1]).toBeLessThan(4400);
+    expect(gaps[1]).toBeLessThan(5500);
   });
 
   it('marks a delivery failed after 4 attempts when the provider always fails', async () => {
@@ -164,7 +165,7 @@ describe('deliver', () => {
     const done = await finished(n.id);
     expect(done.status).toBe('delivered');
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(1500);
-    expect(times[1]! - times[0]!).toBeLessThan(1500 + 400);
+    expect(times[1]! - times[0]!).toBeLessThan(1500 + 1500);
   });
 
   it('stops at once on a permanent failure', async () => {
