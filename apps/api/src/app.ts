@@ -9,6 +9,7 @@ import {
   type Redis,
   type RetryPolicy,
   type StatusEventJob,
+  type Telemetry,
   type WebhookPolicy,
 } from '@notify/core';
 import type { Queue } from 'bullmq';
@@ -16,6 +17,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { bullBoard, BULL_BOARD_PATH } from './bull-board.js';
 import { newRouter, type ApiEnv } from './context.js';
+import { dashboardRoutes } from './dashboard/routes.js';
 import { mountDocs } from './docs.js';
 import { createMetrics } from './metrics.js';
 import { errorResponse, toAppError } from './errors.js';
@@ -54,6 +56,8 @@ export interface AppDeps {
   hub: InboxHub;
   /** API keys known to this replica. */
   keys: KeyCache;
+  /** Counts accepted deliveries for the dashboard. */
+  telemetry?: Telemetry;
   /** BullMQ key prefix (the workers' metrics live under it). */
   queuePrefix: string;
   security: {
@@ -89,6 +93,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.route(BULL_BOARD_PATH, bullBoard(deps.queues, deps.fanout, deps.events));
   app.use('/metrics/*', admin);
   app.route('/metrics', metrics.routes);
+  app.use('/dashboard/*', admin);
+  app.route('/dashboard', dashboardRoutes(deps));
 
   const tenant = [apiKeyAuth(deps.keys), rateLimit(deps.redis, deps.security.rateLimitPerSecond)] as const;
 

@@ -1,6 +1,6 @@
 // The API process: env -> connections -> app -> serve; graceful close on SIGTERM.
 import { serve } from '@hono/node-server';
-import { closeDb, closeQueues, createDb, createEventsQueue, createFanoutQueue, createLogger, createQueues, createRedis, loadEnv, redisReady, assertNoEviction, webhookAllowedHosts } from '@notify/core';
+import { closeDb, closeQueues, createDb, createEventsQueue, createFanoutQueue, Telemetry, createLogger, createQueues, createRedis, loadEnv, redisReady, assertNoEviction, webhookAllowedHosts } from '@notify/core';
 import { createApp } from './app.js';
 import { InboxHub } from './inbox-hub.js';
 import { KeyCache } from './middleware/api-key-auth.js';
@@ -21,6 +21,8 @@ try {
   process.exit(1);
 }
 
+const telemetry = new Telemetry(db.pool);
+telemetry.start();
 const hub = new InboxHub(createRedis(env.REDIS_URL, 'worker'), log);
 const keys = new KeyCache(db, createRedis(env.REDIS_URL, 'worker'), log);
 const app = createApp({
@@ -35,6 +37,7 @@ const app = createApp({
   webhooks: { allowedHosts: webhookAllowedHosts(env) },
   hub,
   keys,
+  telemetry,
   queuePrefix: env.QUEUE_PREFIX,
   security: {
     admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD },
@@ -60,6 +63,7 @@ async function shutdown(signal: string): Promise<void> {
   await hub.close();
   keys.close();
   await closed;
+  await telemetry.stop();
   await closeQueues(queues);
   await fanout.close();
   await events.close();

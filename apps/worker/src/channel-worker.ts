@@ -5,7 +5,7 @@ import {
   QUEUE,
   type Channel,
   type DeliveryJob,
-  type DeliveryMetrics,
+  type Telemetry,
   type Db,
   EVENTS_QUEUE,
   type FanoutJob,
@@ -47,7 +47,7 @@ export interface ChannelWorkerOptions {
   rateLimit?: { max: number; durationMs: number } | undefined;
   /** Start taking jobs at once (default); false leaves it to worker.run(). */
   autorun?: boolean;
-  metrics?: DeliveryMetrics;
+  telemetry?: Telemetry;
   events?: Queue<StatusEventJob>;
 }
 
@@ -64,7 +64,7 @@ export function createChannelWorker(o: ChannelWorkerOptions): Worker<DeliveryJob
         dbRetryMs: o.dbRetryMs,
         defaults: o.defaults,
         rateLimit: (ms: number) => worker.rateLimit(ms),
-        metrics: o.metrics,
+        telemetry: o.telemetry,
         events: o.events,
       };
       return deliver(job, deps, token);

@@ -12,6 +12,7 @@ import {
   webhookProviderFromEnv,
   createQueues,
   DeliveryMetrics,
+  Telemetry,
   createRedis,
   loadEnv,
   providerChainFor,
@@ -43,9 +44,9 @@ const fanoutQueue = createFanoutQueue(redis, env.QUEUE_PREFIX);
 const eventsQueue = createEventsQueue(redis, env.QUEUE_PREFIX);
 
 const chains = channels.map((channel) => providerChainFor({ env, pool: db.pool, redis, log }, channel));
-const metrics = new DeliveryMetrics(redis, env.QUEUE_PREFIX);
-metrics.start(1000, () => {
-  for (const chain of chains) for (const [provider, state] of Object.entries(chain.states())) metrics.breaker(chain.channel, provider, state);
+const telemetry = new Telemetry(db.pool, new DeliveryMetrics(redis, env.QUEUE_PREFIX));
+telemetry.start(1000, () => {
+  for (const chain of chains) for (const [provider, state] of Object.entries(chain.states())) telemetry.metrics?.breaker(chain.channel, provider, state);
 });
 const workers = chains.map((chain) => {
   const channel = chain.channel;
@@ -58,7 +59,7 @@ const workers = chains.map((chain) => {
     chain,
     log,
     defaults: { emailSubject: env.EMAIL_DEFAULT_SUBJECT },
-    metrics,
+    telemetry,
     events: eventsQueue,
     rateLimit: rateLimitFor(env, channel),
     dbRetryMs: env.WORKER_DB_RETRY_MS,
@@ -102,7 +103,7 @@ async function shutdown(signal: string): Promise<void> {
     log.warn('grace period over: stopping with jobs in flight (they will be retried as stalled)');
     await Promise.all([...workers.map((w) => w.close(true)), fanoutWorker.close(true), eventsWorker.close(true)]);
   }
-  await metrics.stop();
+  await telemetry.stop();
   await closeQueues(queues);
   await fanoutQueue.close();
   await eventsQueue.close();

@@ -1,5 +1,6 @@
 import {
   deleteExpiredIdempotencyKeys,
+  pruneDeliveryStats,
   sweepOutbox,
   type ChannelQueues,
   type FanoutJob,
@@ -34,7 +35,11 @@ export function startMaintenance(deps: MaintenanceDeps): () => Promise<void> {
   const runOnce = async () => {
     try {
       const swept = await sweepOutbox(deps, { graceMs: deps.graceMs });
-      if (swept) await deleteExpiredIdempotencyKeys(deps.pool);
+      // Only the replica that swept does the housekeeping too.
+      if (swept) {
+        await deleteExpiredIdempotencyKeys(deps.pool);
+        await pruneDeliveryStats(deps.pool);
+      }
     } catch (err) {
       deps.log.warn({ err }, 'maintenance run failed; will try again');
     }

@@ -56,3 +56,6 @@ export * from './schemas/status-webhooks.js';
 export * from './status-events.js';
 export * from './status-webhooks.js';
 export * from './erasure.js';
+export * from './delivery-stats.js';
+export * from './telemetry.js';
+export * from './dashboard.js';

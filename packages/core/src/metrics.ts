@@ -19,7 +19,6 @@ export class DeliveryMetrics {
   private attempts = new Map<string, number>();
   private latency = new Map<string, number>();
   private breakers = new Map<string, string>();
-  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly redis: Redis,
@@ -71,20 +70,6 @@ export class DeliveryMetrics {
       for (const [f, n] of attempts) DeliveryMetrics.add(this.attempts, f, n);
       for (const [f, n] of latency) DeliveryMetrics.add(this.latency, f, n);
     }
-  }
-
-  /** Flushes every interval; `beforeFlush` can record gauges (breaker states) first. */
-  start(intervalMs = 1000, beforeFlush: () => void = () => {}): void {
-    this.timer = setInterval(() => {
-      beforeFlush();
-      void this.flush().catch(() => {});
-    }, intervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.flush().catch(() => {});
   }
 }
 

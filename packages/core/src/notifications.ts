@@ -18,6 +18,7 @@ import { notificationView, plannedView } from './notification-view.js';
 import { addDeliveryJobs, type QueuedDelivery } from './outbox.js';
 import type { ChannelQueues, FanoutJob, RetryPolicy, StatusEventJob } from './queues.js';
 import { statusEventsSql } from './status-events.js';
+import type { Telemetry } from './telemetry.js';
 import { enqueueStatusEvents } from './status-webhooks.js';
 import type { CreateNotificationBody, Notification, NotificationPage } from './schemas/notifications.js';
 
@@ -34,6 +35,8 @@ export interface NotificationDeps {
   requestId?: string | null;
   /** Status webhook events (a cancel can complete a notification). */
   events?: Queue<StatusEventJob>;
+  /** Counts accepted deliveries for the dashboard. */
+  telemetry?: Telemetry;
 }
 
 export interface Idempotency {
@@ -65,6 +68,7 @@ export function queuedDeliveries(n: PlannedNotification): QueuedDelivery[] {
 
 /** Adds the jobs after the commit; a failure here is repaired by the sweeper, so the request still succeeds. */
 export async function enqueueAfterCommit(deps: NotificationDeps, planned: PlannedNotification[]): Promise<void> {
+  deps.telemetry?.accepted(planned);
   try {
     await addDeliveryJobs(deps.queues, deps.retry, planned.flatMap(queuedDeliveries));
   } catch (err) {

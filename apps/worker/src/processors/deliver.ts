@@ -8,7 +8,7 @@ import {
   type ChainOutcome,
   type ClaimedDelivery,
   type DeliveryJob,
-  type DeliveryMetrics,
+  type Telemetry,
   type Finished,
   type StatusEventJob,
   type Envelope,
@@ -31,7 +31,7 @@ export interface DeliverDeps {
   defaults: MessageDefaults;
   /** Pauses the whole queue (all its workers) for ms: the provider is throttling us. */
   rateLimit(ms: number): Promise<void>;
-  metrics?: DeliveryMetrics | undefined;
+  telemetry?: Telemetry | undefined;
   /** Where status webhook events go once written. */
   events?: Queue<StatusEventJob> | undefined;
 }
@@ -68,7 +68,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   const envelopes = buildMessages(channel, claimed, deps.defaults);
   if (envelopes.length === 0) {
     await announce(await db(() => finishDelivery(deps.pool, deliveryId, { status: 'skipped', reason: 'no_contact' })));
-    deps.metrics?.delivery(channel, 'none', 'skipped');
+    deps.telemetry?.skipped({ appId: claimed.appId, channel, priority: claimed.priority, reason: 'no_contact' });
     return { outcome: 'skipped', reason: 'no_contact' };
   }
 
@@ -93,9 +93,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
     const providerMessageId = sent.map((o) => o.providerMessageId).join(',');
     const provider = [...new Set(sent.map((o) => o.provider))].join(',');
     await announce(await db(() => finishDelivery(deps.pool, deliveryId, { status: 'delivered', provider, providerMessageId, attempt: attempt('delivered') })));
-    deps.metrics?.attempt(channel, provider, 'delivered');
-    deps.metrics?.delivery(channel, provider, 'delivered');
-    deps.metrics?.acceptToDelivered(channel, claimed.priority, (Date.now() - claimed.createdAt.getTime()) / 1000);
+    deps.telemetry?.delivered({ appId: claimed.appId, channel, priority: claimed.priority, provider, acceptedAt: claimed.createdAt });
     // Debug, not info: one line per delivery is too many at production rates.
     log.debug({ provider, attempt: claimed.attempts }, 'delivered');
     return { outcome: 'delivered', provider, provider_message_id: providerMessageId };
@@ -122,13 +120,12 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   if (!err.retryable || lastAttempt) {
     const outcome = err.retryable ? 'retryable_error' : 'permanent_error';
     await announce(await db(() => finishDelivery(deps.pool, deliveryId, { status: 'failed', ...failure, attempt: attempt(outcome, err) })));
-    deps.metrics?.attempt(channel, providers, outcome);
-    deps.metrics?.delivery(channel, providers, 'failed');
+    deps.telemetry?.failed({ appId: claimed.appId, channel, priority: claimed.priority, provider: providers, errorCode: err.code, retryable: err.retryable });
     log.warn({ err_code: err.code, attempt: claimed.attempts, retryable: err.retryable }, 'delivery failed');
     throw err.retryable ? err : new UnrecoverableError(`${err.code}: ${err.message}`);
   }
   await db(() => markRetrying(deps.pool, deliveryId, { ...failure, attempt: attempt('retryable_error', err) }));
-  deps.metrics?.attempt(channel, providers, 'retryable_error');
+  deps.telemetry?.retried({ channel, provider: providers });
   log.info({ err_code: err.code, attempt: claimed.attempts, retry_after_ms: err.retryAfterMs }, 'delivery attempt failed; will retry');
   throw err;
 }

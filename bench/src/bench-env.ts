@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import {
+  applyMigrations,
+  closeDb,
+  createDb,
+  createKey,
+  createRedis,
+  ensureDatabase,
+  loadEnv,
+  migrationsDir,
+  newId,
+  redisReady,
+  type Db,
+  type Redis,
+} from '@notify/core';
+
+/**
+ * The bench's own corner of the shared PostgreSQL and Redis: a fresh schema
+ * (migrated like production) and a BullMQ key prefix nobody else uses. Both
+ * are removed by close(), so a run leaves nothing behind, and the run never
+ * touches anyone else's keys (no FLUSHDB).
+ */
+export interface BenchEnv {
+  databaseUrl: string;
+  redisUrl: string;
+  schema: string;
+  prefix: string;
+  /** Pool for the bench's own queries (results, sizes); small, so it barely competes with the service. */
+  db: Db;
+  /** Worker-style connection (waits out hiccups) for queue counts and INFO. */
+  redis: Redis;
+  /**
+   * A new app with its own API key. Every measured run gets one, so its
+   * notifications are found by app_id (an indexed column) and runs never mix.
+   */
+  newApp(label: string): Promise<{ appId: string; key: string }>;
+  close(): Promise<void>;
+}
+
+export async function createBenchEnv(): Promise<BenchEnv> {
+  // The service's own defaults and validation for the two URLs (same as `npm start`).
+  const env = loadEnv({ DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL });
+  const suffix = randomBytes(5).toString('hex');
+  const schema = `bench_${suffix}`;
+  const prefix = `bench-${suffix}`;
+  await ensureDatabase(env.DATABASE_URL);
+  const admin = new pg.Client({ connectionString: env.DATABASE_URL });
+  await admin.connect();
+  try {
+    await applyMigrations(admin, migrationsDir(), schema);
+  } finally {
+    await admin.end();
+  }
+  const db = createDb({ url: env.DATABASE_URL, schema, poolSize: 4, connectionTimeoutMs: 30_000 });
+  const redis = createRedis(env.REDIS_URL, 'worker');
+  await redisReady(redis);
+  const keyIds: string[] = [];
+  let closed = false;
+  return {
+    databaseUrl: env.DATABASE_URL,
+    redisUrl: env.REDIS_URL,
+    schema,
+    prefix,
+    db,
+    redis,
+    async newApp(label) {
+      const appId = newId();
+      await db.prisma.app.create({ data: { id: appId, name: `${label}-${appId.slice(-8)}` } });
+      const created = await createKey(db, appId, label);
+      keyIds.push(created.id);
+      return { appId, key: created.key };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await deleteKeys(redis, `${prefix}:*`);
+      // The API's rate limiter counts per key id outside the queue prefix; those keys expire in a second anyway.
+      for (let i = 0; i < keyIds.length; i += 500) await redis.del(...keyIds.slice(i, i + 500).map((id) => `notify:rate:${id}`));
+      redis.disconnect();
+      await db.pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await closeDb(db);
+    },
+  };
+}
+
+async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}

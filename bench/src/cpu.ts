@@ -1,0 +1,157 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type pg from 'pg';
+
+/** Linux reports process CPU time in clock ticks; 100 per second on every mainstream kernel config. */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * Where the CPU went. `pg` is the PostgreSQL backends serving the service's
+ * (and the bench's) connections; `pg_other` is every other PostgreSQL
+ * process: background writers and other people's sessions on a shared
+ * server. `other` is everything else on the machine; together with
+ * `pg_other` it shows when something outside the benchmark competed for the
+ * cores.
+ */
+export type CpuGroup = 'api' | 'worker' | 'pg' | 'pg_other' | 'redis' | 'bench' | 'other';
+
+export interface CpuSnapshot {
+  atMs: number;
+  /** CPU ticks so far and command name, per process. */
+  processes: Map<number, { comm: string; ticks: number }>;
+  /** Whole machine, from /proc/stat: busy and total ticks over all cores. */
+  machineBusy: number;
+  machineTotal: number;
+}
+
+/** CPU per group over an interval, in % of one core (200 % = both cores of a 2-core machine). */
+export type CpuUsage = Record<CpuGroup | 'machine', number>;
+
+export interface ServicePids {
+  api?: number | undefined;
+  worker?: number | undefined;
+}
+
+/** Every process's CPU time so far, from /proc. */
+export function cpuSnapshot(): CpuSnapshot {
+  const processes = new Map<number, { comm: string; ticks: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    // The command name is in parentheses and may contain spaces: split after the last ')'.
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const fields = stat.slice(close + 2).split(' ');
+    processes.set(Number(entry), { comm, ticks: Number(fields[11]) + Number(fields[12]) });
+  }
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+  return { atMs: performance.now(), processes, machineBusy: total - idle, machineTotal: total };
+}
+
+function groupOf(pid: number, comm: string, pids: ServicePids, ourBackends: ReadonlySet<number>): CpuGroup {
+  if (pid === pids.api) return 'api';
+  if (pid === pids.worker) return 'worker';
+  if (pid === process.pid) return 'bench';
+  if (comm === 'postgres') return ourBackends.has(pid) ? 'pg' : 'pg_other';
+  if (comm.startsWith('redis-server')) return 'redis';
+  return 'other';
+}
+
+/**
+ * CPU per group between two snapshots; a process born in between counts
+ * whole. `ourBackends` are the PostgreSQL backend pids to count as `pg`.
+ */
+export function cpuUsage(a: CpuSnapshot, b: CpuSnapshot, pids: ServicePids, ourBackends: ReadonlySet<number>): CpuUsage {
+  const seconds = (b.atMs - a.atMs) / 1000;
+  const ticks: Record<CpuGroup, number> = { api: 0, worker: 0, pg: 0, pg_other: 0, redis: 0, bench: 0, other: 0 };
+  for (const [pid, p] of b.processes) {
+    const before = a.processes.get(pid);
+    const used = before && before.comm === p.comm ? p.ticks - before.ticks : p.ticks;
+    ticks[groupOf(pid, p.comm, pids, ourBackends)] += Math.max(0, used);
+  }
+  const pct = (t: number) => Math.round((t / TICKS_PER_SECOND / seconds) * 100);
+  const usage = Object.fromEntries(Object.entries(ticks).map(([g, t]) => [g, pct(t)])) as Record<CpuGroup, number>;
+  const share = (b.machineBusy - a.machineBusy) / Math.max(1, b.machineTotal - a.machineTotal);
+  return { ...usage, machine: Math.round(share * availableParallelism() * 100) };
+}
+
+export function formatCpu(u: CpuUsage): string {
+  return (
+    `cpu% api ${u.api} worker ${u.worker} pg ${u.pg} redis ${u.redis} bench ${u.bench} | ` +
+    `outside: pg ${u.pg_other} other ${u.other} | machine ${u.machine}/${availableParallelism() * 100}`
+  );
+}
+
+/** CPU spent outside the benchmark's processes (other PostgreSQL sessions and other programs), % of one core. */
+export function outsideCpu(u: CpuUsage): number {
+  return u.pg_other + u.other;
+}
+
+/**
+ * The PostgreSQL backends serving connections of the given processes:
+ * their sockets' local ports (from /proc/<pid>/fd and /proc/net/tcp*)
+ * matched with pg_stat_activity.client_port.
+ */
+export async function backendsOf(pool: pg.Pool, pids: number[]): Promise<Set<number>> {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch {
+        // closed while we looked
+      }
+    }
+  }
+  const ports: number[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      const local = cols[1];
+      const inode = cols[9];
+      if (local && inode && inodes.has(inode)) ports.push(parseInt(local.split(':')[1] ?? '0', 16));
+    }
+  }
+  if (ports.length === 0) return new Set();
+  const { rows } = await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE client_port = ANY($1::int[])', [ports]);
+  return new Set(rows.map((r) => r.pid));
+}
+
+/** Resident memory of a process in bytes (VmRSS), or null once it has exited. */
+export function rssBytes(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs `fn` and reports where the machine's CPU went meanwhile. */
+export async function withCpu<T>(pool: pg.Pool, pids: ServicePids, fn: () => Promise<T>): Promise<{ result: T; cpu: CpuUsage }> {
+  const before = cpuSnapshot();
+  const result = await fn();
+  const after = cpuSnapshot();
+  const ours = [pids.api, pids.worker, process.pid].filter((p): p is number => p !== undefined);
+  return { result, cpu: cpuUsage(before, after, pids, await backendsOf(pool, ours)) };
+}
