@@ -40,7 +40,7 @@ try {
         CASE WHEN r < 0.90 THEN 'delivered' WHEN r < 0.95 THEN 'failed' ELSE 'skipped' END::delivery_status,
         CASE WHEN r < 0.95 THEN 1 ELSE 0 END, 'provider-' || channel,
         CASE WHEN r >= 0.90 AND r < 0.95 THEN 'error_' || (floor(random() * 5))::int END,
-        created_at, created_at, created_at + interval '200 ms', NULL
+        created_at, created_at, created_at + interval '200 ms', CASE WHEN r >= 0.90 AND r < 0.95 THEN created_at + interval '1 s' END
       FROM (SELECT n.id, n.created_at, c.channel, random() AS r FROM notifications n CROSS JOIN (VALUES ('email'), ('sms')) c(channel)) s`),
   );
   await timed('seed attempts', () =>
@@ -54,7 +54,11 @@ try {
         coalesce(d.provider, ''), coalesce(d.last_error_code, ''),
         count(*)::int, CASE WHEN d.status::text = 'delivered' THEN ARRAY[0,0,0,0,count(*)::int,0,0,0,0,0,0,0,0,0,0,0] END
       FROM deliveries d JOIN notifications n ON n.id = d.notification_id CROSS JOIN (VALUES (1), (15)) s(span)
-      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`),
+      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+      UNION ALL
+      SELECT d.app_id, s.span, date_bin(make_interval(mins => s.span), d.created_at, 'epoch'), d.channel, n.priority, 'accepted', '', '', count(*)::int, NULL
+      FROM deliveries d JOIN notifications n ON n.id = d.notification_id CROSS JOIN (VALUES (1), (15)) s(span)
+      GROUP BY 1, 2, 3, 4, 5`),
   );
   await timed('analyze', () => client.query('ANALYZE'));
   const { rows: size } = await client.query<{ deliveries: number; stats: number }>(

@@ -27,7 +27,7 @@ export interface ServiceProcess {
   alive(): boolean;
   /** Counts since the process started; subtract two readings for an interval. */
   logs(): LogSummary;
-  /** The end of its output, for error messages. */
+  /** How it ended and the end of its output, for error messages. */
   tail(): string;
   stop(): Promise<void>;
 }
@@ -82,7 +82,7 @@ export async function startDeployment(b: BenchEnv, extraEnv: Record<string, stri
     adminAuthorization: `Basic ${Buffer.from(`admin:${adminPassword}`).toString('base64')}`,
     settings,
     assertAlive() {
-      for (const p of [api, worker]) if (!p.alive()) throw new Error(`the ${p.name} process exited:\n${p.tail()}`);
+      for (const p of [api, worker]) if (!p.alive()) throw new Error(`the ${p.name} process (pid ${p.pid}) exited: ${p.tail()}`);
     },
     async stop() {
       // Workers first: they finish in-flight jobs while the API still answers.
@@ -146,7 +146,7 @@ function startProcess(name: 'api' | 'worker', script: string, args: string[], en
     pid: child.pid ?? -1,
     alive,
     logs: () => ({ ...summary, samples: [...summary.samples] }),
-    tail: () => tail,
+    tail: () => `${alive() ? 'running' : `exit code ${child.exitCode}, signal ${child.signalCode}`}; last output:\n${tail.slice(-4000) || '(none)'}`,
     async stop() {
       if (!alive()) return;
       child.kill('SIGTERM');

@@ -165,6 +165,7 @@ async function start() {
   state.app = apps.some((a) => a.id === wanted) ? wanted : apps[0]?.id ?? null;
   if (state.app) $('#app').value = state.app;
   $('#app').addEventListener('change', (e) => { state.app = e.target.value; localStorage.setItem('notify.app', state.app); refreshOverview(); });
+  state.window = $('#window').value;
   $('#window').addEventListener('change', (e) => { state.window = e.target.value; refreshOverview(); });
   $('#search').addEventListener('submit', (e) => { e.preventDefault(); if ($('#q').value.trim()) search($('#q').value.trim()); });
   await refreshLive().catch(() => {});

@@ -1,0 +1,172 @@
+// `npm run bench`: the ceilings of BullMQ and PostgreSQL on this machine, then
+// the service end to end (API + one worker process, built output), in one
+// table on stdout and as JSON under bench/results/. Progress goes to stderr.
+import { execFileSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { createBenchEnv, type BenchEnv } from './bench-env.js';
+import { measureBulk } from './bulk.js';
+import { measureCeilings } from './ceilings.js';
+import { cpuSnapshot, cpuUsage, formatCpu, outsideCpu, type CpuUsage } from './cpu.js';
+import { measureE2e } from './e2e-rate.js';
+import { parseOptions, type BenchOptions } from './options.js';
+import { measurePriority } from './priority.js';
+import { elapsedSeconds, progress } from './progress.js';
+import { buildRows, formatTable, writeResults, type SectionResults } from './report.js';
+import { startDeployment, type Deployment } from './service-processes.js';
+import { measureSoak } from './soak.js';
+import { round, summarize } from './stats.js';
+
+const o = parseOptions(process.argv.slice(2));
+const startedAt = new Date();
+progress(`${o.quick ? 'quick' : 'full'} run; sections: ${o.sections.join(', ')}; ${o.reps} repetition(s) per figure`);
+const quiet = await machineQuiet();
+
+const b = await createBenchEnv();
+progress(`schema ${b.schema}, queue prefix ${b.prefix}`);
+const machineInfo = await machine(b);
+/** Held in an object: it is set inside service(), which TypeScript's narrowing of a `let` does not see. */
+const live: { deployment: Deployment | null } = { deployment: null };
+let cleaning: Promise<void> | null = null;
+/** Stops the service processes, then drops the schema and our keys; once, whatever called it. */
+const cleanup = (): Promise<void> =>
+  (cleaning ??= (async () => {
+    if (live.deployment) await live.deployment.stop().catch((err: unknown) => progress(`stopping the service failed: ${String(err)}`));
+    await b.close().catch((err: unknown) => progress(`cleanup failed: ${String(err)}`));
+    progress(`removed schema ${b.schema} and keys ${b.prefix}:*`);
+  })());
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: stopping and cleaning up`);
+    void cleanup().finally(() => process.exit(code));
+  });
+}
+
+const results: SectionResults = {};
+try {
+  if (o.sections.includes('ceilings')) {
+    progress('ceilings: raw BullMQ and pg on this Redis and PostgreSQL');
+    results.ceilings = await attempt(() => measureCeilings(b, o));
+  }
+  if (o.sections.includes('e2e')) results.e2e = await attempt(async () => measureE2e(b, await service(b), o));
+  if (o.sections.includes('bulk')) results.bulk = await attempt(async () => measureBulk(b, await service(b), o));
+  if (o.sections.includes('priority')) results.priority = await attempt(async () => measurePriority(b, await service(b), o));
+  if (o.sections.includes('soak')) {
+    const { rate, source } = soakRate(o, results);
+    results.soak = await attempt(async () => measureSoak(b, await service(b), o, rate, source));
+  }
+} finally {
+  await cleanup();
+}
+
+const rows = buildRows(o, results);
+const table = formatTable(rows);
+const contention = contentionOf(results);
+const finishedAt = new Date();
+const report = {
+  version: 1,
+  started_at: startedAt.toISOString(),
+  finished_at: finishedAt.toISOString(),
+  duration_seconds: round(elapsedSeconds(), 0),
+  mode: o.quick ? 'quick' : 'full',
+  sections: o.sections,
+  options: o,
+  machine: machineInfo,
+  code: git(),
+  service: live.deployment?.settings ?? null,
+  quiet_before_start: quiet,
+  contention,
+  rows,
+  table,
+  details: results,
+};
+const files = writeResults(o, report, startedAt);
+console.log(table);
+if (contention.warning) progress(`WARNING: ${contention.warning}`);
+progress(`done in ${round(elapsedSeconds() / 60, 1)} min; wrote ${files.join(', ')}`);
+process.exit(0);
+
+/** The deployment, started on first use and again if a process died in an earlier section. */
+async function service(env: BenchEnv): Promise<Deployment> {
+  const current = live.deployment;
+  if (current && current.api.alive() && current.worker.alive()) return current;
+  if (current) {
+    progress('a service process had died; restarting both');
+    await current.stop();
+  }
+  progress('starting the API and one worker (built output, LOG_LEVEL=warn)');
+  const started = await startDeployment(env, o.serviceEnv);
+  live.deployment = started;
+  progress(`api pid ${started.api.pid}, worker pid ${started.worker.pid} at ${started.url}`);
+  return started;
+}
+
+/** A section that fails becomes rows that say why; the others still run. */
+async function attempt<T>(fn: () => Promise<T>): Promise<T | Error> {
+  try {
+    return await fn();
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    progress(`section failed: ${e.stack ?? e.message}`);
+    return e;
+  }
+}
+
+function soakRate(opts: BenchOptions, r: SectionResults): { rate: number; source: string } {
+  if (opts.soakRate !== undefined) return { rate: opts.soakRate, source: '--soak-rate' };
+  const e = r.e2e;
+  const sustained = e && !(e instanceof Error) ? summarize(e.reps.flatMap((rep) => (rep.sustained === null ? [] : [rep.sustained])))?.median : undefined;
+  if (sustained !== undefined) return { rate: Math.max(10, Math.round(sustained / 2)), source: `half of ${sustained}/s sustained` };
+  return { rate: 500, source: 'no sustained rate measured in this run: default 500/s' };
+}
+
+/** How much CPU went to things outside the benchmark while it measured (a shared machine understates every figure). */
+function contentionOf(r: SectionResults): { outsideCpuMedian: number | null; outsideCpuMax: number | null; warning: string | null } {
+  const usages: CpuUsage[] = [];
+  if (r.e2e && !(r.e2e instanceof Error)) usages.push(...r.e2e.reps.flatMap((rep) => rep.steps.map((s) => s.cpu)));
+  if (r.bulk && !(r.bulk instanceof Error)) usages.push(...r.bulk.map((rep) => rep.cpu));
+  if (r.priority && !(r.priority instanceof Error)) usages.push(...r.priority.map((rep) => rep.cpu));
+  if (r.soak && !(r.soak instanceof Error)) usages.push(r.soak.cpu);
+  const s = summarize(usages.map(outsideCpu));
+  if (!s) return { outsideCpuMedian: null, outsideCpuMax: null, warning: null };
+  const warning =
+    s.median > 20
+      ? `processes outside the benchmark used ${s.median} % of a core (median over the measurements, max ${s.max} %): the figures are understated`
+      : null;
+  return { outsideCpuMedian: s.median, outsideCpuMax: s.max, warning };
+}
+
+/** Three seconds of the machine at rest, to warn when something else is already using it. */
+async function machineQuiet(): Promise<CpuUsage> {
+  const before = cpuSnapshot();
+  await sleep(3000);
+  const usage = cpuUsage(before, cpuSnapshot(), {}, new Set());
+  if (outsideCpu(usage) > 30) progress(`WARNING: the machine is busy before we start (${formatCpu(usage)}); figures will be understated`);
+  return usage;
+}
+
+async function machine(env: BenchEnv) {
+  const pgVersion = await env.db.pool
+    .query<{ server_version: string }>('SHOW server_version')
+    .then((r) => r.rows[0]?.server_version ?? null)
+    .catch(() => null);
+  const redisVersion = /^redis_version:(\S+)/m.exec(await env.redis.info('server'))?.[1] ?? null;
+  return {
+    cpus: availableParallelism(),
+    cpu_model: cpus()[0]?.model ?? null,
+    memory_gb: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+    postgresql: pgVersion,
+    redis: redisVersion,
+  };
+}
+
+function git(): { commit: string | null; uncommitted_files: number | null } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain'], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    return { commit, uncommitted_files: dirty };
+  } catch {
+    return { commit: null, uncommitted_files: null };
+  }
+}

@@ -1,0 +1,313 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { BulkRep } from './bulk.js';
+import type { Ceilings } from './ceilings.js';
+import type { E2eResult, StepResult } from './e2e-rate.js';
+import { SECTIONS, type BenchOptions, type Section } from './options.js';
+import type { PriorityRep } from './priority.js';
+import type { SoakResult } from './soak.js';
+import { round, summarize, type Summary } from './stats.js';
+
+/** One line of the table: a figure, the median of its repetitions with their spread, and what to compare it with. */
+export interface Row {
+  section: Section;
+  figure: string;
+  unit: string;
+  /** Median over the repetitions; null when it could not be measured (the note says why). */
+  value: number | null;
+  min: number | null;
+  max: number | null;
+  reps: number;
+  ceiling: number | null;
+  ceilingName: string | null;
+  /** value / ceiling. */
+  ratio: number | null;
+  target: string | null;
+  /** Whether the target is met; null without a target or a value. */
+  met: boolean | null;
+  note: string;
+}
+
+/** What each section produced, or why it did not. */
+export interface SectionResults {
+  ceilings?: Ceilings[] | Error;
+  e2e?: E2eResult | Error;
+  bulk?: BulkRep[] | Error;
+  priority?: PriorityRep[] | Error;
+  soak?: SoakResult | Error;
+}
+
+const CEILING_NAMES = {
+  bullmqAddProcess: 'BullMQ add+process',
+  bullmqAddBulk: 'BullMQ addBulk',
+} as const;
+
+export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
+  const rows: Row[] = [];
+  const ceilings = r.ceilings instanceof Error || r.ceilings === undefined ? null : r.ceilings;
+  const ceiling = (k: keyof Ceilings) => (ceilings ? (summarize(ceilings.map((c) => c[k]))?.median ?? null) : null);
+  const missingCeiling = r.ceilings === undefined ? 'ceilings not measured in this run' : r.ceilings instanceof Error ? 'ceilings failed' : '';
+
+  if (o.sections.includes('ceilings')) {
+    const defs: [keyof Ceilings, string, string][] = [
+      ['bullmqAddProcess', 'BullMQ add + no-op worker (64 adds in flight, concurrency 100)', 'jobs/s'],
+      ['bullmqAddBulk', 'BullMQ addBulk of 1,000 jobs', 'jobs/s'],
+      ['pgSingle', 'pg single-row INSERT (32 in flight)', 'rows/s'],
+      ['pgBatch', 'pg 1,000-row INSERT ... unnest', 'rows/s'],
+    ];
+    for (const [k, figure, unit] of defs) {
+      rows.push(
+        r.ceilings instanceof Error || r.ceilings === undefined
+          ? failed('ceilings', figure, unit, r.ceilings)
+          : row('ceilings', figure, unit, summarize(r.ceilings.map((c) => c[k])), { note: 'same Redis / PostgreSQL, job options and row shape as the service' }),
+      );
+    }
+  }
+
+  if (o.sections.includes('e2e')) {
+    const e = r.e2e;
+    const figure = `Sustained POST /notifications (${o.stepSeconds} s, no errors, accept-to-delivered p99 < 1 s)`;
+    if (e instanceof Error || e === undefined) {
+      for (const f of [figure, 'API latency p50 / p99', 'accept-to-delivered p50 / p99']) rows.push(failed('e2e', f, '', e));
+    } else {
+      const sustained = e.reps.map((rep) => rep.sustained ?? 0);
+      const c = ceiling('bullmqAddProcess');
+      rows.push(
+        row('e2e', figure, 'notifications/s', summarize(sustained), {
+          ceiling: c,
+          ceilingName: CEILING_NAMES.bullmqAddProcess,
+          target: '>= 5,000/s and >= 30 % of ceiling',
+          met: (v, ratio) => v >= 5000 && ratio !== null && ratio >= 0.3,
+          note: [
+            e.reps.some((rep) => rep.sustained === null) ? 'no rate passed in some repetition (counted as 0)' : '',
+            c === null ? missingCeiling : '',
+            firstFailure(e),
+          ]
+            .filter(Boolean)
+            .join('; '),
+        }),
+      );
+      const at = e.atSustained;
+      const rateNote = at.length ? `at ${at.map((s) => s.rate).join(', ')}/s` : 'no sustained rate';
+      rows.push(row('e2e', 'API latency p50 at the sustained rate', 'ms', stepSummary(at, (s) => s.load.latencyMs?.p50), { note: rateNote }));
+      rows.push(row('e2e', 'API latency p99 at the sustained rate', 'ms', stepSummary(at, (s) => s.load.latencyMs?.p99), { note: rateNote }));
+      rows.push(row('e2e', 'Accept-to-delivered p50 at the sustained rate', 'ms', stepSummary(at, (s) => s.delivery.p50Ms), { note: rateNote }));
+      rows.push(
+        row('e2e', 'Accept-to-delivered p99 at the sustained rate', 'ms', stepSummary(at, (s) => s.delivery.p99Ms), {
+          target: '< 1,000 ms',
+          met: (v) => v < 1000,
+          note: rateNote,
+        }),
+      );
+      const lr = e.atLatencyRate;
+      const lrNote = lr.every((s) => s.pass)
+        ? `${o.latencyRate}/s sustained in every repetition`
+        : `${o.latencyRate}/s NOT sustained: ${lr.filter((s) => !s.pass).map((s) => s.reasons[0]).join('; ')}`;
+      rows.push(row('e2e', `API latency p50 at ${o.latencyRate.toLocaleString('en-US')}/s`, 'ms', stepSummary(lr, (s) => s.load.latencyMs?.p50), { note: lrNote }));
+      rows.push(
+        row('e2e', `API latency p99 at ${o.latencyRate.toLocaleString('en-US')}/s`, 'ms', stepSummary(lr, (s) => s.load.latencyMs?.p99), {
+          target: '< 20 ms',
+          met: (v) => v < 20,
+          note: lrNote,
+        }),
+      );
+    }
+  }
+
+  if (o.sections.includes('bulk')) {
+    const b = r.bulk;
+    const figure = 'Bulk: deliveries/s through POST /notifications/bulk (1,000 per request)';
+    if (b instanceof Error || b === undefined) rows.push(failed('bulk', figure, 'deliveries/s', b));
+    else {
+      const c = ceiling('bullmqAddBulk');
+      const refused = b.reduce((n, rep) => n + rep.refused.length, 0);
+      rows.push(
+        row('bulk', figure, 'deliveries/s', summarize(b.map((rep) => rep.deliveriesPerSecond)), {
+          ceiling: c,
+          ceilingName: CEILING_NAMES.bullmqAddBulk,
+          target: '>= 50 % of ceiling',
+          met: (_v, ratio) => ratio !== null && ratio >= 0.5 && refused === 0,
+          note: [`${b[0]?.notifications ?? 0} notifications, first request to last delivery`, refused ? `${refused} requests refused` : '', c === null ? missingCeiling : '']
+            .filter(Boolean)
+            .join('; '),
+        }),
+      );
+      rows.push(
+        row('bulk', 'Bulk: notifications accepted/s by the API', 'notifications/s', summarize(b.map((rep) => rep.acceptedPerSecond)), {
+          note: `2 requests in flight; p50 ${round(summarize(b.map((rep) => rep.requestMsP50))?.median ?? NaN, 0)} ms per request`,
+        }),
+      );
+    }
+  }
+
+  if (o.sections.includes('priority')) {
+    const p = r.priority;
+    const name = `Critical at ${o.criticalRate}/s behind ${o.backlog.toLocaleString('en-US')} low-priority jobs: accept-to-delivered`;
+    if (p instanceof Error || p === undefined) rows.push(failed('priority', name, 'ms', p));
+    else {
+      const drained = p.filter((rep) => rep.backlogAtEnd === 0).length;
+      const note = [
+        `${p[0]?.critical ?? 0} critical per repetition; low-priority still waiting at the end: ${p.map((rep) => rep.backlogAtEnd).join(', ')}`,
+        drained ? `backlog ran out before the end in ${drained} repetition(s): the figure is not behind a full backlog` : '',
+        p.some((rep) => rep.refused.length) ? `refused: ${p.flatMap((rep) => rep.refused)[0]}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
+      rows.push(row('priority', `${name} p50`, 'ms', summarize(p.flatMap((rep) => (rep.delivery.p50Ms === null ? [] : [rep.delivery.p50Ms]))), { note }));
+      rows.push(
+        row('priority', `${name} p99`, 'ms', summarize(p.flatMap((rep) => (rep.delivery.p99Ms === null ? [] : [rep.delivery.p99Ms]))), {
+          target: '< 50 ms',
+          met: (v) => v < 50,
+          note,
+        }),
+      );
+    }
+  }
+
+  if (o.sections.includes('soak')) {
+    const s = r.soak;
+    const title = `Soak (${o.soakSeconds >= 60 ? `${o.soakSeconds / 60} min` : `${o.soakSeconds} s`} at half the sustained rate)`;
+    if (s instanceof Error || s === undefined) rows.push(failed('soak', title, '', s));
+    else {
+      const growth = (a: number | null, b: number | null) => (a && b ? ((b - a) / a) * 100 : null);
+      const spread = (pick: (m: SoakResult['samples'][number]) => number | null) => {
+        const v = s.samples.map(pick).filter((x): x is number => x !== null);
+        return v.length ? `${mb(Math.min(...v))}-${mb(Math.max(...v))} over ${v.length} samples` : '';
+      };
+      rows.push(
+        row('soak', `${title}: accept-to-delivered p99`, 'ms', one(s.delivery.p99Ms), {
+          target: '< 1,000 ms',
+          met: (v) => v < 1000,
+          note: `${s.rate}/s (${s.rateSource}), achieved ${round(s.load.achievedRate, 0)}/s, ${s.load.non2xx} non-2xx, ${s.load.errors} errors, API p99 ${round(s.load.latencyMs?.p99 ?? NaN)} ms; single run`,
+        }),
+      );
+      const memory: [string, (m: SoakResult['samples'][number]) => number | null][] = [
+        ['API RSS', (m) => m.apiRss],
+        ['worker RSS', (m) => m.workerRss],
+        ['Redis used_memory', (m) => m.redisUsedMemory],
+      ];
+      for (const [what, pick] of memory) {
+        const a = pick(s.start.memory);
+        const b = pick(s.end.memory);
+        rows.push(
+          row('soak', `${title}: ${what} growth after warm-up`, '%', one(growth(a, b)), {
+            target: '<= 10 %',
+            met: (v) => v <= 10,
+            note: `${mb(a)} -> ${mb(b)}; ${spread(pick)}`,
+          }),
+        );
+      }
+      const total = (t: Record<string, number>) => Object.values(t).reduce((x, y) => x + y, 0);
+      const minutes = s.seconds / 60;
+      rows.push(
+        row('soak', `${title}: PostgreSQL tables (the record; grows by design)`, 'MB/min', one((total(s.end.tables) - total(s.start.tables)) / 2 ** 20 / minutes), {
+          note: `${mb(total(s.start.tables))} -> ${mb(total(s.end.tables))}; notifications ${mb(s.start.tables.notifications ?? null)} -> ${mb(s.end.tables.notifications ?? null)}, deliveries ${mb(s.start.tables.deliveries ?? null)} -> ${mb(s.end.tables.deliveries ?? null)}`,
+        }),
+      );
+    }
+  }
+  return rows;
+}
+
+const mb = (bytes: number | null) => (bytes === null ? '-' : `${round(bytes / 2 ** 20)} MB`);
+
+function one(v: number | null | undefined): Summary | null {
+  return v === null || v === undefined || Number.isNaN(v) ? null : { median: v, min: v, max: v, n: 1 };
+}
+
+function stepSummary(steps: StepResult[], pick: (s: StepResult) => number | null | undefined): Summary | null {
+  return summarize(steps.flatMap((s) => {
+    const v = pick(s);
+    return v === null || v === undefined ? [] : [v];
+  }));
+}
+
+/** What stopped repetition 1's ramp: the first thing the optimiser wants to know. */
+function firstFailure(e: E2eResult): string {
+  const rep = e.reps[0];
+  if (!rep) return '';
+  const best = rep.sustained ?? 0;
+  const fail = rep.steps.filter((s) => !s.pass && s.rate > best).sort((a, b) => a.rate - b.rate)[0];
+  return fail ? `${fail.rate}/s failed: ${fail.reasons.join('; ')}` : '';
+}
+
+function row(
+  section: Section,
+  figure: string,
+  unit: string,
+  s: Summary | null,
+  extra: {
+    ceiling?: number | null;
+    ceilingName?: string;
+    target?: string;
+    met?: (value: number, ratio: number | null) => boolean;
+    note?: string;
+  } = {},
+): Row {
+  const ceiling = extra.ceiling ?? null;
+  const ratio = s && ceiling ? s.median / ceiling : null;
+  return {
+    section,
+    figure,
+    unit,
+    value: s?.median ?? null,
+    min: s?.min ?? null,
+    max: s?.max ?? null,
+    reps: s?.n ?? 0,
+    ceiling,
+    ceilingName: extra.ceilingName ?? null,
+    ratio,
+    target: extra.target ?? null,
+    met: s && extra.met ? extra.met(s.median, ratio) : null,
+    note: s ? (extra.note ?? '') : ['not measured', extra.note].filter(Boolean).join(': '),
+  };
+}
+
+function failed(section: Section, figure: string, unit: string, err: Error | undefined): Row {
+  return { ...row(section, figure, unit, null), note: err ? `could not run: ${err.message.split('\n')[0]}` : 'not run' };
+}
+
+function fmt(v: number | null, unit: string): string {
+  if (v === null || Number.isNaN(v)) return '-';
+  if (unit === 'ms' || unit === '%' || unit === 'MB/min') return round(v, 1).toLocaleString('en-US');
+  return Math.round(v).toLocaleString('en-US');
+}
+
+/** The table as Markdown: readable in a terminal, and pasted as is into the README. */
+export function formatTable(rows: Row[]): string {
+  const header = ['figure', 'value', 'min-max', 'ceiling', 'ratio', 'target', 'met', 'note'];
+  const lines = rows.map((r) => [
+    r.figure,
+    r.value === null ? '-' : `${fmt(r.value, r.unit)} ${r.unit}`,
+    r.reps > 1 ? `${fmt(r.min, r.unit)}-${fmt(r.max, r.unit)}` : '',
+    r.ceiling === null ? '' : `${fmt(r.ceiling, 'jobs/s')} (${r.ceilingName})`,
+    r.ratio === null ? '' : `${round(r.ratio * 100, 1)} %`,
+    r.target ?? '',
+    r.met === null ? '' : r.met ? 'yes' : 'NO',
+    r.note.replaceAll('|', '/'),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmtLine = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i >= 1 && i <= 4 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
+  return [fmtLine(header), rule, ...lines.map(fmtLine)].join('\n');
+}
+
+/**
+ * Writes results/<timestamp>[-quick][-only-...].json; a full run of every
+ * section also becomes results/latest.json (the one to commit and show in
+ * the README), so a quick or partial run never replaces it.
+ */
+export function writeResults(o: BenchOptions, report: object, startedAt: Date): string[] {
+  const dir = path.resolve(import.meta.dirname, '../results');
+  mkdirSync(dir, { recursive: true });
+  const partial = o.sections.length < SECTIONS.length;
+  const name = `${startedAt.toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}${o.quick ? '-quick' : ''}${partial ? `-only-${o.sections.join('-')}` : ''}.json`;
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const written = [path.join(dir, name)];
+  writeFileSync(written[0]!, json);
+  if (!o.quick && !partial) {
+    written.push(path.join(dir, 'latest.json'));
+    writeFileSync(written[1]!, json);
+  }
+  return written;
+}
