@@ -23,8 +23,8 @@ try {
 
 const telemetry = new Telemetry(db.pool);
 telemetry.start();
-const hub = new InboxHub(createRedis(env.REDIS_URL, 'worker'), log);
-const keys = new KeyCache(db, createRedis(env.REDIS_URL, 'worker'), log);
+const hub = new InboxHub(createRedis(env.REDIS_URL, 'subscriber'), log);
+const keys = new KeyCache(db, createRedis(env.REDIS_URL, 'subscriber'), log);
 const app = createApp({
   db,
   queues,

@@ -2,16 +2,23 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 export { Redis };
 
+const ROLE_OPTIONS: Record<'worker' | 'producer' | 'subscriber', RedisOptions> = {
+  worker: { maxRetriesPerRequest: null, enableReadyCheck: true },
+  producer: { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableReadyCheck: true },
+  // No ready check: SUBSCRIBE may be written while the check is in flight,
+  // and the check's INFO then fails in subscriber mode, dropping the
+  // connection (and every message published until it reconnects).
+  subscriber: { maxRetriesPerRequest: null, enableReadyCheck: false },
+};
+
 /**
- * Connections for BullMQ. Workers wait out a Redis outage (no per-command
- * retry limit, as BullMQ requires for blocking commands); the API's producer
- * connection fails fast so a request gets a 503 instead of hanging.
+ * Connections for BullMQ and pub/sub. Workers wait out a Redis outage (no
+ * per-command retry limit, as BullMQ requires for blocking commands); the
+ * API's producer connection fails fast so a request gets a 503 instead of
+ * hanging; subscribers hold channels and resubscribe after a reconnect.
  */
-export function createRedis(url: string, role: 'worker' | 'producer', extra: RedisOptions = {}): Redis {
-  const options: RedisOptions =
-    role === 'worker'
-      ? { maxRetriesPerRequest: null, enableReadyCheck: true }
-      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableReadyCheck: true };
+export function createRedis(url: string, role: keyof typeof ROLE_OPTIONS, extra: RedisOptions = {}): Redis {
+  const options = ROLE_OPTIONS[role];
   const redis = new Redis(url, { ...options, ...extra, lazyConnect: false });
   // Connection errors are retried by ioredis itself; readiness reports them.
   redis.on('error', () => {});

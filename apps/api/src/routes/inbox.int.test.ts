@@ -67,7 +67,7 @@ describe('inbox', () => {
 describe('GET /users/{user_id}/inbox/stream', () => {
   it('streams a new item to every replica with a stream open (latency is measured by npm run bench)', async () => {
     // A second replica: its own app and its own Redis subscription.
-    const hub = new InboxHub(createRedis(t.env.REDIS_URL, 'worker'), createLogger('silent'));
+    const hub = new InboxHub(createRedis(t.env.REDIS_URL, 'subscriber'), createLogger('silent'));
     const replica = createApp({ ...t.deps, hub });
     const [here, there] = await Promise.all([t.call('GET', '/users/sse-1/inbox/stream'), replica.request('/users/sse-1/inbox/stream', { headers: { authorization: `Bearer ${t.key}` } })]);
     expect(here.headers.get('content-type')).toMatch(/text\/event-stream/);

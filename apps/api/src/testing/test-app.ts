@@ -41,8 +41,8 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     retry: { attempts: t.env.DELIVERY_ATTEMPTS, baseDelayMs: t.env.RETRY_BASE_DELAY_MS },
     idempotencyTtlSeconds: t.env.IDEMPOTENCY_TTL_SECONDS,
     webhooks: { allowedHosts: webhookAllowedHosts(t.env) },
-    hub: new InboxHub(createRedis(t.env.REDIS_URL, 'worker'), t.log),
-    keys: new KeyCache(t.db, createRedis(t.env.REDIS_URL, 'worker'), t.log),
+    hub: new InboxHub(createRedis(t.env.REDIS_URL, 'subscriber'), t.log),
+    keys: new KeyCache(t.db, createRedis(t.env.REDIS_URL, 'subscriber'), t.log),
     queuePrefix: t.env.QUEUE_PREFIX,
     security: { admin: ADMIN, rateLimitPerSecond: t.env.RATE_LIMIT_PER_SECOND, maxBodyBytes: t.env.MAX_BODY_BYTES },
   };
