@@ -5,6 +5,6 @@ import shared from '../vitest.shared.ts';
 export default mergeConfig(
   shared,
   defineConfig({
-    test: { include: ['src/faults/**/*.fault.test.ts'], testTimeout: 180_000, fileParallelism: false },
+    test: { include: ['src/faults/**/*.fault.test.ts'], setupFiles: ['src/setup.ts'], testTimeout: 180_000, fileParallelism: false },
   }),
 );

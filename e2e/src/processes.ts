@@ -24,6 +24,13 @@ export interface Service {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Every process started, so a test file can stop them all, whatever failed half-way. */
+const running = new Set<Service>();
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((s) => s.stop('SIGKILL')));
+}
+
 function start(script: string, args: string[], t: TestEnv, env: Record<string, string>): Service {
   const child = spawn(process.execPath, [path.join(root, script), ...args], {
     cwd: root,
@@ -41,7 +48,7 @@ function start(script: string, args: string[], t: TestEnv, env: Record<string, s
   let out = '';
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-  return {
+  const service: Service = {
     child,
     output: () => out,
     async stop(signal = 'SIGTERM') {
@@ -52,6 +59,9 @@ function start(script: string, args: string[], t: TestEnv, env: Record<string, s
       return code;
     },
   };
+  running.add(service);
+  child.on('exit', () => running.delete(service));
+  return service;
 }
 
 export const ADMIN_PASSWORD = 'e2e-admin-password';

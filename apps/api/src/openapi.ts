@@ -1,5 +1,8 @@
 import { ErrorBody } from '@notify/core';
-import type { z } from 'zod';
+import { z } from 'zod';
+
+/** `{id}` in a path: any string (an id that is not ours is simply not found). */
+export const IdParams = z.object({ id: z.string().max(100).meta({ param: { name: 'id', in: 'path' } }) });
 
 export const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { withTransaction, type Db } from './db.js';
 import { AppError, notFound, type ErrorDetail } from './errors.js';
 import { newId } from './ids.js';
 import { planNotification } from './notification-plan.js';
@@ -40,21 +40,13 @@ export async function createBulk(deps: NotificationDeps, appId: string, body: Bu
   });
   if (errors.length > 0) throw new AppError('validation_failed', 'The template does not render for some recipients', errors);
 
-  const client = await deps.db.pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(deps.db.pool, async (client) => {
     await client.query(
       `INSERT INTO batches (id, app_id, kind, request, status, created, created_at, updated_at) VALUES ($1, $2, 'bulk', $3, 'created', $4, $5, $5)`,
       [batchId, appId, JSON.stringify(input), planned.length, now],
     );
     await insertNotifications(client, planned);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
   await enqueueAfterCommit(deps, planned);
   return getBatch(deps.db, appId, batchId);
 }
@@ -95,46 +87,35 @@ export async function createTopicNotification(deps: NotificationDeps, appId: str
  * subscriber is notified twice. Returns false when the fan-out is done.
  */
 export async function fanoutStep(deps: NotificationDeps, batchId: string): Promise<boolean> {
-  const client = await deps.db.pool.connect();
-  let planned: PlannedNotification[] = [];
-  try {
-    await client.query('BEGIN');
+  const planned = await withTransaction(deps.db.pool, async (client): Promise<PlannedNotification[] | null> => {
     const { rows } = await client.query<{ app_id: string; topic_key: string; request: SpecInput; status: string; cursor: string | null }>(
       'SELECT app_id, topic_key, request, status, cursor FROM batches WHERE id = $1 FOR UPDATE',
       [batchId],
     );
     const batch = rows[0];
-    if (!batch || batch.status !== 'creating') {
-      await client.query('COMMIT');
-      return false;
-    }
+    if (!batch || batch.status !== 'creating') return null;
     const { rows: subscribers } = await client.query<{ user_id: string }>(
       `SELECT user_id FROM topic_subscriptions WHERE app_id = $1 AND topic_key = $2 AND user_id > $3 ORDER BY user_id LIMIT $4`,
       [batch.app_id, batch.topic_key, batch.cursor ?? '', FANOUT_CHUNK],
     );
     if (subscribers.length === 0) {
       await client.query(`UPDATE batches SET status = 'created', updated_at = now() WHERE id = $1`, [batchId]);
-      await client.query('COMMIT');
-      return false;
+      return null;
     }
     const spec = await resolveSpec(deps.db, batch.app_id, batch.request, batchId, deps.requestId ?? null);
     const userIds = subscribers.map((s) => s.user_id);
     const recipients = await loadRecipients(client, batch.app_id, userIds, spec.category);
     const now = new Date();
-    planned = userIds.map((userId) => planNotification(spec, userId, recipients.get(userId), undefined, now));
-    await insertNotifications(client, planned);
+    const chunk = userIds.map((userId) => planNotification(spec, userId, recipients.get(userId), undefined, now));
+    await insertNotifications(client, chunk);
     await client.query(`UPDATE batches SET cursor = $2, created = created + $3, updated_at = now() WHERE id = $1`, [
       batchId,
       userIds.at(-1),
-      planned.length,
+      chunk.length,
     ]);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+    return chunk;
+  });
+  if (!planned) return false;
   await enqueueAfterCommit(deps, planned);
   return true;
 }

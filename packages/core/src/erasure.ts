@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Channel } from './channels.js';
-import type { Db } from './db.js';
+import { withTransaction, type Db } from './db.js';
 import type { ChannelQueues, StatusEventJob } from './queues.js';
 
 export interface Erased {
@@ -25,19 +25,15 @@ export async function eraseUser(
   appId: string,
   userId: string,
 ): Promise<Erased> {
-  const client = await deps.db.pool.connect();
-  let deliveries: { id: string; channel: Channel }[] = [];
-  let events: string[] = [];
   const counts = { notifications: 0, inbox_items: 0 };
-  try {
-    await client.query('BEGIN');
-    deliveries = (
+  const { deliveries, events } = await withTransaction(deps.db.pool, async (client) => {
+    const deliveries = (
       await client.query<{ id: string; channel: Channel }>(
         'SELECT d.id, d.channel FROM deliveries d JOIN notifications n ON n.id = d.notification_id WHERE n.app_id = $1 AND n.user_id = $2',
         [appId, userId],
       )
     ).rows;
-    events = (await client.query<{ id: string }>('DELETE FROM status_events WHERE app_id = $1 AND user_id = $2 RETURNING id', [appId, userId])).rows.map(
+    const events = (await client.query<{ id: string }>('DELETE FROM status_events WHERE app_id = $1 AND user_id = $2 RETURNING id', [appId, userId])).rows.map(
       (r) => r.id,
     );
     await client.query(
@@ -54,13 +50,8 @@ export async function eraseUser(
       'INSERT INTO erased_users (app_id, user_id) VALUES ($1, $2) ON CONFLICT (app_id, user_id) DO UPDATE SET erased_at = now()',
       [appId, userId],
     );
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+    return { deliveries, events };
+  });
   // Jobs hold ids only, but erasure leaves none: waiting, delayed, finished. A
   // job a worker holds right now cannot be removed; its delivery row is gone,
   // so it finishes without sending.

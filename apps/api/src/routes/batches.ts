@@ -1,8 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { Batch, getBatch, type Db } from '@notify/core';
-import { z } from 'zod';
 import { newRouter } from '../context.js';
-import { errorResponses, json } from '../openapi.js';
+import { errorResponses, IdParams, json } from '../openapi.js';
 
 /** Progress of a bulk send or a topic fan-out. */
 export function batchRoutes(deps: { db: Db }) {
@@ -13,7 +12,7 @@ export function batchRoutes(deps: { db: Db }) {
       path: '/{id}',
       tags: ['notifications'],
       summary: 'Progress of a bulk send or topic fan-out',
-      request: { params: z.object({ id: z.string().max(100).meta({ param: { name: 'id', in: 'path' } }) }) },
+      request: { params: IdParams },
       responses: { 200: { description: 'Counts by status', content: json(Batch) }, ...errorResponses(404) },
     }),
     async (c) => c.json(await getBatch(deps.db, c.get('appId'), c.req.valid('param').id), 200),

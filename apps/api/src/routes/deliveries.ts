@@ -12,12 +12,10 @@ import {
   type Redis,
   type ReplayDeps,
 } from '@notify/core';
-import { z } from 'zod';
 import { newRouter } from '../context.js';
 import { requireRedis } from '../middleware/require-redis.js';
-import { errorResponses, json } from '../openapi.js';
+import { errorResponses, IdParams, json } from '../openapi.js';
 
-const IdParams = z.object({ id: z.string().max(100).meta({ param: { name: 'id', in: 'path' } }) });
 
 /** Deliveries across notifications: the dead-letter list and its replay. */
 export function deliveryRoutes(deps: ReplayDeps & { redis: Redis }) {

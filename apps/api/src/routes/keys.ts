@@ -3,7 +3,7 @@ import { createKey, listKeys, revokeKey, Timestamp, type Db, type Redis } from '
 import { z } from 'zod';
 import { newRouter } from '../context.js';
 import type { KeyCache } from '../middleware/api-key-auth.js';
-import { errorResponses, json } from '../openapi.js';
+import { errorResponses, IdParams, json } from '../openapi.js';
 
 const KeyInfo = z
   .object({ id: z.uuid(), name: z.string().nullable(), prefix: z.string(), created_at: Timestamp, revoked_at: Timestamp.nullable() })
@@ -48,7 +48,7 @@ export function keyRoutes(deps: { db: Db; redis: Redis; keys: KeyCache }) {
       path: '/{id}',
       tags: ['keys'],
       summary: 'Revoke a key; it stops working at once on every API replica',
-      request: { params: z.object({ id: z.string().max(100).meta({ param: { name: 'id', in: 'path' } }) }) },
+      request: { params: IdParams },
       responses: { 204: { description: 'Revoked' }, ...errorResponses(404, 409) },
     }),
     async (c) => {

@@ -20,9 +20,8 @@ import {
 import { z } from 'zod';
 import { newRouter } from '../context.js';
 import { requireRedis } from '../middleware/require-redis.js';
-import { errorResponses, json } from '../openapi.js';
+import { errorResponses, IdParams, json } from '../openapi.js';
 
-const IdParams = z.object({ id: z.string().max(100).meta({ param: { name: 'id', in: 'path' } }) });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const CreateHeaders = z.object({

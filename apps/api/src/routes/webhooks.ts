@@ -14,9 +14,8 @@ import {
 } from '@notify/core';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
-import { errorResponses, json } from '../openapi.js';
+import { errorResponses, IdParams, json } from '../openapi.js';
 
-const IdParams = z.object({ id: z.string().max(100).meta({ param: { name: 'id', in: 'path' } }) });
 
 /** Status webhooks: the app's own endpoints for delivery and notification events. */
 export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {

@@ -32,6 +32,7 @@ import {
 import type { Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createChannelWorker } from '../channel-worker.js';
+import { testWorkerOptions } from '../testing/test-worker.js';
 
 /**
  * Each channel end to end through a worker, with the real provider speaking to
@@ -54,21 +55,7 @@ afterAll(() => t?.close());
 function start(channel: Channel, providers: Provider[], breaker = { failureThreshold: 100, cooldownMs: 1000 }): ProviderChain {
   const chain = new ProviderChain(channel, providers, breaker);
   cleanups.push(() => chain.close());
-  workers.push(
-    createChannelWorker({
-      channel,
-      connection: t.workerRedis,
-      prefix: t.env.QUEUE_PREFIX,
-      concurrency: 5,
-      pool: t.db.pool,
-      chain,
-      log: t.log,
-      dbRetryMs: 5000,
-      maxRetryAfterMs: 60_000,
-      stalls: { lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 2 },
-      defaults: { emailSubject: 'Notification' },
-    }),
-  );
+  workers.push(createChannelWorker(testWorkerOptions(t, channel, providers, { chain })));
   return chain;
 }
 

@@ -7,7 +7,6 @@ import {
   createTemplate,
   createTopicNotification,
   getBatch,
-  ProviderChain,
   TemplateBody,
   toOneUser,
   updateTemplate,
@@ -22,6 +21,7 @@ import type { Queue, Worker } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createChannelWorker, createFanoutWorker } from '../channel-worker.js';
+import { testWorkerOptions } from '../testing/test-worker.js';
 
 let t: TestEnv;
 let fanoutQueue: Queue<FanoutJob>;
@@ -58,19 +58,7 @@ function recorder(channels: Channel[]) {
 
 function startWorker(channel: Channel, provider: Provider, concurrency = 10) {
   workers.push(
-    createChannelWorker({
-      channel,
-      connection: t.workerRedis,
-      prefix: t.env.QUEUE_PREFIX,
-      concurrency,
-      pool: t.db.pool,
-      chain: new ProviderChain(channel, [provider], { failureThreshold: 100, cooldownMs: 1000 }),
-      log: t.log,
-      dbRetryMs: 5000,
-      maxRetryAfterMs: 60_000,
-      stalls: { lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 2 },
-      defaults: { emailSubject: 'Notification' },
-    }),
+    createChannelWorker(testWorkerOptions(t, channel, provider, { concurrency })),
   );
 }
 

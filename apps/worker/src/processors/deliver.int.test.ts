@@ -4,7 +4,6 @@ import {
   createSimulatedProvider,
   CreateNotificationBody,
   PRIORITY,
-  ProviderChain,
   ProviderError,
   replayDelivery,
   type Channel,
@@ -14,6 +13,7 @@ import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
 import type { Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createChannelWorker } from '../channel-worker.js';
+import { testWorkerOptions } from '../testing/test-worker.js';
 
 
 let t: TestEnv;
@@ -36,21 +36,7 @@ function startWorker(
   autorun = true,
   rateLimit?: { max: number; durationMs: number },
 ): Worker {
-  const worker = createChannelWorker({
-    channel,
-    connection: t.workerRedis,
-    prefix: t.env.QUEUE_PREFIX,
-    concurrency,
-    pool: t.db.pool,
-    chain: new ProviderChain(channel, Array.isArray(provider) ? provider : [provider], { failureThreshold: 100, cooldownMs: 1000 }),
-    rateLimit,
-    log: t.log,
-    autorun,
-    defaults: { emailSubject: 'Notification' },
-    dbRetryMs: 5000,
-    maxRetryAfterMs: 60_000,
-    stalls: { lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 2 },
-  });
+  const worker = createChannelWorker(testWorkerOptions(t, channel, provider, { concurrency, rateLimit, autorun }));
   workers.push(worker);
   return worker;
 }

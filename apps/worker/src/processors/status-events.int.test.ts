@@ -7,7 +7,6 @@ import {
   createStatusWebhook,
   createWebhookProvider,
   listStatusEvents,
-  ProviderChain,
   ProviderError,
   toOneUser,
   type Channel,
@@ -19,6 +18,7 @@ import { createTestEnv, startWebhookReceiver, waitFor, type TestEnv, type Webhoo
 import type { Queue, Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createChannelWorker, createEventsWorker } from '../channel-worker.js';
+import { testWorkerOptions } from '../testing/test-worker.js';
 
 let t: TestEnv;
 let events: Queue<StatusEventJob>;
@@ -51,20 +51,7 @@ afterAll(async () => {
 
 function start(channel: Channel, provider: Provider) {
   workers.push(
-    createChannelWorker({
-      channel,
-      connection: t.workerRedis,
-      prefix: t.env.QUEUE_PREFIX,
-      concurrency: 5,
-      pool: t.db.pool,
-      chain: new ProviderChain(channel, [provider], { failureThreshold: 100, cooldownMs: 1000 }),
-      log: t.log,
-      dbRetryMs: 5000,
-      maxRetryAfterMs: 60_000,
-      stalls: { lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 2 },
-      defaults: { emailSubject: 'Notification' },
-      events,
-    }),
+    createChannelWorker(testWorkerOptions(t, channel, provider, { events })),
   );
 }
 

@@ -25,3 +25,19 @@ export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(LIMITS.pageSize).default(LIMITS.defaultPageSize),
   cursor: z.string().max(200).optional().meta({ description: 'next_cursor from the previous page' }),
 });
+
+/** A BCP 47 locale such as `pt-BR`. */
+export const LocaleTag = z
+  .string()
+  .min(2)
+  .max(35)
+  .refine(
+    (l) => {
+      try {
+        return Intl.getCanonicalLocales(l).length === 1;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be a BCP 47 locale such as pt-BR' },
+  );

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { CHANNELS, PRIORITIES } from '../channels.js';
 import { LIMITS } from '../limits.js';
-import { PageQuery, Timestamp, UserId } from './common.js';
-import { CategoryKey, LocaleTag, RenderedContent, TemplateKey } from './templates.js';
+import { LocaleTag, PageQuery, Timestamp, UserId } from './common.js';
+import { CategoryKey, RenderedContent, TemplateKey } from './templates.js';
 
 const Channel = z.enum(CHANNELS).meta({ id: 'Channel' });
 const Priority = z.enum(PRIORITIES).meta({ id: 'Priority' });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CHANNELS } from '../channels.js';
 import { LIMITS } from '../limits.js';
-import { Timestamp } from './common.js';
+import { LocaleTag, Timestamp } from './common.js';
 
 const Source = (max: number) => z.string().min(1).max(max);
 
@@ -19,20 +19,6 @@ export const CategoryKey = z
   .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, _ and - only')
   .meta({ example: 'marketing' });
 
-export const LocaleTag = z
-  .string()
-  .min(2)
-  .max(35)
-  .refine(
-    (l) => {
-      try {
-        return Intl.getCanonicalLocales(l).length === 1;
-      } catch {
-        return false;
-      }
-    },
-    { message: 'must be a BCP 47 locale such as pt-BR' },
-  );
 
 /** One locale's content: a template for each channel it can send (Liquid). */
 export const TemplateContent = z

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CHANNELS } from '../channels.js';
 import { LIMITS } from '../limits.js';
-import { Timestamp, UserId } from './common.js';
+import { LocaleTag, Timestamp, UserId } from './common.js';
 import { CategoryKey } from './templates.js';
 
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM, 00:00 to 23:59');
@@ -20,17 +20,6 @@ const TimeZone = z.string().refine(
   { message: 'must be an IANA time zone such as Europe/Berlin' },
 );
 
-const Locale = z.string().refine(
-  (l) => {
-    try {
-      return Intl.getCanonicalLocales(l).length === 1;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'must be a BCP 47 locale such as pt-BR' },
-);
-
 const FcmDevice = z.object({ kind: z.literal('fcm'), token: z.string().min(1).max(4096) });
 const WebPushDevice = z.object({
   kind: z.literal('webpush'),
@@ -47,7 +36,7 @@ export const PutUserBody = z
   .object({
     email: z.email().max(320).nullable().optional(),
     phone: E164.nullable().optional(),
-    locale: Locale.nullable().optional(),
+    locale: LocaleTag.nullable().optional(),
     timezone: TimeZone.nullable().optional(),
     devices: z.array(DeviceInput).max(LIMITS.devicesPerUser).optional(),
     quiet_hours: z
