@@ -11,6 +11,7 @@ import {
   type StatusEventJob,
   type Telemetry,
   type WebhookPolicy,
+  withWriter,
 } from '@notify/core';
 import type { Queue } from 'bullmq';
 import { bodyLimit } from 'hono/body-limit';
@@ -99,7 +100,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   const tenant = [apiKeyAuth(deps.keys), rateLimit(deps.redis, deps.security.rateLimitPerSecond)] as const;
 
   const resources = {
-    '/notifications': notificationRoutes(deps),
+    '/notifications': notificationRoutes(withWriter(deps)),
     '/batches': batchRoutes(deps),
     '/users': userRoutes(deps),
     '/deliveries': deliveryRoutes(deps),

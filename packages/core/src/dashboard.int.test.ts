@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardFailed, dashboardOverview, dashboardTimeline } from './dashboard.js';
 import { DeliveryStats } from './delivery-stats.js';
 import { finishDelivery } from './delivery-store.js';
+import { withWriter } from './notification-writer.js';
 import { createNotification, toOneUser } from './notifications.js';
 import { CreateNotificationBody } from './schemas/notifications.js';
 import { createTestEnv, type TestEnv } from './testing/index.js';
@@ -36,7 +37,7 @@ describe('delivery stats', () => {
 
 describe('dashboard lookups', () => {
   it('list failed deliveries by error code and tell a notification\'s timeline', async () => {
-    const deps = { db: t.db, queues: t.queues, retry: { attempts: 4, baseDelayMs: 100 }, log: t.log };
+    const deps = withWriter({ db: t.db, queues: t.queues, retry: { attempts: 4, baseDelayMs: 100 }, log: t.log });
     const { notification } = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: 'dash-u', message: 'x', channels: ['in_app'] })));
     const id = notification.deliveries[0]!.id;
     await finishDelivery(t.db.pool, id, {

@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimDelivery, finishDelivery, markRetrying } from './delivery-store.js';
+import { claimDeliveries, claimDelivery, finishDeliveries, finishDelivery, markRetrying } from './delivery-store.js';
+import { withWriter, type NotificationWriter } from './notification-writer.js';
 import { createNotification, toOneUser, type NotificationDeps } from './notifications.js';
 import { PRIORITY } from './queues.js';
 import { CreateNotificationBody } from './schemas/notifications.js';
 import { createTestEnv, type TestEnv } from './testing/index.js';
 
 let t: TestEnv;
-let deps: NotificationDeps;
+let deps: NotificationDeps & { writer: NotificationWriter };
 
 beforeAll(async () => {
   t = await createTestEnv();
-  deps = { db: t.db, queues: t.queues, retry: { attempts: 4, baseDelayMs: 2000 }, log: t.log };
+  deps = withWriter({ db: t.db, queues: t.queues, retry: { attempts: 4, baseDelayMs: 2000 }, log: t.log });
   await t.db.prisma.user.create({ data: { appId: t.appId, id: 'u1', email: 'a@example.com', phone: '+14155550100' } });
 });
 afterAll(() => t?.close());
@@ -88,5 +89,26 @@ describe('delivery transitions', () => {
     expect((await claimDelivery(t.db.pool, id))?.previousStatus).toBe('sending');
     await finishDelivery(t.db.pool, id, { status: 'delivered' });
     expect(await claimDelivery(t.db.pool, id)).toBeNull();
+  });
+
+  it('claims and finishes many deliveries in one statement each, counting every one on its notification', async () => {
+    const n = await notify({ channels: ['email', 'sms', 'in_app'] });
+    const [a, b, c] = n.deliveries.map((d) => d.id) as [string, string, string];
+    await finishDelivery(t.db.pool, c, { status: 'skipped', reason: 'no_contact' });
+    const claimed = await claimDeliveries(t.db.pool, [a, b, c]);
+    expect([...claimed.keys()].sort()).toEqual([a, b].sort());
+    const attempt = { attempt: 1, provider: 'p', outcome: 'delivered' as const, durationMs: 3 };
+    const finished = await finishDeliveries(t.db.pool, [
+      { id: a, status: 'delivered', provider: 'p', providerMessageId: 'm1', attempt },
+      { id: b, status: 'failed', provider: 'p', errorCode: 'bounced', errorMessage: 'no', attempt: { ...attempt, outcome: 'permanent_error', errorCode: 'bounced' } },
+      { id: c, status: 'delivered' },
+    ]);
+    expect(finished.notificationStatus).toEqual(new Map([[a, 'partial'], [b, 'partial']]));
+    const row = await t.db.prisma.notification.findUniqueOrThrow({ where: { id: n.id } });
+    expect(row).toMatchObject({ status: 'partial', pendingCount: 0, deliveredCount: 1, failedCount: 1, skippedCount: 1 });
+    const attempts = await t.db.prisma.deliveryAttempt.findMany({ where: { deliveryId: { in: [a, b, c] } } });
+    expect(attempts.map((x) => [x.deliveryId, x.outcome, x.errorCode]).sort()).toEqual(
+      [[a, 'delivered', null], [b, 'permanent_error', 'bounced']].sort(),
+    );
   });
 });

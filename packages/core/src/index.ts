@@ -10,6 +10,8 @@ export * from './logger.js';
 export * from './migrate.js';
 export * from './notification-store.js';
 export * from './notifications.js';
+export * from './notification-writer.js';
+export * from './batcher.js';
 export * from './preferences.js';
 export * from './providers/provider.js';
 export * from './providers/provider-error.js';

@@ -10,11 +10,11 @@ import { renderFailure, resolveSpec } from './notification-spec.js';
 import {
   findIdempotencyKey,
   insertKeyedNotification,
-  insertNotifications,
   loadRecipients,
   type PlannedNotification,
 } from './notification-store.js';
 import { notificationView, plannedView } from './notification-view.js';
+import type { NotificationWriter } from './notification-writer.js';
 import { addDeliveryJobs, type QueuedDelivery } from './outbox.js';
 import type { ChannelQueues, FanoutJob, RetryPolicy, StatusEventJob } from './queues.js';
 import { statusEventsSql } from './status-events.js';
@@ -78,14 +78,15 @@ export async function enqueueAfterCommit(deps: NotificationDeps, planned: Planne
 
 /**
  * Stores a notification to one user with its deliveries, then enqueues one
- * job per queued delivery. The deliveries table is the outbox: if enqueueing
+ * job per queued delivery (without a key, through the group-committing
+ * writer). The deliveries table is the outbox: if enqueueing
  * fails after the commit, the sweeper re-adds the jobs, so the notification is
  * still accepted. With an idempotency key, a repeat of the same request
  * answers the first response and creates nothing; the same key with another
  * body is refused.
  */
 export async function createNotification(
-  deps: NotificationDeps,
+  deps: NotificationDeps & { writer: NotificationWriter },
   appId: string,
   body: UserNotificationBody,
   idempotency?: Idempotency,
@@ -95,6 +96,9 @@ export async function createNotification(
     if (replay) return replay;
   }
   const spec = await resolveSpec(deps.db, appId, body, null, deps.requestId ?? null);
+  if (!idempotency) {
+    return { notification: plannedView(await deps.writer.write(spec, body.user_id)), replayed: false };
+  }
   const recipients = await loadRecipients(deps.db.pool, appId, [body.user_id], spec.category);
   let planned: PlannedNotification;
   try {
@@ -103,21 +107,17 @@ export async function createNotification(
     throw renderFailure(err) ?? err;
   }
   const view = plannedView(planned);
-  if (idempotency) {
-    const claimed = await insertKeyedNotification(deps.db.pool, planned, {
-      ...idempotency,
-      response: view,
-      ttlSeconds: deps.idempotencyTtlSeconds ?? 86_400,
+  const claimed = await insertKeyedNotification(deps.db.pool, planned, {
+    ...idempotency,
+    response: view,
+    ttlSeconds: deps.idempotencyTtlSeconds ?? 86_400,
+  });
+  if (!claimed) {
+    const replay = await replayOf(deps, appId, idempotency);
+    if (replay) return replay;
+    throw new AppError('conflict', 'A request with this Idempotency-Key is being processed; retry', undefined, {
+      headers: { 'Retry-After': '1' },
     });
-    if (!claimed) {
-      const replay = await replayOf(deps, appId, idempotency);
-      if (replay) return replay;
-      throw new AppError('conflict', 'A request with this Idempotency-Key is being processed; retry', undefined, {
-        headers: { 'Retry-After': '1' },
-      });
-    }
-  } else {
-    await insertNotifications(deps.db.pool, [planned]);
   }
   await enqueueAfterCommit(deps, [planned]);
   return { notification: view, replayed: false };

@@ -15,6 +15,7 @@ import {
   requestHash,
   toOneUser,
   type NotificationDeps,
+  type NotificationWriter,
   type Redis,
 } from '@notify/core';
 import { z } from 'zod';
@@ -35,7 +36,7 @@ function notificationId(id: string): string {
   return id.toLowerCase();
 }
 
-export function notificationRoutes(deps: NotificationDeps & { redis: Redis }) {
+export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writer: NotificationWriter }) {
   const app = newRouter();
   app.use('/', requireRedis(deps.redis));
   app.use('/bulk', requireRedis(deps.redis));

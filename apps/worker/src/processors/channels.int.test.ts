@@ -12,6 +12,7 @@ import {
   ProviderChain,
   type Channel,
   type Provider,
+  withWriter,
 } from '@notify/core';
 import {
   closedPort,
@@ -60,7 +61,7 @@ function start(channel: Channel, providers: Provider[], breaker = { failureThres
 }
 
 async function notify(userId: string, channels: Channel[], extra: Record<string, unknown> = {}, retry = { attempts: 4, baseDelayMs: 100 }) {
-  const deps = { db: t.db, queues: t.queues, retry, log: t.log };
+  const deps = withWriter({ db: t.db, queues: t.queues, retry, log: t.log });
   const { notification } = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: userId, message: 'Your order shipped', channels, ...extra })));
   return notification;
 }

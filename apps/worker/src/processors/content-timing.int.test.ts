@@ -15,6 +15,8 @@ import {
   type FanoutJob,
   type NotificationDeps,
   type Provider,
+  withWriter,
+  type NotificationWriter,
 } from '@notify/core';
 import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
 import type { Queue, Worker } from 'bullmq';
@@ -25,13 +27,13 @@ import { testWorkerOptions } from '../testing/test-worker.js';
 
 let t: TestEnv;
 let fanoutQueue: Queue<FanoutJob>;
-let deps: NotificationDeps;
+let deps: NotificationDeps & { writer: NotificationWriter };
 const workers: Worker[] = [];
 
 beforeAll(async () => {
   t = await createTestEnv();
   fanoutQueue = createFanoutQueue(t.redis, t.env.QUEUE_PREFIX);
-  deps = { db: t.db, queues: t.queues, retry: { attempts: 4, baseDelayMs: 100 }, log: t.log, fanout: fanoutQueue };
+  deps = withWriter({ db: t.db, queues: t.queues, retry: { attempts: 4, baseDelayMs: 100 }, log: t.log, fanout: fanoutQueue });
 });
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.close()));

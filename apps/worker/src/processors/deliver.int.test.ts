@@ -8,6 +8,7 @@ import {
   replayDelivery,
   type Channel,
   type Provider,
+  withWriter,
 } from '@notify/core';
 import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
 import type { Worker } from 'bullmq';
@@ -59,7 +60,7 @@ const simulated = (o: Partial<Parameters<typeof createSimulatedProvider>[0]> = {
   createSimulatedProvider({ failureRate: 0, failFirst: 0, latencyMs: 0, permanent: false, ...o });
 
 async function notify(input: Record<string, unknown>, retry = { attempts: 4, baseDelayMs: 100 }) {
-  const deps = { db: t.db, queues: t.queues, retry, log: t.log };
+  const deps = withWriter({ db: t.db, queues: t.queues, retry, log: t.log });
   const created = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: 'u1', message: 'Hello', ...input })));
   return created.notification;
 }
@@ -197,7 +198,7 @@ describe('deliver', () => {
 
   it('skips a delivery whose contact was removed after it was queued, without calling the provider', async () => {
     await t.db.prisma.user.create({ data: { appId: t.appId, id: 'u2', phone: '+14155550101' } });
-    const deps = { db: t.db, queues: t.queues, retry: { attempts: 4, baseDelayMs: 20 }, log: t.log };
+    const deps = withWriter({ db: t.db, queues: t.queues, retry: { attempts: 4, baseDelayMs: 20 }, log: t.log });
     const { notification: n } = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: 'u2', message: 'x', channels: ['sms'] })));
     await t.db.prisma.user.update({ where: { appId_id: { appId: t.appId, id: 'u2' } }, data: { phone: null } });
     const { provider, calls } = recording(simulated());

@@ -13,6 +13,8 @@ import {
   type NotificationDeps,
   type Provider,
   type StatusEventJob,
+  withWriter,
+  type NotificationWriter,
 } from '@notify/core';
 import { createTestEnv, startWebhookReceiver, waitFor, type TestEnv, type WebhookReceiver } from '@notify/core/testing';
 import type { Queue, Worker } from 'bullmq';
@@ -22,7 +24,7 @@ import { testWorkerOptions } from '../testing/test-worker.js';
 
 let t: TestEnv;
 let events: Queue<StatusEventJob>;
-let deps: NotificationDeps;
+let deps: NotificationDeps & { writer: NotificationWriter };
 let rx: WebhookReceiver;
 let endpointId: string;
 const workers: Worker[] = [];
@@ -30,7 +32,7 @@ const workers: Worker[] = [];
 beforeAll(async () => {
   t = await createTestEnv();
   events = createEventsQueue(t.redis, t.env.QUEUE_PREFIX, 100);
-  deps = { db: t.db, queues: t.queues, retry: { attempts: 2, baseDelayMs: 50 }, log: t.log, events };
+  deps = withWriter({ db: t.db, queues: t.queues, retry: { attempts: 2, baseDelayMs: 50 }, log: t.log, events });
   rx = await startWebhookReceiver({ secret: 'whsec_placeholderplaceholderplaceholder' });
   const endpoint = await createStatusWebhook(t.db, t.appId, { url: `${rx.origin}/status` }, { allowedHosts: new Set(['127.0.0.1']) });
   rx.useSecret(endpoint.secret);

@@ -8,3 +8,4 @@ export * from '../providers/testing/provider-test-kit.js';
 export * from '../providers/testing/smtp-test-server.js';
 export * from '../providers/testing/tls-server.js';
 export * from '../providers/testing/webhook-receiver.js';
+export * from './counting-pool.js';

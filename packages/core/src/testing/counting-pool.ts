@@ -1,0 +1,13 @@
+import type pg from 'pg';
+
+/** The real pool, counting the named statements that go through it (to see batching at work). */
+export function countingPool(pool: pg.Pool): { pool: pg.Pool; count: (name: string) => number; reset: () => void } {
+  const counts = new Map<string, number>();
+  const counting = Object.create(pool) as pg.Pool;
+  counting.query = ((config: { name?: string } | string, ...rest: unknown[]) => {
+    const name = typeof config === 'object' ? config?.name : undefined;
+    if (name) counts.set(name, (counts.get(name) ?? 0) + 1);
+    return (pool.query as (...a: unknown[]) => unknown).call(pool, config, ...rest);
+  }) as pg.Pool['query'];
+  return { pool: counting, count: (name) => counts.get(name) ?? 0, reset: () => counts.clear() };
+}
