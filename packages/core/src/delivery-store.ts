@@ -36,18 +36,19 @@ export interface ClaimedDelivery {
 const UNFINISHED = "('queued', 'retrying', 'sending')";
 
 /**
- * Marks a delivery `sending` and counts the attempt, returning its content and
- * contacts; null when the delivery is already finished (delivered, failed,
- * cancelled, skipped), so a finished delivery is never sent again.
+ * Marks deliveries `sending` and counts the attempt, returning their content
+ * and contacts, in one statement. A delivery already finished (delivered,
+ * failed, cancelled, skipped) is left out, so it is never sent again.
  */
-export async function claimDelivery(pool: pg.Pool, id: string): Promise<ClaimedDelivery | null> {
+export async function claimDeliveries(pool: pg.Pool, ids: string[]): Promise<Map<string, ClaimedDelivery>> {
   const { rows } = await pool.query({
-    name: 'claim_delivery',
+    name: 'claim_deliveries',
+    // `old` is the row as it was before this update: its status says whether a send was cut short.
     text: `WITH c AS (
-        UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = now()
-        WHERE id = $1 AND status IN ${UNFINISHED}
-        RETURNING id, app_id, notification_id, channel, attempts,
-          (SELECT status FROM deliveries WHERE id = $1) AS previous_status
+        UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, updated_at = now()
+        FROM deliveries old
+        WHERE d.id = ANY($1::uuid[]) AND old.id = d.id AND d.status IN ${UNFINISHED}
+        RETURNING d.id, d.app_id, d.notification_id, d.channel, d.attempts, old.status AS previous_status
       )
       SELECT c.*, n.user_id, n.type, n.subject, n.message, n.data, n.priority, n.created_at, n.content, u.email, u.phone,
         CASE WHEN u.webhook_disabled_at IS NULL THEN u.webhook_url END AS webhook_url, u.webhook_secret,
@@ -56,31 +57,39 @@ export async function claimDelivery(pool: pg.Pool, id: string): Promise<ClaimedD
           FROM devices d WHERE d.app_id = n.app_id AND d.user_id = n.user_id) ELSE '[]' END AS devices
       FROM c JOIN notifications n ON n.id = c.notification_id
       LEFT JOIN users u ON u.app_id = n.app_id AND u.id = n.user_id`,
-    values: [id],
+    values: [ids],
   });
-  const r = rows[0];
-  if (!r) return null;
-  return {
-    id: r.id,
-    appId: r.app_id,
-    notificationId: r.notification_id,
-    channel: r.channel,
-    attempts: r.attempts,
-    previousStatus: r.previous_status,
-    userId: r.user_id,
-    type: r.type,
-    subject: r.subject,
-    message: r.message,
-    data: r.data,
-    priority: r.priority,
-    email: r.email,
-    phone: r.phone,
-    webhookUrl: r.webhook_url,
-    webhookSecret: r.webhook_secret,
-    devices: r.devices,
-    content: r.content,
-    createdAt: r.created_at,
-  };
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        id: r.id,
+        appId: r.app_id,
+        notificationId: r.notification_id,
+        channel: r.channel,
+        attempts: r.attempts,
+        previousStatus: r.previous_status,
+        userId: r.user_id,
+        type: r.type,
+        subject: r.subject,
+        message: r.message,
+        data: r.data,
+        priority: r.priority,
+        email: r.email,
+        phone: r.phone,
+        webhookUrl: r.webhook_url,
+        webhookSecret: r.webhook_secret,
+        devices: r.devices,
+        content: r.content,
+        createdAt: r.created_at,
+      },
+    ]),
+  );
+}
+
+/** claimDeliveries for one delivery: null when it is already finished. */
+export async function claimDelivery(pool: pg.Pool, id: string): Promise<ClaimedDelivery | null> {
+  return (await claimDeliveries(pool, [id])).get(id) ?? null;
 }
 
 /** Forgets push devices a provider reported gone (unregistered token, expired subscription). */
@@ -129,50 +138,73 @@ function attemptValues(a: AttemptRecord | undefined): unknown[] {
 }
 
 export interface Finished {
-  /** The notification's new status. */
-  status: string;
+  /** The new status of each moved delivery's notification, by delivery id. */
+  notificationStatus: Map<string, string>;
   /** Status webhook events this produced, to hand to their queue. */
   eventIds: string[];
 }
 
 /**
- * Ends an unfinished delivery, records the attempt, moves its notification's
- * counts and status, and writes the status webhook events, in one statement.
- * A finished delivery does not move again, so an outcome counts once.
- * Returns null if the delivery was already finished.
+ * Ends unfinished deliveries, records their attempts, moves their
+ * notifications' counts and status, and writes the status webhook events, in
+ * one statement. A finished delivery does not move again, so an outcome
+ * counts once; it is absent from `notificationStatus`.
  */
-export async function finishDelivery(pool: pg.Pool, id: string, o: DeliveryOutcome): Promise<Finished | null> {
-  const { rows } = await pool.query<{ status: string; event_ids: string[] | null }>({
-    name: 'finish_delivery',
-    text: `WITH moved AS (
-        UPDATE deliveries SET status = $2::delivery_status,
-          provider = COALESCE($3, provider), provider_message_id = COALESCE($4, provider_message_id),
-          reason = COALESCE($5, reason),
-          last_error_code = CASE WHEN $2::delivery_status = 'failed' THEN $6 ELSE last_error_code END,
-          last_error_message = CASE WHEN $2::delivery_status = 'failed' THEN $7 ELSE last_error_message END,
-          delivered_at = CASE WHEN $2::delivery_status = 'delivered' THEN now() END,
-          failed_at = CASE WHEN $2::delivery_status = 'failed' THEN now() END,
-          updated_at = now()
-        WHERE id = $1 AND status IN ${UNFINISHED}
-        RETURNING id, notification_id, channel, status, provider, provider_message_id, attempts, last_error_code, last_error_message
+export async function finishDeliveries(pool: pg.Pool, outcomes: Array<DeliveryOutcome & { id: string }>): Promise<Finished> {
+  const col = <T>(f: (o: DeliveryOutcome & { id: string }) => T) => outcomes.map(f);
+  const { rows } = await pool.query<{ id: string; status: string; event_ids: string[] | null }>({
+    name: 'finish_deliveries',
+    text: `WITH o AS (
+        SELECT * FROM unnest($1::uuid[], $2::delivery_status[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+          $8::int[], $9::text[], $10::attempt_outcome[], $11::text[], $12::text[], $13::int[])
+          AS o(id, status, provider, provider_message_id, reason, error_code, error_message,
+            attempt, attempt_provider, outcome, attempt_error_code, attempt_error_message, duration_ms)
       ),
-      attempt AS (${attemptInsertSql(8)}),
+      moved AS (
+        UPDATE deliveries d SET status = o.status,
+          provider = COALESCE(o.provider, d.provider), provider_message_id = COALESCE(o.provider_message_id, d.provider_message_id),
+          reason = COALESCE(o.reason, d.reason),
+          last_error_code = CASE WHEN o.status = 'failed' THEN o.error_code ELSE d.last_error_code END,
+          last_error_message = CASE WHEN o.status = 'failed' THEN o.error_message ELSE d.last_error_message END,
+          delivered_at = CASE WHEN o.status = 'delivered' THEN now() END,
+          failed_at = CASE WHEN o.status = 'failed' THEN now() END,
+          updated_at = now()
+        FROM o WHERE d.id = o.id AND d.status IN ${UNFINISHED}
+        RETURNING d.id, d.notification_id, d.channel, d.status, d.provider, d.provider_message_id, d.attempts,
+          d.last_error_code, d.last_error_message
+      ),
+      attempt AS (
+        INSERT INTO delivery_attempts (delivery_id, attempt, provider, outcome, error_code, error_message, duration_ms)
+        SELECT o.id, o.attempt, o.attempt_provider, o.outcome, o.attempt_error_code, o.attempt_error_message, o.duration_ms
+        FROM o JOIN moved m ON m.id = o.id WHERE o.attempt IS NOT NULL
+      ),
       ${countsUpdateSql('moved', 'pending')},
       ${statusEventsSql('moved')}
-      SELECT counted.status, (SELECT array_agg(id) FROM events) AS event_ids FROM counted`,
+      SELECT m.id, c.status, (SELECT array_agg(id) FROM events) AS event_ids FROM moved m JOIN counted c ON c.id = m.notification_id`,
     values: [
-      id,
-      o.status,
-      o.provider ?? null,
-      o.providerMessageId ?? null,
-      o.reason ?? null,
-      o.errorCode ?? null,
-      o.errorMessage ?? null,
-      ...attemptValues(o.attempt),
+      col((o) => o.id),
+      col((o) => o.status),
+      col((o) => o.provider ?? null),
+      col((o) => o.providerMessageId ?? null),
+      col((o) => o.reason ?? null),
+      col((o) => o.errorCode ?? null),
+      col((o) => o.errorMessage ?? null),
+      col((o) => o.attempt?.attempt ?? null),
+      col((o) => o.attempt?.provider ?? null),
+      col((o) => o.attempt?.outcome ?? null),
+      col((o) => o.attempt?.errorCode ?? null),
+      col((o) => o.attempt?.errorMessage ?? null),
+      col((o) => o.attempt?.durationMs ?? null),
     ],
   });
-  const row = rows[0];
-  return row ? { status: row.status, eventIds: row.event_ids ?? [] } : null;
+  return { notificationStatus: new Map(rows.map((r) => [r.id, r.status])), eventIds: rows[0]?.event_ids ?? [] };
+}
+
+/** finishDeliveries for one delivery: its notification's new status, or null if it was already finished. */
+export async function finishDelivery(pool: pg.Pool, id: string, o: DeliveryOutcome): Promise<{ status: string; eventIds: string[] } | null> {
+  const finished = await finishDeliveries(pool, [{ ...o, id }]);
+  const status = finished.notificationStatus.get(id);
+  return status === undefined ? null : { status, eventIds: finished.eventIds };
 }
 
 /**

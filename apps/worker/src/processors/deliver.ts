@@ -1,7 +1,5 @@
 import {
-  claimDelivery,
   disableWebhook,
-  finishDelivery,
   markRetrying,
   removeDevices,
   type AttemptRecord,
@@ -9,21 +7,21 @@ import {
   type ClaimedDelivery,
   type DeliveryJob,
   type Telemetry,
-  type Finished,
-  type StatusEventJob,
   type Envelope,
   type Logger,
   type Pool,
   type ProviderChain,
   type ProviderError,
-  enqueueStatusEvents,
 } from '@notify/core';
-import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { withDbRetry } from '../db-retry.js';
+import type { DeliveryBatches } from '../delivery-batches.js';
 import { buildMessages, type MessageDefaults } from '../messages.js';
 
 export interface DeliverDeps {
   pool: Pool;
+  /** Claims and outcomes, group-committed with the channel's other jobs. */
+  batches: DeliveryBatches;
   chain: ProviderChain;
   log: Logger;
   /** How long to wait out a database outage before giving up the attempt. */
@@ -32,8 +30,6 @@ export interface DeliverDeps {
   /** Pauses the whole queue (all its workers) for ms: the provider is throttling us. */
   rateLimit(ms: number): Promise<void>;
   telemetry?: Telemetry | undefined;
-  /** Where status webhook events go once written. */
-  events?: Queue<StatusEventJob> | undefined;
 }
 
 export type DeliverResult =
@@ -57,9 +53,8 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
     ...(job.data.request_id ? { request_id: job.data.request_id } : {}),
   });
   const db = <T>(fn: () => Promise<T>) => withDbRetry(fn, deps.dbRetryMs);
-  const announce = (finished: Finished | null) => enqueueStatusEvents(deps.events, finished?.eventIds ?? [], log);
 
-  const claimed = await db(() => claimDelivery(deps.pool, deliveryId));
+  const claimed = await deps.batches.claim(deliveryId);
   if (!claimed) return { outcome: 'already_finished' };
   if (claimed.previousStatus === 'sending') {
     log.warn({ attempt: claimed.attempts }, 'resuming a delivery whose worker stopped mid-send: it may be sent twice');
@@ -67,7 +62,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
 
   const envelopes = buildMessages(channel, claimed, deps.defaults);
   if (envelopes.length === 0) {
-    await announce(await db(() => finishDelivery(deps.pool, deliveryId, { status: 'skipped', reason: 'no_contact' })));
+    await deps.batches.finish(deliveryId, { status: 'skipped', reason: 'no_contact' });
     deps.telemetry?.skipped({ appId: claimed.appId, channel, priority: claimed.priority, reason: 'no_contact' });
     return { outcome: 'skipped', reason: 'no_contact' };
   }
@@ -92,7 +87,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   if (sent.length > 0) {
     const providerMessageId = sent.map((o) => o.providerMessageId).join(',');
     const provider = [...new Set(sent.map((o) => o.provider))].join(',');
-    await announce(await db(() => finishDelivery(deps.pool, deliveryId, { status: 'delivered', provider, providerMessageId, attempt: attempt('delivered') })));
+    await deps.batches.finish(deliveryId, { status: 'delivered', provider, providerMessageId, attempt: attempt('delivered') });
     deps.telemetry?.delivered({ appId: claimed.appId, channel, priority: claimed.priority, provider, acceptedAt: claimed.createdAt });
     // Debug, not info: one line per delivery is too many at production rates.
     log.debug({ provider, attempt: claimed.attempts }, 'delivered');
@@ -119,7 +114,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   }
   if (!err.retryable || lastAttempt) {
     const outcome = err.retryable ? 'retryable_error' : 'permanent_error';
-    await announce(await db(() => finishDelivery(deps.pool, deliveryId, { status: 'failed', ...failure, attempt: attempt(outcome, err) })));
+    await deps.batches.finish(deliveryId, { status: 'failed', ...failure, attempt: attempt(outcome, err) });
     deps.telemetry?.failed({ appId: claimed.appId, channel, priority: claimed.priority, provider: providers, errorCode: err.code, retryable: err.retryable });
     log.warn({ err_code: err.code, attempt: claimed.attempts, retryable: err.retryable }, 'delivery failed');
     throw err.retryable ? err : new UnrecoverableError(`${err.code}: ${err.message}`);
