@@ -2,8 +2,10 @@ import type { BenchEnv } from './bench-env.js';
 import { formatCpu, withCpu, type CpuUsage } from './cpu.js';
 import { deliveryStats, waitUntilFinished, type DeliveryStats } from './delivery-stats.js';
 import type { BenchOptions } from './options.js';
+import { formatActivity, pgActivity, pgCounters, type PgActivity } from './pg-activity.js';
 import { progress } from './progress.js';
-import { BENCH_CHANNEL, type Deployment } from './service-processes.js';
+import { repeat, type Repeated, type ServiceHandle } from './repetitions.js';
+import { BENCH_CHANNEL } from './service-processes.js';
 import { round } from './stats.js';
 
 /** Requests of 1,000 recipients in flight at once: enough to keep the API busy without queueing at the client. */
@@ -20,6 +22,7 @@ export interface BulkRep {
   refused: string[];
   delivery: DeliveryStats;
   cpu: CpuUsage;
+  pgActivity: PgActivity;
 }
 
 /**
@@ -28,15 +31,15 @@ export interface BulkRep {
  * The clock starts before the first request and stops at the last
  * delivered_at PostgreSQL recorded (this machine's clock for both).
  */
-export async function measureBulk(b: BenchEnv, d: Deployment, o: BenchOptions): Promise<BulkRep[]> {
-  const reps: BulkRep[] = [];
-  for (let rep = 1; rep <= o.reps; rep++) {
+export async function measureBulk(b: BenchEnv, service: ServiceHandle, o: BenchOptions): Promise<Repeated<BulkRep>> {
+  return repeat('bulk', o.reps, service, async (rep, d) => {
     d.assertAlive();
     const { appId, key } = await b.newApp(`bulk-r${rep}`);
     const requests = Math.ceil(o.bulkNotifications / 1000);
     const durations: number[] = [];
     const refused: string[] = [];
     let acceptedAt = 0;
+    const countersBefore = await pgCounters(b.db.pool, b.schema);
     const startedAt = Date.now();
     const { result: finished, cpu } = await withCpu(b.db.pool, { api: d.api.pid, worker: d.worker.pid }, async () => {
       let next = 0;
@@ -62,6 +65,7 @@ export async function measureBulk(b: BenchEnv, d: Deployment, o: BenchOptions): 
     });
     if (finished === null) throw new Error('bulk deliveries unfinished after 10 minutes');
     const delivery = await deliveryStats(b, appId);
+    const activity = pgActivity(countersBefore, await pgCounters(b.db.pool, b.schema), delivery.notifications);
     durations.sort((x, y) => x - y);
     const r: BulkRep = {
       notifications: delivery.notifications,
@@ -71,14 +75,14 @@ export async function measureBulk(b: BenchEnv, d: Deployment, o: BenchOptions): 
       refused,
       delivery,
       cpu,
+      pgActivity: activity,
     };
     progress(
       `bulk rep ${rep}: ${r.notifications} notifications, ${round(r.deliveriesPerSecond, 0)} deliveries/s end to end, ` +
         `${round(r.acceptedPerSecond, 0)} accepted/s, ${round(r.requestMsP50, 0)} ms per request (p50)` +
         (refused.length ? `, ${refused.length} refused: ${refused[0]}` : '') +
-        ` | ${formatCpu(cpu)}`,
+        ` | ${formatCpu(cpu)} | ${formatActivity(activity)}`,
     );
-    reps.push(r);
-  }
-  return reps;
+    return r;
+  });
 }

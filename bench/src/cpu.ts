@@ -17,8 +17,10 @@ export type CpuGroup = 'api' | 'worker' | 'pg' | 'pg_other' | 'redis' | 'bench' 
 
 export interface CpuSnapshot {
   atMs: number;
-  /** CPU ticks so far and command name, per process. */
-  processes: Map<number, { comm: string; ticks: number }>;
+  /** CPU ticks so far, command name and start time (ticks after boot), per process. */
+  processes: Map<number, { comm: string; ticks: number; start: number }>;
+  /** Ticks since boot when the snapshot was taken. */
+  uptimeTicks: number;
   /** Whole machine, from /proc/stat: busy and total ticks over all cores. */
   machineBusy: number;
   machineTotal: number;
@@ -34,7 +36,8 @@ export interface ServicePids {
 
 /** Every process's CPU time so far, from /proc. */
 export function cpuSnapshot(): CpuSnapshot {
-  const processes = new Map<number, { comm: string; ticks: number }>();
+  const uptimeTicks = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * TICKS_PER_SECOND;
+  const processes = new Map<number, { comm: string; ticks: number; start: number }>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let stat: string;
@@ -47,12 +50,12 @@ export function cpuSnapshot(): CpuSnapshot {
     const close = stat.lastIndexOf(')');
     const comm = stat.slice(stat.indexOf('(') + 1, close);
     const fields = stat.slice(close + 2).split(' ');
-    processes.set(Number(entry), { comm, ticks: Number(fields[11]) + Number(fields[12]) });
+    processes.set(Number(entry), { comm, ticks: Number(fields[11]) + Number(fields[12]), start: Number(fields[19]) });
   }
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
   const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
-  return { atMs: performance.now(), processes, machineBusy: total - idle, machineTotal: total };
+  return { atMs: performance.now(), processes, uptimeTicks, machineBusy: total - idle, machineTotal: total };
 }
 
 function groupOf(pid: number, comm: string, pids: ServicePids, ourBackends: ReadonlySet<number>): CpuGroup {
@@ -73,7 +76,12 @@ export function cpuUsage(a: CpuSnapshot, b: CpuSnapshot, pids: ServicePids, ourB
   const ticks: Record<CpuGroup, number> = { api: 0, worker: 0, pg: 0, pg_other: 0, redis: 0, bench: 0, other: 0 };
   for (const [pid, p] of b.processes) {
     const before = a.processes.get(pid);
-    const used = before && before.comm === p.comm ? p.ticks - before.ticks : p.ticks;
+    let used: number;
+    if (before && before.start === p.start) used = p.ticks - before.ticks;
+    // Born in between: all of its time is in the interval.
+    else if (p.start >= a.uptimeTicks) used = p.ticks;
+    // Older, but the first snapshot missed it (a transient read error): its share is unknown.
+    else continue;
     ticks[groupOf(pid, p.comm, pids, ourBackends)] += Math.max(0, used);
   }
   const pct = (t: number) => Math.round((t / TICKS_PER_SECOND / seconds) * 100);

@@ -1,9 +1,13 @@
+import { formatServerLatency, scrapeApiMetrics, serverLatency, type ApiServerLatency } from './api-metrics.js';
 import type { BenchEnv } from './bench-env.js';
-import { formatCpu, outsideCpu, withCpu, type CpuUsage } from './cpu.js';
+import { backendsOf, formatCpu, outsideCpu, withCpu, type CpuUsage } from './cpu.js';
 import { deliveryStats, unfinishedDeliveries, waitUntilFinished, type DeliveryStats } from './delivery-stats.js';
 import { fixedRateLoad, type LoadResult } from './load.js';
+import { formatActivity, pgActivity, pgCounters, type PgActivity } from './pg-activity.js';
+import { formatStatements, formatWaits, samplePgWaits, type PgStatements, type PgWaits } from './pg-waits.js';
 import type { BenchOptions } from './options.js';
 import { progress } from './progress.js';
+import { repeat, type Repeated, type ServiceHandle } from './repetitions.js';
 import { BENCH_CHANNEL, logsBetween, type Deployment, type LogSummary } from './service-processes.js';
 import { round, summarize } from './stats.js';
 
@@ -22,10 +26,18 @@ export interface StepResult {
   rate: number;
   seconds: number;
   load: LoadResult;
+  /** The API's own latency histogram and event-loop delay over the load (GET /metrics). */
+  apiServer: ApiServerLatency | null;
   /** Time from the end of the load until every delivery had finished; null if not within 120 s. */
   drainMs: number | null;
   delivery: DeliveryStats;
   cpu: CpuUsage;
+  /** Average number of the service's PostgreSQL sessions in each state during the load. */
+  pgWaits: PgWaits;
+  /** The same by statement (first 70 characters). */
+  pgStatements: PgStatements;
+  /** PostgreSQL work per accepted notification (rows, commits, WAL), load and drain included. */
+  pgActivity: PgActivity;
   logs: { api: LogSummary; worker: LogSummary };
   pass: boolean;
   /** Why it did not pass; empty when it did. */
@@ -36,15 +48,13 @@ export interface E2eRep {
   /** Highest passing rate, or null when none passed. */
   sustained: number | null;
   steps: StepResult[];
+  /** The step at the sustained rate (for its latencies). */
+  atSustained: StepResult | null;
+  /** The step at the latency rate (2,000/s). */
+  atLatencyRate: StepResult;
 }
 
-export interface E2eResult {
-  reps: E2eRep[];
-  /** The step at the sustained rate of each repetition (for its latencies). */
-  atSustained: StepResult[];
-  /** A step at the latency rate (2,000/s) per repetition. */
-  atLatencyRate: StepResult[];
-}
+export type E2eResult = Repeated<E2eRep>;
 
 const BODY = JSON.stringify({ user_id: 'u-[<id>]', message: 'Benchmark notification', channels: [BENCH_CHANNEL], priority: 'normal' });
 
@@ -55,13 +65,16 @@ const BODY = JSON.stringify({ user_id: 'u-[<id>]', message: 'Benchmark notificat
  * a step. Each then bisects between the highest pass and the lowest fail
  * down to half a step (a quarter of the rate below 2 steps).
  */
-export async function measureE2e(b: BenchEnv, d: Deployment, o: BenchOptions): Promise<E2eResult> {
-  await warmUp(b, d, o);
-  const reps: E2eRep[] = [];
-  const atSustained: StepResult[] = [];
-  const atLatencyRate: StepResult[] = [];
-  for (let rep = 1; rep <= o.reps; rep++) {
-    const hint = summarize(reps.flatMap((r) => (r.sustained === null ? [] : [r.sustained])))?.median;
+export async function measureE2e(b: BenchEnv, service: ServiceHandle, o: BenchOptions): Promise<E2eResult> {
+  let warmed: Deployment | null = null;
+  const done: E2eRep[] = [];
+  return repeat('e2e', o.reps, service, async (rep, d) => {
+    // A fresh deployment (the first, or one restarted after a process died) is warmed first.
+    if (warmed !== d) {
+      await warmUp(b, d, o);
+      warmed = d;
+    }
+    const hint = summarize(done.flatMap((r) => (r.sustained === null ? [] : [r.sustained])))?.median;
     const steps = new Map<number, StepResult>();
     const test = async (rate: number): Promise<boolean> => {
       const known = steps.get(rate);
@@ -104,13 +117,13 @@ export async function measureE2e(b: BenchEnv, d: Deployment, o: BenchOptions): P
     }
     const passes = [...steps.values()].filter((s) => s.pass);
     const sustained = passes.length ? Math.max(...passes.map((s) => s.rate)) : null;
-    const best = passes.find((s) => s.rate === sustained);
-    if (best) atSustained.push(best);
-    atLatencyRate.push(steps.get(o.latencyRate) ?? (await runStep(b, d, o.latencyRate, o.stepSeconds, `e2e-r${rep}-latency`)));
-    reps.push({ sustained, steps: [...steps.values()] });
+    const atSustained = passes.find((s) => s.rate === sustained) ?? null;
+    const atLatencyRate = steps.get(o.latencyRate) ?? (await runStep(b, d, o.latencyRate, o.stepSeconds, `e2e-r${rep}-latency`));
     progress(`e2e rep ${rep}: sustained ${sustained ?? 'none'} notifications/s`);
-  }
-  return { reps, atSustained, atLatencyRate };
+    const result: E2eRep = { sustained, steps: [...steps.values()], atSustained, atLatencyRate };
+    done.push(result);
+    return result;
+  });
 }
 
 /** Rates are kept to multiples of 50 so that repetitions meet on the same values. */
@@ -136,6 +149,9 @@ export async function runStep(b: BenchEnv, d: Deployment, rate: number, seconds:
   d.assertAlive();
   const { appId, key } = await b.newApp(label);
   const logsBefore = { api: d.api.logs(), worker: d.worker.logs() };
+  const countersBefore = await pgCounters(b.db.pool, b.schema);
+  const metricsBefore = await scrapeApiMetrics(d);
+  const waits = samplePgWaits(b.db.pool, () => backendsOf(b.db.pool, [d.api.pid, d.worker.pid]));
   const { result: load, cpu } = await withCpu(b.db.pool, { api: d.api.pid, worker: d.worker.pid }, () =>
     fixedRateLoad({
       url: `${d.url}/notifications`,
@@ -154,6 +170,8 @@ export async function runStep(b: BenchEnv, d: Deployment, rate: number, seconds:
       },
     }),
   );
+  const { waits: pgWaits, statements: pgStatements } = await waits.stop();
+  const apiServer = serverLatency(metricsBefore, await scrapeApiMetrics(d));
   let drainMs = await waitUntilFinished(b, appId, 120_000, () => d.assertAlive());
   let delivery = await deliveryStats(b, appId);
   // Requests cut off when the load stopped may commit just after the first check.
@@ -162,9 +180,10 @@ export async function runStep(b: BenchEnv, d: Deployment, rate: number, seconds:
     drainMs = drainMs === null || more === null ? null : drainMs + more;
     delivery = await deliveryStats(b, appId);
   }
+  const activity = pgActivity(countersBefore, await pgCounters(b.db.pool, b.schema), delivery.notifications);
   const logs = { api: logsBetween(logsBefore.api, d.api.logs()), worker: logsBetween(logsBefore.worker, d.worker.logs()) };
   const reasons = judge(rate, load, drainMs, delivery);
-  const step: StepResult = { rate, seconds, load, drainMs, delivery, cpu, logs, pass: reasons.length === 0, reasons };
+  const step: StepResult = { rate, seconds, load, apiServer, drainMs, delivery, cpu, pgWaits, pgStatements, pgActivity: activity, logs, pass: reasons.length === 0, reasons };
   progress(describeStep(step));
   return step;
 }
@@ -188,10 +207,10 @@ export function describeStep(s: StepResult): string {
   const out = outsideCpu(s.cpu);
   return (
     `${s.rate}/s for ${s.seconds} s: ${s.pass ? 'PASS' : 'FAIL'}` +
-    ` | achieved ${round(s.load.achievedRate, 0)}/s, api p50 ${lat ? round(lat.p50) : '-'} p99 ${lat ? round(lat.p99) : '-'} ms` +
+    ` | achieved ${round(s.load.achievedRate, 0)}/s, api p50 ${lat ? round(lat.p50) : '-'} p99 ${lat ? round(lat.p99) : '-'} ms (${formatServerLatency(s.apiServer)})` +
     `, accept-to-delivered p50 ${s.delivery.p50Ms === null ? '-' : round(s.delivery.p50Ms, 0)} p99 ${s.delivery.p99Ms === null ? '-' : round(s.delivery.p99Ms, 0)} ms` +
     `, drain ${s.drainMs === null ? '-' : round(s.drainMs / 1000)} s` +
-    ` | ${formatCpu(s.cpu)}` +
+    ` | ${formatCpu(s.cpu)} | ${formatWaits(s.pgWaits)} | ${formatActivity(s.pgActivity)} | ${formatStatements(s.pgStatements)}` +
     (s.logs.api.error + s.logs.worker.error > 0 ? ` | errors logged: api ${s.logs.api.error}, worker ${s.logs.worker.error}` : '') +
     (s.reasons.length ? ` | ${s.reasons.join('; ')}` : '') +
     (out > 30 ? ` | WARNING: ${out}% of a core used outside the benchmark` : '')

@@ -70,6 +70,7 @@ export async function fixedRateLoad(spec: LoadSpec): Promise<LoadResult> {
   let timeouts = 0;
   let connections = 0;
   let aborted: string | null = null;
+  let watchError: unknown = null;
   const runs: Promise<void>[] = [];
   const cannons: autocannon.Instance[] = [];
   const started = performance.now();
@@ -80,7 +81,14 @@ export async function fixedRateLoad(spec: LoadSpec): Promise<LoadResult> {
       if (!watching) break;
       const ok = latencies.length;
       const all = Object.values(statuses).reduce((a, b) => a + b, 0);
-      const reason = await spec.watch({ elapsedSeconds: (performance.now() - started) / 1000, ok, notOk: all - ok, errors });
+      let reason: string | null;
+      try {
+        reason = await spec.watch({ elapsedSeconds: (performance.now() - started) / 1000, ok, notOk: all - ok, errors });
+      } catch (err) {
+        // Stop the load, then throw it to our caller once the instances have finished.
+        watchError = err;
+        reason = `watch failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+      }
       if (reason && watching) {
         aborted = reason;
         for (const i of cannons) i.stop();
@@ -131,6 +139,7 @@ export async function fixedRateLoad(spec: LoadSpec): Promise<LoadResult> {
   await Promise.all(runs);
   watching = false;
   await watcher;
+  if (watchError !== null) throw watchError;
   latencies.sort((a, b) => a - b);
   const responses = Object.values(statuses).reduce((a, b) => a + b, 0);
   const ok = latencies.length;

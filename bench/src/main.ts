@@ -11,6 +11,7 @@ import { cpuSnapshot, cpuUsage, formatCpu, outsideCpu, type CpuUsage } from './c
 import { measureE2e } from './e2e-rate.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { measurePriority } from './priority.js';
+import type { ServiceHandle } from './repetitions.js';
 import { elapsedSeconds, progress } from './progress.js';
 import { buildRows, formatTable, writeResults, type SectionResults } from './report.js';
 import { startDeployment, type Deployment } from './service-processes.js';
@@ -35,12 +36,22 @@ const cleanup = (): Promise<void> =>
     await b.close().catch((err: unknown) => progress(`cleanup failed: ${String(err)}`));
     progress(`removed schema ${b.schema} and keys ${b.prefix}:*`);
   })());
+// `on`, not `once`: Ctrl-C reaches us several times (the terminal's process group, then tsx and npm
+// relaying it), and a second signal without a listener would kill us before the cleanup is done.
+let interrupted = false;
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
     progress(`${signal}: stopping and cleaning up`);
     void cleanup().finally(() => process.exit(code));
   });
 }
+// Whatever goes wrong (the children die on Ctrl-C before we do), the schema and keys still go.
+process.on('unhandledRejection', (err) => {
+  progress(`unexpected: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  void cleanup().finally(() => process.exit(1));
+});
 
 const results: SectionResults = {};
 try {
@@ -48,16 +59,22 @@ try {
     progress('ceilings: raw BullMQ and pg on this Redis and PostgreSQL');
     results.ceilings = await attempt(() => measureCeilings(b, o));
   }
-  if (o.sections.includes('e2e')) results.e2e = await attempt(async () => measureE2e(b, await service(b), o));
-  if (o.sections.includes('bulk')) results.bulk = await attempt(async () => measureBulk(b, await service(b), o));
-  if (o.sections.includes('priority')) results.priority = await attempt(async () => measurePriority(b, await service(b), o));
+  const handle: ServiceHandle = {
+    get: () => service(b),
+    died: () => live.deployment !== null && !(live.deployment.api.alive() && live.deployment.worker.alive()),
+  };
+  if (o.sections.includes('e2e')) results.e2e = await attempt(() => measureE2e(b, handle, o));
+  if (o.sections.includes('bulk')) results.bulk = await attempt(() => measureBulk(b, handle, o));
+  if (o.sections.includes('priority')) results.priority = await attempt(() => measurePriority(b, handle, o));
   if (o.sections.includes('soak')) {
     const { rate, source } = soakRate(o, results);
-    results.soak = await attempt(async () => measureSoak(b, await service(b), o, rate, source));
+    results.soak = await attempt(() => measureSoak(b, handle, o, rate, source));
   }
 } finally {
   await cleanup();
 }
+// Interrupted: the signal handler exits; a partial run must not be written as a result.
+if (interrupted) process.exit(130);
 
 const rows = buildRows(o, results);
 const table = formatTable(rows);
@@ -78,7 +95,8 @@ const report = {
   contention,
   rows,
   table,
-  details: results,
+  // An Error has no enumerable fields: JSON would show {} for a section that failed.
+  details: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v instanceof Error ? { error: v.message } : v])),
 };
 const files = writeResults(o, report, startedAt);
 console.log(table);
@@ -91,13 +109,15 @@ async function service(env: BenchEnv): Promise<Deployment> {
   const current = live.deployment;
   if (current && current.api.alive() && current.worker.alive()) return current;
   if (current) {
-    progress('a service process had died; restarting both');
+    for (const p of [current.api, current.worker]) if (!p.alive()) progress(`the ${p.name} process (pid ${p.pid}) had died: ${p.tail()}`);
+    progress('restarting both');
     await current.stop();
   }
-  progress('starting the API and one worker (built output, LOG_LEVEL=warn)');
+  progress('starting the API and one worker from their build output');
   const started = await startDeployment(env, o.serviceEnv);
   live.deployment = started;
-  progress(`api pid ${started.api.pid}, worker pid ${started.worker.pid} at ${started.url}`);
+  const settings = Object.entries(started.settings).map(([k, v]) => `${k}=${v}`).join(' ');
+  progress(`api pid ${started.api.pid}, worker pid ${started.worker.pid} at ${started.url}; ${settings}`);
   return started;
 }
 
@@ -124,9 +144,9 @@ function soakRate(opts: BenchOptions, r: SectionResults): { rate: number; source
 function contentionOf(r: SectionResults): { outsideCpuMedian: number | null; outsideCpuMax: number | null; warning: string | null } {
   const usages: CpuUsage[] = [];
   if (r.e2e && !(r.e2e instanceof Error)) usages.push(...r.e2e.reps.flatMap((rep) => rep.steps.map((s) => s.cpu)));
-  if (r.bulk && !(r.bulk instanceof Error)) usages.push(...r.bulk.map((rep) => rep.cpu));
-  if (r.priority && !(r.priority instanceof Error)) usages.push(...r.priority.map((rep) => rep.cpu));
-  if (r.soak && !(r.soak instanceof Error)) usages.push(r.soak.cpu);
+  if (r.bulk && !(r.bulk instanceof Error)) usages.push(...r.bulk.reps.map((rep) => rep.cpu));
+  if (r.priority && !(r.priority instanceof Error)) usages.push(...r.priority.reps.map((rep) => rep.cpu));
+  if (r.soak && !(r.soak instanceof Error)) usages.push(...r.soak.reps.map((rep) => rep.cpu));
   const s = summarize(usages.map(outsideCpu));
   if (!s) return { outsideCpuMedian: null, outsideCpuMax: null, warning: null };
   const warning =

@@ -6,6 +6,7 @@ import { formatCpu, withCpu, type CpuUsage } from './cpu.js';
 import { deliveryStats, waitUntilFinished, type DeliveryStats } from './delivery-stats.js';
 import type { BenchOptions } from './options.js';
 import { progress } from './progress.js';
+import { repeat, type Repeated, type ServiceHandle } from './repetitions.js';
 import { BENCH_CHANNEL, type Deployment } from './service-processes.js';
 import { round } from './stats.js';
 
@@ -33,11 +34,10 @@ export interface PriorityRep {
  * (rows marked, jobs drained) instead of delivered, which at the service's
  * current speed would take minutes per repetition.
  */
-export async function measurePriority(b: BenchEnv, d: Deployment, o: BenchOptions): Promise<PriorityRep[]> {
+export async function measurePriority(b: BenchEnv, service: ServiceHandle, o: BenchOptions): Promise<Repeated<PriorityRep>> {
   const queue = new Queue<DeliveryJob>(QUEUE[BENCH_CHANNEL], { connection: b.redis, prefix: b.prefix });
-  const reps: PriorityRep[] = [];
   try {
-    for (let rep = 1; rep <= o.reps; rep++) {
+    return await repeat('priority', o.reps, service, async (rep, d) => {
       d.assertAlive();
       const low = await b.newApp(`priority-low-r${rep}`);
       const critical = await b.newApp(`priority-critical-r${rep}`);
@@ -65,16 +65,16 @@ export async function measurePriority(b: BenchEnv, d: Deployment, o: BenchOption
             (sent.refused.length ? `, ${sent.refused.length} refused: ${sent.refused[0]}` : '') +
             ` | ${formatCpu(cpu)}`,
         );
-        reps.push(r);
+        return r;
       } finally {
         await cancelBacklog(b, queue, low.appId);
-        await waitUntilFinished(b, low.appId, 120_000);
+        // Bounded and quiet: after a failure this must not hang or hide the original error.
+        await waitUntilFinished(b, low.appId, 120_000, () => d.assertAlive()).catch(() => null);
       }
-    }
+    });
   } finally {
     await queue.close();
   }
-  return reps;
 }
 
 async function createBacklog(d: Deployment, key: string, size: number, rep: number): Promise<void> {

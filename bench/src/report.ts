@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { BulkRep } from './bulk.js';
 import type { Ceilings } from './ceilings.js';
 import type { E2eResult, StepResult } from './e2e-rate.js';
+import type { Repeated } from './repetitions.js';
 import { SECTIONS, type BenchOptions, type Section } from './options.js';
 import type { PriorityRep } from './priority.js';
 import type { SoakResult } from './soak.js';
@@ -32,9 +33,9 @@ export interface Row {
 export interface SectionResults {
   ceilings?: Ceilings[] | Error;
   e2e?: E2eResult | Error;
-  bulk?: BulkRep[] | Error;
-  priority?: PriorityRep[] | Error;
-  soak?: SoakResult | Error;
+  bulk?: Repeated<BulkRep> | Error;
+  priority?: Repeated<PriorityRep> | Error;
+  soak?: Repeated<SoakResult> | Error;
 }
 
 const CEILING_NAMES = {
@@ -49,17 +50,19 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
   const missingCeiling = r.ceilings === undefined ? 'ceilings not measured in this run' : r.ceilings instanceof Error ? 'ceilings failed' : '';
 
   if (o.sections.includes('ceilings')) {
-    const defs: [keyof Ceilings, string, string][] = [
-      ['bullmqAddProcess', 'BullMQ add + no-op worker (64 adds in flight, concurrency 100)', 'jobs/s'],
-      ['bullmqAddBulk', 'BullMQ addBulk of 1,000 jobs', 'jobs/s'],
-      ['pgSingle', 'pg single-row INSERT (32 in flight)', 'rows/s'],
-      ['pgBatch', 'pg 1,000-row INSERT ... unnest', 'rows/s'],
+    const jobs = "the service's job options (priority, 4 attempts, its backoff, removeOnComplete)";
+    const shape = 'into a copy of the notifications table (same columns and indexes)';
+    const defs: [keyof Ceilings, string, string, string][] = [
+      ['bullmqAddProcess', 'BullMQ add + no-op worker (64 adds in flight, concurrency 100)', 'jobs/s', `first add to last completion; ${jobs}`],
+      ['bullmqAddBulk', 'BullMQ addBulk of 1,000 jobs', 'jobs/s', `one call at a time; ${jobs}`],
+      ['pgSingle', 'pg single-row INSERT (32 in flight)', 'rows/s', `one commit per row, ${shape}`],
+      ['pgBatch', 'pg 1,000-row INSERT ... unnest', 'rows/s', `one statement at a time, ${shape}`],
     ];
-    for (const [k, figure, unit] of defs) {
+    for (const [k, figure, unit, note] of defs) {
       rows.push(
         r.ceilings instanceof Error || r.ceilings === undefined
           ? failed('ceilings', figure, unit, r.ceilings)
-          : row('ceilings', figure, unit, summarize(r.ceilings.map((c) => c[k])), { note: 'same Redis / PostgreSQL, job options and row shape as the service' }),
+          : row('ceilings', figure, unit, summarize(r.ceilings.map((c) => c[k])), { note }),
       );
     }
   }
@@ -67,27 +70,27 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
   if (o.sections.includes('e2e')) {
     const e = r.e2e;
     const figure = `Sustained POST /notifications (${o.stepSeconds} s, no errors, accept-to-delivered p99 < 1 s)`;
-    if (e instanceof Error || e === undefined) {
-      for (const f of [figure, 'API latency p50 / p99', 'accept-to-delivered p50 / p99']) rows.push(failed('e2e', f, '', e));
+    if (e instanceof Error || e === undefined || e.reps.length === 0) {
+      const why = e instanceof Error || e === undefined ? e : new Error(e.failures.join('; '));
+      for (const f of [figure, 'API latency p50 / p99', 'accept-to-delivered p50 / p99']) rows.push(failed('e2e', f, '', why));
     } else {
-      const sustained = e.reps.map((rep) => rep.sustained ?? 0);
+      const failures = e.failures.join('; ');
       const c = ceiling('bullmqAddProcess');
       rows.push(
-        row('e2e', figure, 'notifications/s', summarize(sustained), {
+        row('e2e', figure, 'notifications/s', summarize(e.reps.map((rep) => rep.sustained ?? 0)), {
           ceiling: c,
           ceilingName: CEILING_NAMES.bullmqAddProcess,
           target: '>= 5,000/s and >= 30 % of ceiling',
           met: (v, ratio) => v >= 5000 && ratio !== null && ratio >= 0.3,
-          note: [
+          note: join(
             e.reps.some((rep) => rep.sustained === null) ? 'no rate passed in some repetition (counted as 0)' : '',
             c === null ? missingCeiling : '',
             firstFailure(e),
-          ]
-            .filter(Boolean)
-            .join('; '),
+            failures,
+          ),
         }),
       );
-      const at = e.atSustained;
+      const at = e.reps.flatMap((rep) => (rep.atSustained ? [rep.atSustained] : []));
       const rateNote = at.length ? `at ${at.map((s) => s.rate).join(', ')}/s` : 'no sustained rate';
       rows.push(row('e2e', 'API latency p50 at the sustained rate', 'ms', stepSummary(at, (s) => s.load.latencyMs?.p50), { note: rateNote }));
       rows.push(row('e2e', 'API latency p99 at the sustained rate', 'ms', stepSummary(at, (s) => s.load.latencyMs?.p99), { note: rateNote }));
@@ -99,13 +102,15 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
           note: rateNote,
         }),
       );
-      const lr = e.atLatencyRate;
-      const lrNote = lr.every((s) => s.pass)
-        ? `${o.latencyRate}/s sustained in every repetition`
-        : `${o.latencyRate}/s NOT sustained: ${lr.filter((s) => !s.pass).map((s) => s.reasons[0]).join('; ')}`;
-      rows.push(row('e2e', `API latency p50 at ${o.latencyRate.toLocaleString('en-US')}/s`, 'ms', stepSummary(lr, (s) => s.load.latencyMs?.p50), { note: lrNote }));
+      const lr = e.reps.map((rep) => rep.atLatencyRate);
+      const notSustained = lr.filter((s) => !s.pass);
+      const lrNote = notSustained.length
+        ? `${o.latencyRate}/s NOT sustained in ${notSustained.length} of ${lr.length} repetitions (${notSustained[0]!.reasons[0]}): latency of an overloaded API`
+        : `${o.latencyRate}/s sustained in every repetition`;
+      const lrName = o.latencyRate.toLocaleString('en-US');
+      rows.push(row('e2e', `API latency p50 at ${lrName}/s`, 'ms', stepSummary(lr, (s) => s.load.latencyMs?.p50), { note: lrNote }));
       rows.push(
-        row('e2e', `API latency p99 at ${o.latencyRate.toLocaleString('en-US')}/s`, 'ms', stepSummary(lr, (s) => s.load.latencyMs?.p99), {
+        row('e2e', `API latency p99 at ${lrName}/s`, 'ms', stepSummary(lr, (s) => s.load.latencyMs?.p99), {
           target: '< 20 ms',
           met: (v) => v < 20,
           note: lrNote,
@@ -117,24 +122,27 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
   if (o.sections.includes('bulk')) {
     const b = r.bulk;
     const figure = 'Bulk: deliveries/s through POST /notifications/bulk (1,000 per request)';
-    if (b instanceof Error || b === undefined) rows.push(failed('bulk', figure, 'deliveries/s', b));
+    if (b instanceof Error || b === undefined || b.reps.length === 0) rows.push(failed('bulk', figure, 'deliveries/s', orFailures(b)));
     else {
       const c = ceiling('bullmqAddBulk');
-      const refused = b.reduce((n, rep) => n + rep.refused.length, 0);
+      const refused = b.reps.reduce((n, rep) => n + rep.refused.length, 0);
       rows.push(
-        row('bulk', figure, 'deliveries/s', summarize(b.map((rep) => rep.deliveriesPerSecond)), {
+        row('bulk', figure, 'deliveries/s', summarize(b.reps.map((rep) => rep.deliveriesPerSecond)), {
           ceiling: c,
           ceilingName: CEILING_NAMES.bullmqAddBulk,
           target: '>= 50 % of ceiling',
           met: (_v, ratio) => ratio !== null && ratio >= 0.5 && refused === 0,
-          note: [`${b[0]?.notifications ?? 0} notifications, first request to last delivery`, refused ? `${refused} requests refused` : '', c === null ? missingCeiling : '']
-            .filter(Boolean)
-            .join('; '),
+          note: join(
+            `${b.reps[0]?.notifications ?? 0} notifications, first request to last delivery`,
+            refused ? `${refused} requests refused` : '',
+            c === null ? missingCeiling : '',
+            b.failures.join('; '),
+          ),
         }),
       );
       rows.push(
-        row('bulk', 'Bulk: notifications accepted/s by the API', 'notifications/s', summarize(b.map((rep) => rep.acceptedPerSecond)), {
-          note: `2 requests in flight; p50 ${round(summarize(b.map((rep) => rep.requestMsP50))?.median ?? NaN, 0)} ms per request`,
+        row('bulk', 'Bulk: notifications accepted/s by the API', 'notifications/s', summarize(b.reps.map((rep) => rep.acceptedPerSecond)), {
+          note: `2 requests in flight; p50 ${round(summarize(b.reps.map((rep) => rep.requestMsP50))?.median ?? NaN, 0)} ms per request`,
         }),
       );
     }
@@ -143,42 +151,39 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
   if (o.sections.includes('priority')) {
     const p = r.priority;
     const name = `Critical at ${o.criticalRate}/s behind ${o.backlog.toLocaleString('en-US')} low-priority jobs: accept-to-delivered`;
-    if (p instanceof Error || p === undefined) rows.push(failed('priority', name, 'ms', p));
+    if (p instanceof Error || p === undefined || p.reps.length === 0) rows.push(failed('priority', `${name} p99`, 'ms', orFailures(p)));
     else {
-      const drained = p.filter((rep) => rep.backlogAtEnd === 0).length;
-      const note = [
-        `${p[0]?.critical ?? 0} critical per repetition; low-priority still waiting at the end: ${p.map((rep) => rep.backlogAtEnd).join(', ')}`,
+      const drained = p.reps.filter((rep) => rep.backlogAtEnd === 0).length;
+      const note = join(
+        `${p.reps[0]?.critical ?? 0} critical per repetition; low-priority still waiting at the end: ${p.reps.map((rep) => rep.backlogAtEnd).join(', ')}`,
         drained ? `backlog ran out before the end in ${drained} repetition(s): the figure is not behind a full backlog` : '',
-        p.some((rep) => rep.refused.length) ? `refused: ${p.flatMap((rep) => rep.refused)[0]}` : '',
-      ]
-        .filter(Boolean)
-        .join('; ');
-      rows.push(row('priority', `${name} p50`, 'ms', summarize(p.flatMap((rep) => (rep.delivery.p50Ms === null ? [] : [rep.delivery.p50Ms]))), { note }));
-      rows.push(
-        row('priority', `${name} p99`, 'ms', summarize(p.flatMap((rep) => (rep.delivery.p99Ms === null ? [] : [rep.delivery.p99Ms]))), {
-          target: '< 50 ms',
-          met: (v) => v < 50,
-          note,
-        }),
+        p.reps.some((rep) => rep.refused.length) ? `refused: ${p.reps.flatMap((rep) => rep.refused)[0]}` : '',
+        p.failures.join('; '),
       );
+      const pick = (f: (rep: PriorityRep) => number | null) => summarize(p.reps.flatMap((rep) => { const v = f(rep); return v === null ? [] : [v]; }));
+      rows.push(row('priority', `${name} p50`, 'ms', pick((rep) => rep.delivery.p50Ms), { note }));
+      rows.push(row('priority', `${name} p99`, 'ms', pick((rep) => rep.delivery.p99Ms), { target: '< 50 ms', met: (v) => v < 50, note }));
     }
   }
 
   if (o.sections.includes('soak')) {
-    const s = r.soak;
     const title = `Soak (${o.soakSeconds >= 60 ? `${o.soakSeconds / 60} min` : `${o.soakSeconds} s`} at half the sustained rate)`;
-    if (s instanceof Error || s === undefined) rows.push(failed('soak', title, '', s));
+    const s = r.soak instanceof Error || r.soak === undefined ? undefined : r.soak.reps[0];
+    if (!s) rows.push(failed('soak', title, '', orFailures(r.soak)));
     else {
-      const growth = (a: number | null, b: number | null) => (a && b ? ((b - a) / a) * 100 : null);
-      const spread = (pick: (m: SoakResult['samples'][number]) => number | null) => {
-        const v = s.samples.map(pick).filter((x): x is number => x !== null);
-        return v.length ? `${mb(Math.min(...v))}-${mb(Math.max(...v))} over ${v.length} samples` : '';
-      };
+      // A heap's sawtooth makes any single reading noisy: compare the medians of the first and last windows.
+      const window = Math.max(3, Math.ceil(s.samples.length / 10));
+      const windowMedian = (part: SoakResult['samples'], pick: (m: SoakResult['samples'][number]) => number | null) =>
+        summarize(part.map(pick).filter((x): x is number => x !== null))?.median ?? null;
+      const failures = r.soak instanceof Error || r.soak === undefined ? '' : r.soak.failures.join('; ');
       rows.push(
         row('soak', `${title}: accept-to-delivered p99`, 'ms', one(s.delivery.p99Ms), {
           target: '< 1,000 ms',
           met: (v) => v < 1000,
-          note: `${s.rate}/s (${s.rateSource}), achieved ${round(s.load.achievedRate, 0)}/s, ${s.load.non2xx} non-2xx, ${s.load.errors} errors, API p99 ${round(s.load.latencyMs?.p99 ?? NaN)} ms; single run`,
+          note: join(
+            `${s.rate}/s (${s.rateSource}), achieved ${round(s.load.achievedRate, 0)}/s, ${s.load.non2xx} non-2xx, ${s.load.errors} errors, API p99 ${round(s.load.latencyMs?.p99 ?? NaN)} ms; single run`,
+            failures,
+          ),
         }),
       );
       const memory: [string, (m: SoakResult['samples'][number]) => number | null][] = [
@@ -187,13 +192,14 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
         ['Redis used_memory', (m) => m.redisUsedMemory],
       ];
       for (const [what, pick] of memory) {
-        const a = pick(s.start.memory);
-        const b = pick(s.end.memory);
+        const a = windowMedian(s.samples.slice(0, window), pick);
+        const b = windowMedian(s.samples.slice(-window), pick);
+        const all = s.samples.map(pick).filter((x): x is number => x !== null);
         rows.push(
-          row('soak', `${title}: ${what} growth after warm-up`, '%', one(growth(a, b)), {
+          row('soak', `${title}: ${what} growth after warm-up`, '%', one(a && b ? ((b - a) / a) * 100 : null), {
             target: '<= 10 %',
             met: (v) => v <= 10,
-            note: `${mb(a)} -> ${mb(b)}; ${spread(pick)}`,
+            note: `${mb(a)} -> ${mb(b)} (medians of the first and last ${window * s.sampleSeconds} s); range ${mb(Math.min(...all))}-${mb(Math.max(...all))}`,
           }),
         );
       }
@@ -207,6 +213,13 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
     }
   }
   return rows;
+}
+
+const join = (...parts: string[]) => parts.filter(Boolean).join('; ');
+
+/** The error to show for a section that produced no repetition. */
+function orFailures(r: Repeated<unknown> | Error | undefined): Error | undefined {
+  return r === undefined || r instanceof Error ? r : new Error(r.failures.join('; ') || 'no repetition completed');
 }
 
 const mb = (bytes: number | null) => (bytes === null ? '-' : `${round(bytes / 2 ** 20)} MB`);
@@ -269,8 +282,9 @@ function failed(section: Section, figure: string, unit: string, err: Error | und
 
 function fmt(v: number | null, unit: string): string {
   if (v === null || Number.isNaN(v)) return '-';
-  if (unit === 'ms' || unit === '%' || unit === 'MB/min') return round(v, 1).toLocaleString('en-US');
-  return Math.round(v).toLocaleString('en-US');
+  // `|| 0` turns -0 (a tiny negative growth rounded) into 0.
+  if (unit === 'ms' || unit === '%' || unit === 'MB/min') return (round(v, 1) || 0).toLocaleString('en-US');
+  return (Math.round(v) || 0).toLocaleString('en-US');
 }
 
 /** The table as Markdown: readable in a terminal, and pasted as is into the README. */

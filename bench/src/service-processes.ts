@@ -120,7 +120,7 @@ async function probeDelivery(b: BenchEnv, d: Deployment): Promise<void> {
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: JSON.stringify({ user_id: 'probe', message: 'probe', channels: [BENCH_CHANNEL] }),
   });
-  if (res.status !== 202) throw new Error(`probe notification answered ${res.status}: ${await res.text()}`);
+  if (res.status !== 202) throw new Error(`probe notification answered ${res.status}: ${await res.text()}\napi ${d.api.tail()}`);
   const finished = await waitUntilFinished(b, appId, 60_000, () => d.assertAlive());
   if (!finished) throw new Error(`the worker did not deliver a probe notification within 60 s:\n${d.worker.tail()}`);
 }

@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchEnv } from './bench-env.js';
-import { formatCpu, rssBytes, withCpu, type CpuUsage } from './cpu.js';
+import { backendsOf, formatCpu, rssBytes, withCpu, type CpuUsage } from './cpu.js';
+import { formatStatements, formatWaits, samplePgWaits, type PgStatements, type PgWaits } from './pg-waits.js';
 import { deliveryStats, waitUntilFinished, type DeliveryStats } from './delivery-stats.js';
 import { fixedRateLoad, type LoadResult } from './load.js';
 import type { BenchOptions } from './options.js';
 import { progress } from './progress.js';
+import { repeat, type Repeated, type ServiceHandle } from './repetitions.js';
 import { BENCH_CHANNEL, logsBetween, type Deployment, type LogSummary } from './service-processes.js';
 import { round } from './stats.js';
 
@@ -35,9 +37,12 @@ export interface SoakResult {
   /** After the warm-up, and when the load stops. */
   start: SizesAt;
   end: SizesAt;
-  /** Every sample after the warm-up (for min-max and a look at the trend). */
+  /** Every sample after the warm-up, one each `sampleSeconds`: growth compares the first and last windows. */
   samples: MemorySample[];
+  sampleSeconds: number;
   cpu: CpuUsage;
+  pgWaits: PgWaits;
+  pgStatements: PgStatements;
   logs: { api: LogSummary; worker: LogSummary };
 }
 
@@ -48,7 +53,12 @@ export interface SoakResult {
  * by design: PostgreSQL keeps every notification). Sizes are taken after a
  * warm-up (heaps and pools reach their working size first) and at the end.
  */
-export async function measureSoak(b: BenchEnv, d: Deployment, o: BenchOptions, rate: number, rateSource: string): Promise<SoakResult> {
+export async function measureSoak(b: BenchEnv, service: ServiceHandle, o: BenchOptions, rate: number, rateSource: string): Promise<Repeated<SoakResult>> {
+  // One run: five minutes is its own repetition, and three would not fit the run's time budget.
+  return repeat('soak', 1, service, (_rep, d) => soakOnce(b, d, o, rate, rateSource));
+}
+
+async function soakOnce(b: BenchEnv, d: Deployment, o: BenchOptions, rate: number, rateSource: string): Promise<SoakResult> {
   d.assertAlive();
   const { appId, key } = await b.newApp('soak');
   const total = o.soakWarmupSeconds + o.soakSeconds;
@@ -72,6 +82,7 @@ export async function measureSoak(b: BenchEnv, d: Deployment, o: BenchOptions, r
       }
     }
   })();
+  const waits = samplePgWaits(b.db.pool, () => backendsOf(b.db.pool, [d.api.pid, d.worker.pid]));
   const { result: load, cpu } = await withCpu(b.db.pool, { api: d.api.pid, worker: d.worker.pid }, () =>
     fixedRateLoad({
       url: `${d.url}/notifications`,
@@ -87,6 +98,7 @@ export async function measureSoak(b: BenchEnv, d: Deployment, o: BenchOptions, r
   );
   running = false;
   await sampler;
+  const { waits: pgWaits, statements: pgStatements } = await waits.stop();
   const last = await memorySample(b, d, (performance.now() - t0) / 1000);
   samples.push(last);
   const end = await sizesAt(b, last);
@@ -97,9 +109,9 @@ export async function measureSoak(b: BenchEnv, d: Deployment, o: BenchOptions, r
   const logs = { api: logsBetween(logsBefore.api, d.api.logs()), worker: logsBetween(logsBefore.worker, d.worker.logs()) };
   progress(
     `soak: achieved ${round(load.achievedRate, 0)}/s, ${load.non2xx} non-2xx, ${load.errors} errors, api p99 ${round(load.latencyMs?.p99 ?? NaN)} ms, ` +
-      `accept-to-delivered p99 ${round(delivery.p99Ms ?? NaN, 0)} ms | ${formatCpu(cpu)}`,
+      `accept-to-delivered p99 ${round(delivery.p99Ms ?? NaN, 0)} ms | ${formatCpu(cpu)} | ${formatWaits(pgWaits)} | ${formatStatements(pgStatements)}`,
   );
-  return { rate, rateSource, warmupSeconds: o.soakWarmupSeconds, seconds: o.soakSeconds, load, delivery, drainMs, start, end, samples, cpu, logs };
+  return { rate, rateSource, warmupSeconds: o.soakWarmupSeconds, seconds: o.soakSeconds, load, delivery, drainMs, start, end, samples, sampleSeconds: every, cpu, pgWaits, pgStatements, logs };
 }
 
 async function memorySample(b: BenchEnv, d: Deployment, atSeconds: number): Promise<MemorySample> {
