@@ -1,6 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import {
-  AppError,
   notFound,
   type ChannelQueues,
   type Db,
@@ -14,7 +13,6 @@ import {
   withWriter,
 } from '@notify/core';
 import type { Queue } from 'bullmq';
-import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { bullBoard, BULL_BOARD_PATH } from './bull-board.js';
 import { newRouter, type ApiEnv } from './context.js';
@@ -25,6 +23,7 @@ import { errorResponse, toAppError } from './errors.js';
 import { accessLog } from './middleware/access-log.js';
 import { adminAuth } from './middleware/admin-auth.js';
 import { apiKeyAuth, type KeyCache } from './middleware/api-key-auth.js';
+import { bodyLimit } from './middleware/body-limit.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { healthRoutes } from './routes/health.js';
 import type { InboxHub } from './inbox-hub.js';
@@ -76,14 +75,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.use(requestId({ headerName: 'X-Request-Id' }));
   app.use(metrics.middleware);
   app.use(accessLog(deps.log));
-  app.use(
-    bodyLimit({
-      maxSize: deps.security.maxBodyBytes,
-      onError: () => {
-        throw new AppError('payload_too_large', `The body is over ${deps.security.maxBodyBytes} bytes`);
-      },
-    }),
-  );
+  app.use(bodyLimit(deps.security.maxBodyBytes));
   app.onError((err, c) => errorResponse(c, toAppError(err, c.get('log') ?? deps.log)));
   app.notFound((c) => errorResponse(c, notFound(`Route ${c.req.method} ${c.req.path}`)));
 

@@ -112,3 +112,11 @@ describe('delivery transitions', () => {
     );
   });
 });
+
+describe('query plans', () => {
+  it('plans every prepared statement for the table as it is now, not as it was when first prepared', async () => {
+    // Without this a generic plan made on an empty deliveries table keeps its sequential scan as the table grows.
+    const { rows } = await t.db.pool.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode');
+    expect(rows[0]?.plan_cache_mode).toBe('force_custom_plan');
+  });
+});

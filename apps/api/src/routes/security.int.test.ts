@@ -1,3 +1,8 @@
+import { serve } from '@hono/node-server';
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { createKey, ensureApp, revokeKey, type Notification } from '@notify/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
@@ -175,6 +180,34 @@ describe('limits', () => {
       expect((await json<ErrorJson>(res)).error.code).toBe('payload_too_large');
       expect(await small.db.prisma.notification.count()).toBe(before);
     } finally {
+      await small.close();
+    }
+  });
+
+  it('over real HTTP, judges a declared Content-Length and counts a chunked body', async () => {
+    const small = await createTestApp({ MAX_BODY_BYTES: '2048' });
+    const server = serve({ fetch: small.app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/notifications`;
+    const headers = { authorization: `Bearer ${small.key}`, 'content-type': 'application/json' };
+    const body = (message: string) => JSON.stringify({ user_id: 'u', message, channels: ['in_app'] });
+    try {
+      const before = await small.db.prisma.notification.count();
+      const declared = await fetch(url, { method: 'POST', headers, body: body('x'.repeat(5000)) });
+      expect(declared.status).toBe(413);
+      expect((await json<ErrorJson>(declared)).error.code).toBe('payload_too_large');
+      const chunked = await fetch(url, { method: 'POST', headers, body: Readable.toWeb(Readable.from([body('x'.repeat(5000))])) as ReadableStream, duplex: 'half' } as RequestInit);
+      expect(chunked.status).toBe(413);
+      expect(await small.db.prisma.notification.count()).toBe(before);
+
+      const fits = await fetch(url, { method: 'POST', headers, body: body('fits') });
+      expect(fits.status).toBe(202);
+      const fitsChunked = await fetch(url, { method: 'POST', headers, body: Readable.toWeb(Readable.from([body('fits too')])) as ReadableStream, duplex: 'half' } as RequestInit);
+      expect(fitsChunked.status).toBe(202);
+      expect(await small.db.prisma.notification.count()).toBe(before + 2);
+    } finally {
+      server.close();
+      server.closeAllConnections();
       await small.close();
     }
   });
