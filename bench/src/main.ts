@@ -114,7 +114,7 @@ async function service(env: BenchEnv): Promise<Deployment> {
     await current.stop();
   }
   progress('starting the API and one worker from their build output');
-  const started = await startDeployment(env, o.serviceEnv);
+  const started = await startDeployment(env, o.serviceEnv, o.profileDir);
   live.deployment = started;
   const settings = Object.entries(started.settings).map(([k, v]) => `${k}=${v}`).join(' ');
   progress(`api pid ${started.api.pid}, worker pid ${started.worker.pid} at ${started.url}; ${settings}`);

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 export const SECTIONS = ['ceilings', 'e2e', 'bulk', 'priority', 'soak'] as const;
@@ -30,6 +31,8 @@ export interface BenchOptions {
   soakRate: number | undefined;
   /** Extra environment for the API and worker processes (`--set NAME=value`), e.g. DATABASE_POOL_SIZE=20. */
   serviceEnv: Record<string, string>;
+  /** Write a CPU profile of the API and the worker here (node --cpu-prof), one file per process. */
+  profileDir: string | undefined;
 }
 
 const USAGE = `npm run bench -- [--quick] [--only=e2e,soak] [--reps=N] [--set NAME=value ...] [--soak-rate=N]
@@ -38,7 +41,8 @@ const USAGE = `npm run bench -- [--quick] [--only=e2e,soak] [--reps=N] [--set NA
   --only=a,b        run only these sections: ${SECTIONS.join(', ')}
   --reps=N          repetitions per figure (default 3, quick 1)
   --set NAME=value  extra environment for the API and worker (repeatable), e.g. --set IN_APP_CONCURRENCY=200
-  --soak-rate=N     soak rate when the e2e section does not run (default: half the sustained rate)`;
+  --soak-rate=N     soak rate when the e2e section does not run (default: half the sustained rate)
+  --profile=DIR     CPU-profile the API and the worker (node --cpu-prof) into DIR; open in Chrome DevTools`;
 
 export function parseOptions(argv: string[]): BenchOptions {
   const { values } = parseArgs({
@@ -49,6 +53,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       reps: { type: 'string' },
       set: { type: 'string', multiple: true, default: [] },
       'soak-rate': { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -82,6 +87,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     soakWarmupSeconds: quick ? 10 : 30,
     soakRate: values['soak-rate'] === undefined ? undefined : positiveInt(values['soak-rate'], '--soak-rate'),
     serviceEnv,
+    profileDir: values.profile === undefined ? undefined : path.resolve(values.profile),
   };
 }
 
