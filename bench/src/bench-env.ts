@@ -33,6 +33,9 @@ export interface BenchEnv {
   /**
    * A new app with its own API key. Every measured run gets one, so its
    * notifications are found by app_id (an indexed column) and runs never mix.
+   * Where autovacuum is off, the schema's tables are vacuumed and analyzed
+   * first, as autovacuum would have done by then in production: otherwise
+   * each run would inherit the dead rows and stale statistics of the last.
    */
   newApp(label: string): Promise<{ appId: string; key: string }>;
   close(): Promise<void>;
@@ -57,6 +60,8 @@ export async function createBenchEnv(): Promise<BenchEnv> {
   await redisReady(redis);
   const keyIds: string[] = [];
   let closed = false;
+  const { rows } = await db.pool.query<{ autovacuum: string }>('SHOW autovacuum');
+  const autovacuum = rows[0]?.autovacuum === 'on';
   return {
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
@@ -65,6 +70,7 @@ export async function createBenchEnv(): Promise<BenchEnv> {
     db,
     redis,
     async newApp(label) {
+      if (!autovacuum) await vacuum(db, schema);
       const appId = newId();
       await db.prisma.app.create({ data: { id: appId, name: `${label}-${appId.slice(-8)}` } });
       const created = await createKey(db, appId, label);
@@ -82,6 +88,11 @@ export async function createBenchEnv(): Promise<BenchEnv> {
       await closeDb(db);
     },
   };
+}
+
+async function vacuum(db: Db, schema: string): Promise<void> {
+  const { rows } = await db.pool.query<{ name: string }>(`SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables WHERE schemaname = $1`, [schema]);
+  if (rows.length > 0) await db.pool.query(`VACUUM (ANALYZE) ${rows.map((r) => r.name).join(', ')}`);
 }
 
 async function deleteKeys(redis: Redis, pattern: string): Promise<void> {

@@ -37,4 +37,28 @@ describe('DeliveryBatches', () => {
     expect(await batches.claim(ids[0]!)).toBeNull();
     await events.close();
   });
+
+  it('gives critical jobs their own lane: a critical claim commits while the normal lane is stuck', async () => {
+    const deps = withWriter({ db: t.db, queues: t.queues, retry: { attempts: 4, baseDelayMs: 100 }, log: t.log });
+    const deliveryOf = async (user: string) =>
+      (await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: user, message: 'x', channels: ['in_app'] })))).notification.deliveries[0]!.id;
+    const [a, b, urgent] = [await deliveryOf('lane-a'), await deliveryOf('lane-b'), await deliveryOf('lane-c')];
+    const batches = new DeliveryBatches({ pool: t.db.pool, log: t.log, dbRetryMs: 1000 });
+    // Another transaction holds the two normal rows, so both normal batches (its whole lane) wait.
+    const holder = await t.db.pool.connect();
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1 FROM deliveries WHERE id = ANY($1::uuid[]) FOR UPDATE', [[a, b]]);
+    try {
+      const first = batches.claim(a);
+      await new Promise((resolve) => setImmediate(resolve));
+      const second = batches.claim(b);
+      expect((await batches.claim(urgent, true))?.id).toBe(urgent);
+      await holder.query('COMMIT');
+      expect((await first)?.id).toBe(a);
+      expect((await second)?.id).toBe(b);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      holder.release();
+    }
+  });
 });

@@ -24,35 +24,47 @@ export interface DeliveryBatchesOptions {
 
 const batching = { maxBatch: 200, maxInFlight: 2, splitOnError: (err: unknown) => !isConnectionError(err) };
 
+interface Lane {
+  claims: Batcher<string, ClaimedDelivery | null>;
+  finishes: Batcher<DeliveryOutcome & { id: string }, void>;
+}
+
 /**
  * Group commit for a channel worker's jobs: the claims its concurrent jobs
  * make at the same moment go to PostgreSQL as one statement, and so do their
  * outcomes. Each job waits for its own row's commit, so nothing is
- * acknowledged to BullMQ before it is recorded.
+ * acknowledged to BullMQ before it is recorded. Critical jobs have a lane of
+ * their own: behind a backlog the normal lane's batches are full and always
+ * in flight, and a critical job would wait for them as well as for its turn
+ * in the queue.
  */
 export class DeliveryBatches {
-  private readonly claims: Batcher<string, ClaimedDelivery | null>;
-  private readonly finishes: Batcher<DeliveryOutcome & { id: string }, void>;
+  private readonly normal: Lane;
+  private readonly critical: Lane;
 
   constructor(o: DeliveryBatchesOptions) {
-    this.claims = new Batcher(async (ids) => {
-      const claimed = await withDbRetry(() => claimDeliveries(o.pool, ids), o.dbRetryMs);
-      return ids.map((id) => claimed.get(id) ?? null);
-    }, batching);
-    this.finishes = new Batcher<DeliveryOutcome & { id: string }, void>(async (outcomes) => {
-      const finished = await withDbRetry(() => finishDeliveries(o.pool, outcomes), o.dbRetryMs);
-      await enqueueStatusEvents(o.events, finished.eventIds, o.log);
-      return outcomes.map(() => undefined);
-    }, batching);
+    const lane = (): Lane => ({
+      claims: new Batcher(async (ids) => {
+        const claimed = await withDbRetry(() => claimDeliveries(o.pool, ids), o.dbRetryMs);
+        return ids.map((id) => claimed.get(id) ?? null);
+      }, batching),
+      finishes: new Batcher<DeliveryOutcome & { id: string }, void>(async (outcomes) => {
+        const finished = await withDbRetry(() => finishDeliveries(o.pool, outcomes), o.dbRetryMs);
+        await enqueueStatusEvents(o.events, finished.eventIds, o.log);
+        return outcomes.map(() => undefined);
+      }, batching),
+    });
+    this.normal = lane();
+    this.critical = lane();
   }
 
   /** The delivery, now `sending`; null when it is already finished. */
-  claim(id: string): Promise<ClaimedDelivery | null> {
-    return this.claims.submit(id);
+  claim(id: string, critical = false): Promise<ClaimedDelivery | null> {
+    return (critical ? this.critical : this.normal).claims.submit(id);
   }
 
   /** Records the outcome (once: a finished delivery does not move again) and queues its status events. */
-  finish(id: string, outcome: DeliveryOutcome): Promise<void> {
-    return this.finishes.submit({ ...outcome, id });
+  finish(id: string, outcome: DeliveryOutcome, critical = false): Promise<void> {
+    return (critical ? this.critical : this.normal).finishes.submit({ ...outcome, id });
   }
 }

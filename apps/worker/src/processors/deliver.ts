@@ -12,6 +12,7 @@ import {
   type Pool,
   type ProviderChain,
   type ProviderError,
+  PRIORITY,
 } from '@notify/core';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { withDbRetry } from '../db-retry.js';
@@ -54,7 +55,8 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   });
   const db = <T>(fn: () => Promise<T>) => withDbRetry(fn, deps.dbRetryMs);
 
-  const claimed = await deps.batches.claim(deliveryId);
+  const critical = job.opts.priority === PRIORITY.critical;
+  const claimed = await deps.batches.claim(deliveryId, critical);
   if (!claimed) return { outcome: 'already_finished' };
   if (claimed.previousStatus === 'sending') {
     log.warn({ attempt: claimed.attempts }, 'resuming a delivery whose worker stopped mid-send: it may be sent twice');
@@ -62,7 +64,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
 
   const envelopes = buildMessages(channel, claimed, deps.defaults);
   if (envelopes.length === 0) {
-    await deps.batches.finish(deliveryId, { status: 'skipped', reason: 'no_contact' });
+    await deps.batches.finish(deliveryId, { status: 'skipped', reason: 'no_contact' }, critical);
     deps.telemetry?.skipped({ appId: claimed.appId, channel, priority: claimed.priority, reason: 'no_contact' });
     return { outcome: 'skipped', reason: 'no_contact' };
   }
@@ -87,7 +89,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   if (sent.length > 0) {
     const providerMessageId = sent.map((o) => o.providerMessageId).join(',');
     const provider = [...new Set(sent.map((o) => o.provider))].join(',');
-    await deps.batches.finish(deliveryId, { status: 'delivered', provider, providerMessageId, attempt: attempt('delivered') });
+    await deps.batches.finish(deliveryId, { status: 'delivered', provider, providerMessageId, attempt: attempt('delivered') }, critical);
     deps.telemetry?.delivered({ appId: claimed.appId, channel, priority: claimed.priority, provider, acceptedAt: claimed.createdAt });
     // Debug, not info: one line per delivery is too many at production rates.
     log.debug({ provider, attempt: claimed.attempts }, 'delivered');
@@ -114,7 +116,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   }
   if (!err.retryable || lastAttempt) {
     const outcome = err.retryable ? 'retryable_error' : 'permanent_error';
-    await deps.batches.finish(deliveryId, { status: 'failed', ...failure, attempt: attempt(outcome, err) });
+    await deps.batches.finish(deliveryId, { status: 'failed', ...failure, attempt: attempt(outcome, err) }, critical);
     deps.telemetry?.failed({ appId: claimed.appId, channel, priority: claimed.priority, provider: providers, errorCode: err.code, retryable: err.retryable });
     log.warn({ err_code: err.code, attempt: claimed.attempts, retryable: err.retryable }, 'delivery failed');
     throw err.retryable ? err : new UnrecoverableError(`${err.code}: ${err.message}`);
