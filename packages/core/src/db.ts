@@ -26,12 +26,8 @@ export function createDb({ url, schema, poolSize, connectionTimeoutMs = 5000 }: 
     connectionString: url,
     max: poolSize,
     connectionTimeoutMillis: connectionTimeoutMs,
-    // Unqualified table names in raw SQL resolve to the configured schema. Custom plans: a
-    // prepared statement's generic plan is made once, maybe on a new, empty table, and kept
-    // until the next ANALYZE, so a sequential scan chosen at start-up would outlive the table's
-    // growth; a custom plan sees the table's real size each time (the hot statements are
-    // batched, so the planning is paid once per batch).
-    options: `-c search_path="${schema}" -c plan_cache_mode=force_custom_plan`,
+    // Unqualified table names in raw SQL resolve to the configured schema.
+    options: `-c search_path="${schema}"`,
   });
   // An idle client that loses its server emits 'error'; the pool replaces it.
   pool.on('error', () => {});
