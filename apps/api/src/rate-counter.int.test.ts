@@ -9,7 +9,7 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-const prefix = () => `${t.env.QUEUE_PREFIX}:rate-test:${Math.random().toString(36).slice(2)}:`;
+const prefix = () => `${t.env.QUEUE_PREFIX}:rate-test:${Math.random().toString(36).slice(2)}`;
 const consumeMany = (counter: RateCounter, key: string, n: number) => Promise.all(Array.from({ length: n }, () => counter.consume(key)));
 
 describe('RateCounter', () => {
@@ -19,8 +19,8 @@ describe('RateCounter', () => {
     expect(decisions.filter((d) => d.allowed)).toHaveLength(5);
     expect(decisions.filter((d) => d.allowed).map((d) => d.remaining)).toEqual([4, 3, 2, 1, 0]);
     expect(decisions.every((d) => d.msBeforeNext > 0 && d.msBeforeNext <= 1000)).toBe(true);
-    expect(await t.redis.get(`${p}k1`)).toBe('8');
-    expect(await t.redis.pttl(`${p}k1`)).toBeGreaterThan(0);
+    expect(await t.redis.get(`${p}:k1`)).toBe('8');
+    expect(await t.redis.pttl(`${p}:k1`)).toBeGreaterThan(0);
   });
 
   it('gives each key its own budget and every replica the same one', async () => {
