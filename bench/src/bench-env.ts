@@ -6,6 +6,7 @@ import {
   createDb,
   createKey,
   createRedis,
+  deleteKeys,
   ensureDatabase,
   loadEnv,
   migrationsDir,
@@ -93,13 +94,4 @@ export async function createBenchEnv(): Promise<BenchEnv> {
 async function vacuum(db: Db, schema: string): Promise<void> {
   const { rows } = await db.pool.query<{ name: string }>(`SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables WHERE schemaname = $1`, [schema]);
   if (rows.length > 0) await db.pool.query(`VACUUM (ANALYZE) ${rows.map((r) => r.name).join(', ')}`);
-}
-
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }

@@ -55,3 +55,13 @@ export async function assertNoEviction(redis: Redis): Promise<void> {
     );
   }
 }
+
+/** Deletes every key matching `pattern` (SCAN, never KEYS: the server keeps answering others meanwhile). */
+export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}

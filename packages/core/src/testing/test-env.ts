@@ -7,7 +7,7 @@ import { loadEnv, type Env } from '../env.js';
 import { createLogger, type Logger } from '../logger.js';
 import { applyMigrations, migrationsDir } from '../migrate.js';
 import { closeQueues, createQueues, type ChannelQueues } from '../queues.js';
-import { createRedis, redisReady, type Redis } from '../redis.js';
+import { createRedis, deleteKeys, redisReady, type Redis } from '../redis.js';
 
 /**
  * Real PostgreSQL and Redis for one test file, isolated from every other:
@@ -70,13 +70,4 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
       await closeDb(db);
     },
   };
-}
-
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }
