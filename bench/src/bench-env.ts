@@ -1,15 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import {
-  applyMigrations,
   closeDb,
   createDb,
   createKey,
   createRedis,
   deleteKeys,
-  ensureDatabase,
   loadEnv,
-  migrationsDir,
+  migrateDatabase,
   newId,
   redisReady,
   type Db,
@@ -48,14 +45,7 @@ export async function createBenchEnv(): Promise<BenchEnv> {
   const suffix = randomBytes(5).toString('hex');
   const schema = `bench_${suffix}`;
   const prefix = `bench-${suffix}`;
-  await ensureDatabase(env.DATABASE_URL);
-  const admin = new pg.Client({ connectionString: env.DATABASE_URL });
-  await admin.connect();
-  try {
-    await applyMigrations(admin, migrationsDir(), schema);
-  } finally {
-    await admin.end();
-  }
+  await migrateDatabase(env.DATABASE_URL, schema);
   const db = createDb({ url: env.DATABASE_URL, schema, poolSize: 4, connectionTimeoutMs: 30_000 });
   const redis = createRedis(env.REDIS_URL, 'worker');
   await redisReady(redis);

@@ -105,3 +105,15 @@ export async function ensureDatabase(url: string): Promise<void> {
     await admin.end();
   }
 }
+
+/** `npm run db:migrate` in one call: creates the database if needed, then applies what is pending to `schema`. */
+export async function migrateDatabase(url: string, schema: string): Promise<string[]> {
+  await ensureDatabase(url);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await applyMigrations(client, migrationsDir(), schema);
+  } finally {
+    await client.end();
+  }
+}

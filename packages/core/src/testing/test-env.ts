@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { inject } from 'vitest';
 import './provided.js';
 import { closeDb, createDb, type Db } from '../db.js';
 import { loadEnv, type Env } from '../env.js';
 import { createLogger, type Logger } from '../logger.js';
-import { applyMigrations, migrationsDir } from '../migrate.js';
+import { migrateDatabase } from '../migrate.js';
 import { closeQueues, createQueues, type ChannelQueues } from '../queues.js';
 import { createRedis, deleteKeys, redisReady, type Redis } from '../redis.js';
 
@@ -38,13 +37,7 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
     NODE_ENV: 'test',
     ...overrides,
   });
-  const admin = new pg.Client({ connectionString: env.DATABASE_URL });
-  await admin.connect();
-  try {
-    await applyMigrations(admin, migrationsDir(), schema);
-  } finally {
-    await admin.end();
-  }
+  await migrateDatabase(env.DATABASE_URL, schema);
   const db = createDb({ url: env.DATABASE_URL, schema, poolSize: 10 });
   const appId = 'test-app';
   await db.prisma.app.create({ data: { id: appId, name: appId } });
