@@ -27,6 +27,7 @@ export function validationError(error: z.ZodError): AppError {
 
 const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
   401: 'unauthorized',
+  403: 'forbidden',
   404: 'not_found',
   413: 'payload_too_large',
   415: 'unsupported_media_type',

@@ -9,6 +9,7 @@ export const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': {
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Malformed request (e.g. the body is not JSON)',
   401: 'Missing or invalid credentials',
+  403: 'Forbidden (e.g. a cross-site request to an admin page)',
   404: 'Not found',
   409: 'Conflict with the current state',
   413: 'Body too large',

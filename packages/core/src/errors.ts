@@ -3,8 +3,11 @@ export type ErrorCode =
   | 'invalid_json'
   | 'invalid_request'
   | 'validation_failed'
+  | 'template_too_expensive'
+  | 'template_output_too_large'
   | 'idempotency_key_reused'
   | 'unauthorized'
+  | 'forbidden'
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
@@ -13,13 +16,15 @@ export type ErrorCode =
   | 'unavailable'
   | 'internal';
 
-export function statusOf(code: ErrorCode): 400 | 401 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503 {
+export function statusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503 {
   switch (code) {
     case 'invalid_json':
     case 'invalid_request':
       return 400;
     case 'unauthorized':
       return 401;
+    case 'forbidden':
+      return 403;
     case 'not_found':
       return 404;
     case 'conflict':
@@ -29,6 +34,8 @@ export function statusOf(code: ErrorCode): 400 | 401 | 404 | 409 | 413 | 415 | 4
     case 'unsupported_media_type':
       return 415;
     case 'validation_failed':
+    case 'template_too_expensive':
+    case 'template_output_too_large':
     case 'idempotency_key_reused':
       return 422;
     case 'rate_limited':
