@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isForbiddenAddress, resolveWebhookTarget } from './ssrf.js';
+import { embeddedIPv4, isForbiddenAddress, resolveWebhookTarget } from './ssrf.js';
+import { EMBEDDED_LOOPBACK_FORMS } from './testing/ssrf-forms.js';
 
 const none = new Set<string>();
 const resolvesTo = (...addresses: string[]) => async () => addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
@@ -11,9 +12,38 @@ describe('isForbiddenAddress', () => {
     '::ffff:7f00:1', '::ffff:10.0.0.1', '64:ff9b::a00:1', 'not-an-ip',
   ])('refuses %s', (ip) => expect(isForbiddenAddress(ip)).toBe(true));
 
-  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8'])('allows %s', (ip) =>
-    expect(isForbiddenAddress(ip)).toBe(false),
+  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '2002:808:808::1', '2001:4860:4860::8888'])(
+    'allows %s',
+    (ip) => expect(isForbiddenAddress(ip)).toBe(false),
   );
+});
+
+describe('IPv6 forms of a refused IPv4 address', () => {
+  it('decodes the IPv4 each embedding form carries', () => {
+    expect(embeddedIPv4('::127.0.0.1')).toEqual(['127.0.0.1']);
+    expect(embeddedIPv4('::7f00:1')).toEqual(['127.0.0.1']);
+    expect(embeddedIPv4('::ffff:10.1.2.3')).toEqual(['10.1.2.3']);
+    expect(embeddedIPv4('::ffff:0:c0a8:101')).toEqual(['192.168.1.1']);
+    expect(embeddedIPv4('2002:c0a8:101:5::9')).toEqual(['192.168.1.1']);
+    expect(embeddedIPv4('2606:4700::1111')).toEqual([]);
+    expect(embeddedIPv4('8.8.8.8')).toEqual([]);
+  });
+
+  it.each(EMBEDDED_LOOPBACK_FORMS)('refuses the literal %s (%s) even where DNS would answer a public address', async (ip) => {
+    expect(isForbiddenAddress(ip)).toBe(true);
+    // The resolver answers a public address: only the literal check can refuse this.
+    await expect(resolveWebhookTarget(`http://[${ip}]/hook`, none, resolvesTo('93.184.216.34'))).rejects.toThrow(/private or reserved/);
+  });
+
+  it.each(EMBEDDED_LOOPBACK_FORMS)('refuses a name whose DNS answer is %s (%s)', async (ip) => {
+    await expect(resolveWebhookTarget('https://hooks.example.com/x', none, resolvesTo(ip))).rejects.toThrow(/private or reserved/);
+    await expect(resolveWebhookTarget('https://hooks.example.com/x', none, resolvesTo('93.184.216.34', ip))).rejects.toThrow(/private or reserved/);
+  });
+
+  it('still accepts a public IPv6 literal and a 6to4 address of a public IPv4', async () => {
+    expect((await resolveWebhookTarget('http://[2606:4700:4700::1111]/', none, resolvesTo('127.0.0.1'))).address).toBe('2606:4700:4700::1111');
+    expect((await resolveWebhookTarget('http://[2002:808:808::1]/', none, resolvesTo('127.0.0.1'))).address).toBe('2002:808:808::1');
+  });
 });
 
 describe('resolveWebhookTarget', () => {
@@ -29,7 +59,9 @@ describe('resolveWebhookTarget', () => {
     'http://169.254.169.254/latest/meta-data',
     'http://[fd00:ec2::254]/',
   ])('refuses %s', async (url) => {
-    await expect(resolveWebhookTarget(url, none, resolvesTo('127.0.0.1'))).rejects.toThrow(/private or reserved/);
+    // Literals are judged themselves; localhost is judged by its (loopback) answer.
+    const answer = url.includes('localhost') ? '127.0.0.1' : '93.184.216.34';
+    await expect(resolveWebhookTarget(url, none, resolvesTo(answer))).rejects.toThrow(/private or reserved/);
   });
 
   it('refuses a name that resolves to a private address, even among public ones', async () => {

@@ -9,3 +9,4 @@ export * from '../providers/testing/smtp-test-server.js';
 export * from '../providers/testing/tls-server.js';
 export * from '../providers/testing/webhook-receiver.js';
 export * from './counting-pool.js';
+export * from './ssrf-forms.js';
