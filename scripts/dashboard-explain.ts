@@ -2,12 +2,35 @@
 // into a scratch schema and runs each dashboard query under EXPLAIN ANALYZE,
 // printing its plan and execution time. The schema is dropped afterwards.
 import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { applyMigrations, DASHBOARD_SQL, loadEnv, migrationsDir } from '@notify/core';
 
+const USAGE = `usage: npm run dashboard:explain [-- DELIVERIES]
+  seeds DELIVERIES deliveries (default 1000000, even) into a scratch schema of DATABASE_URL and prints each dashboard query's plan`;
+function usageError(problem: string): never {
+  console.error(`${problem}\n\n${USAGE}`);
+  process.exit(2);
+}
+function parse() {
+  try {
+    return parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+}
+const parsed = parse();
+if (parsed.values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const [count = '1000000', ...extra] = parsed.positionals;
+// Half as many notifications as deliveries, two channels each: an odd or non-numeric count is refused, not rounded.
+if (extra.length > 0) usageError(`Unexpected argument: ${extra[0]}`);
+if (!/^[1-9]\d*$/.test(count) || Number(count) % 2 !== 0) usageError(`DELIVERIES must be a positive even number, not ${count}`);
+const DELIVERIES = Number(count);
 const env = loadEnv();
 const schema = `explain_${randomBytes(4).toString('hex')}`;
-const DELIVERIES = Number(process.argv[2] ?? 1_000_000);
 const client = new pg.Client({ connectionString: env.DATABASE_URL });
 await client.connect();
 

@@ -7,6 +7,17 @@ import path from 'node:path';
 const root = path.resolve(import.meta.dirname, '..');
 const CHANNELS = ['email', 'sms', 'push', 'in_app', 'webhook'];
 
+const USAGE = 'usage: npm start\n  migrations, then the API and one worker per channel; takes no arguments, settings come from the environment';
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (args.length > 0) {
+  console.error(`Unexpected argument: ${args[0]}\n\n${USAGE}`);
+  process.exit(2);
+}
+
 const migrate = spawnSync(process.execPath, ['packages/core/dist/cli/migrate.js'], { cwd: root, stdio: 'inherit' });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 

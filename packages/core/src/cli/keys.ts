@@ -1,31 +1,58 @@
 // `npm run keys -- create --app NAME [--name LABEL]`, `list --app NAME`, `revoke KEY_ID`.
-import { parseArgs } from 'node:util';
 import { createKey, ensureApp, listKeys, revokeKey } from '../api-keys.js';
 import { closeDb, createDb } from '../db.js';
 import { loadEnv } from '../env.js';
 import { createRedis, redisReady } from '../redis.js';
+import { parseCli, usageError } from './args.js';
 
 const USAGE = `usage:
   npm run keys -- create --app NAME [--name LABEL]   create the app if needed, and a key for it
   npm run keys -- list --app NAME                    the app's keys (never the keys themselves)
-  npm run keys -- revoke KEY_ID                      revoke a key at once`;
+  npm run keys -- revoke KEY_ID                      revoke a key at once
+  npm run keys -- --help                             this text`;
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { app: { type: 'string' }, name: { type: 'string' } } });
-const [command, arg] = positionals;
+const { positionals, values } = parseCli(USAGE, { app: { type: 'string' }, name: { type: 'string' } });
+const [command, arg, ...extra] = positionals;
+
+/** What is wrong with the arguments, or null; checked before loading the environment or connecting. */
+function problem(): string | null {
+  const unexpected = (allowed: { arg: boolean; app: boolean; name: boolean }) =>
+    (allowed.arg ? extra[0] : arg) ??
+    (!allowed.app && values.app !== undefined ? '--app' : !allowed.name && values.name !== undefined ? '--name' : undefined);
+  switch (command) {
+    case undefined:
+      return 'Missing command';
+    case 'create':
+    case 'list': {
+      if (values.app === undefined) return `${command} needs --app NAME`;
+      const extraArg = unexpected({ arg: false, app: true, name: command === 'create' });
+      return extraArg === undefined ? null : `Unexpected argument for ${command}: ${extraArg}`;
+    }
+    case 'revoke': {
+      if (arg === undefined) return 'revoke needs a KEY_ID';
+      const extraArg = unexpected({ arg: true, app: false, name: false });
+      return extraArg === undefined ? null : `Unexpected argument for revoke: ${extraArg}`;
+    }
+    default:
+      return `Unknown command: ${command}`;
+  }
+}
+const wrong = problem();
+if (wrong !== null) usageError(USAGE, wrong);
 const env = loadEnv();
 const db = createDb({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: 2 });
 try {
-  if (command === 'create' && values.app) {
+  if (command === 'create' && values.app !== undefined) {
     const appId = await ensureApp(db, values.app);
     const key = await createKey(db, appId, values.name ?? null);
     console.log(`App ${values.app} (${appId})\nKey id ${key.id}\n\n  ${key.key}\n\nStore it now: only its hash is kept. Use it as: Authorization: Bearer ${key.prefix}...`);
-  } else if (command === 'list' && values.app) {
+  } else if (command === 'list' && values.app !== undefined) {
     const app = await db.prisma.app.findUnique({ where: { name: values.app } });
     if (!app) throw new Error(`No app named ${values.app}`);
     for (const k of await listKeys(db, app.id)) {
       console.log(`${k.id}  ${k.prefix}...  ${k.name ?? ''}  created ${k.created_at}${k.revoked_at ? `  REVOKED ${k.revoked_at}` : ''}`);
     }
-  } else if (command === 'revoke' && arg) {
+  } else if (command === 'revoke' && arg !== undefined) {
     const redis = createRedis(env.REDIS_URL, 'producer');
     try {
       await redisReady(redis);
@@ -34,9 +61,6 @@ try {
     } finally {
       redis.disconnect();
     }
-  } else {
-    console.error(USAGE);
-    process.exitCode = 2;
   }
 } catch (err) {
   console.error((err as Error).message);
