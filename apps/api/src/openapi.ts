@@ -1,3 +1,4 @@
+import { createRoute, type RouteConfig } from '@hono/zod-openapi';
 import { ErrorBody } from '@notify/core';
 import { z } from 'zod';
 
@@ -7,7 +8,7 @@ export const IdParams = z.object({ id: z.string().max(100).meta({ param: { name:
 export const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
 const DESCRIPTIONS: Record<number, string> = {
-  400: 'Malformed request (e.g. the body is not JSON)',
+  400: 'Malformed request (e.g. the body is not JSON, or a cursor is not valid)',
   401: 'Missing or invalid credentials',
   403: 'Forbidden (e.g. a cross-site request to an admin page)',
   404: 'Not found',
@@ -16,6 +17,7 @@ const DESCRIPTIONS: Record<number, string> = {
   415: 'The body is not application/json',
   422: 'The body or query failed validation',
   429: 'Rate limited; see Retry-After',
+  500: 'Unexpected error (logged; the body names no internals)',
   503: 'PostgreSQL or Redis is unavailable; retry',
 };
 
@@ -24,4 +26,33 @@ export function errorResponses<S extends number>(...statuses: S[]) {
   return Object.fromEntries(
     statuses.map((s) => [s, { description: DESCRIPTIONS[s] ?? 'Error', content: json(ErrorBody) }]),
   ) as Record<S, { description: string; content: ReturnType<typeof json<typeof ErrorBody>> }>;
+}
+
+/**
+ * What any request can answer whatever its route: the body limit runs before
+ * routing (413) and any handler can fail unexpectedly (500).
+ */
+export const EVERY_REQUEST = [413, 500] as const;
+
+/**
+ * The statuses a tenant route answers because of how it is mounted and what it
+ * validates, rather than what it does: API-key auth (401) and the per-key rate
+ * limit and failed-auth throttling (429), both reading PostgreSQL or Redis
+ * (503); a JSON body that is not JSON (400), not application/json (415) or
+ * not valid (422); path, query or header parameters that are not valid (422).
+ */
+export function sharedStatuses(request: RouteConfig['request']): number[] {
+  const statuses = new Set<number>([...EVERY_REQUEST, 401, 429, 503]);
+  if (request?.body) [400, 415, 422].forEach((s) => statuses.add(s));
+  if (request?.params || request?.query || request?.headers) statuses.add(422);
+  return [...statuses];
+}
+
+/**
+ * createRoute for a route behind the tenant middleware (see app.ts): adds the
+ * shared statuses above to the ones the route lists itself (its own 404, 409,
+ * a 400 for a bad cursor...).
+ */
+export function tenantRoute<R extends RouteConfig>(route: R): ReturnType<typeof createRoute<R['path'], R>> {
+  return createRoute({ ...route, responses: { ...errorResponses(...sharedStatuses(route.request)), ...route.responses } });
 }

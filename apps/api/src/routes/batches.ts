@@ -1,15 +1,15 @@
-import { createRoute } from '@hono/zod-openapi';
 import { Batch, getBatch, type Db } from '@notify/core';
 import { newRouter } from '../context.js';
-import { errorResponses, IdParams, json } from '../openapi.js';
+import { errorResponses, IdParams, json, tenantRoute } from '../openapi.js';
 
 /** Progress of a bulk send or a topic fan-out. */
 export function batchRoutes(deps: { db: Db }) {
   const app = newRouter();
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/{id}',
+      operationId: 'getBatch',
       tags: ['notifications'],
       summary: 'Progress of a bulk send or topic fan-out',
       request: { params: IdParams },

@@ -1,17 +1,17 @@
-import { createRoute } from '@hono/zod-openapi';
 import { Category, CategoryKey, CategoryList, listCategories, PutCategoryBody, putCategory, type Db } from '@notify/core';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
-import { errorResponses, json } from '../openapi.js';
+import { json, tenantRoute } from '../openapi.js';
 
 /** Notification categories: preferences apply per category, and a required one cannot be opted out of. */
 export function categoryRoutes(deps: { db: Db }) {
   const app = newRouter();
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/',
+      operationId: 'listCategories',
       tags: ['categories'],
       summary: "The app's categories (built-in security, transactional, marketing, and its own)",
       responses: { 200: { description: 'The categories', content: json(CategoryList) } },
@@ -20,16 +20,17 @@ export function categoryRoutes(deps: { db: Db }) {
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'put',
       path: '/{key}',
+      operationId: 'putCategory',
       tags: ['categories'],
       summary: 'Define a category or change one (e.g. make it required)',
       request: {
         params: z.object({ key: CategoryKey.meta({ param: { name: 'key', in: 'path' } }) }),
         body: { required: true, content: json(PutCategoryBody) },
       },
-      responses: { 200: { description: 'The category', content: json(Category) }, ...errorResponses(415, 422) },
+      responses: { 200: { description: 'The category', content: json(Category) } },
     }),
     async (c) => c.json(await putCategory(deps.db, c.get('appId'), c.req.valid('param').key, c.req.valid('json')), 200),
   );

@@ -1,4 +1,3 @@
-import { createRoute } from '@hono/zod-openapi';
 import {
   DeliveryDetail,
   DeliveryListQuery,
@@ -14,7 +13,7 @@ import {
 } from '@notify/core';
 import { newRouter } from '../context.js';
 import { requireRedis } from '../middleware/require-redis.js';
-import { errorResponses, IdParams, json } from '../openapi.js';
+import { errorResponses, IdParams, json, tenantRoute } from '../openapi.js';
 
 
 /** Deliveries across notifications: the dead-letter list and its replay. */
@@ -24,34 +23,37 @@ export function deliveryRoutes(deps: ReplayDeps & { redis: Redis }) {
   app.use('/:id/retry', requireRedis(deps.redis));
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/',
+      operationId: 'listDeliveries',
       tags: ['deliveries'],
       summary: 'Deliveries newest first; `status=failed` lists the dead letters',
       request: { query: DeliveryListQuery },
-      responses: { 200: { description: 'A page', content: json(DeliveryPage) }, ...errorResponses(400, 422) },
+      responses: { 200: { description: 'A page', content: json(DeliveryPage) }, ...errorResponses(400) },
     }),
     async (c) => c.json(await listDeliveries(deps.db, c.get('appId'), c.req.valid('query')), 200),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'post',
       path: '/retry',
+      operationId: 'replayFailedDeliveries',
       tags: ['deliveries'],
       summary: 'Replay failed deliveries matching a filter',
       description: 'Each goes back to its queue with fresh attempts and the same delivery id; each replay is recorded.',
       request: { body: { required: true, content: json(ReplayFilter) } },
-      responses: { 200: { description: 'What was replayed', content: json(ReplayResult) }, ...errorResponses(400, 415, 422, 503) },
+      responses: { 200: { description: 'What was replayed', content: json(ReplayResult) } },
     }),
     async (c) => c.json(await replayFailed(deps, c.get('appId'), c.req.valid('json'), c.get('requestId')), 200),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/{id}',
+      operationId: 'getDelivery',
       tags: ['deliveries'],
       summary: 'A delivery with every attempt and replay',
       request: { params: IdParams },
@@ -61,15 +63,16 @@ export function deliveryRoutes(deps: ReplayDeps & { redis: Redis }) {
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'post',
       path: '/{id}/retry',
+      operationId: 'replayDelivery',
       tags: ['deliveries'],
       summary: 'Replay one failed delivery',
       request: { params: IdParams },
       responses: {
         200: { description: 'The delivery, queued again', content: json(DeliveryDetail) },
-        ...errorResponses(404, 409, 503),
+        ...errorResponses(404, 409),
       },
     }),
     async (c) => c.json(await replayDelivery(deps, c.get('appId'), c.req.valid('param').id, c.get('requestId')), 200),

@@ -1,7 +1,8 @@
+import { createRoute } from '@hono/zod-openapi';
 import { AppError, type Db, type Redis } from '@notify/core';
-import { Hono } from 'hono';
-import type { ApiEnv } from '../context.js';
-import { errorResponse } from '../errors.js';
+import { z } from 'zod';
+import { newRouter } from '../context.js';
+import { errorResponses, EVERY_REQUEST, json } from '../openapi.js';
 
 const CHECK_TIMEOUT_MS = 1000;
 
@@ -22,21 +23,49 @@ async function check(fn: () => Promise<unknown>): Promise<string | null> {
   }
 }
 
-/** /health: the process is alive. /ready: PostgreSQL and Redis answer; 503 otherwise. */
+const Health = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
+const Ready = z
+  .object({ status: z.literal('ready'), checks: z.object({ postgres: z.literal('ok'), redis: z.literal('ok') }) })
+  .meta({ id: 'Ready' });
+
+/** /health: the process is alive. /ready: PostgreSQL and Redis answer; 503 otherwise. Both without a key. */
 export function healthRoutes(deps: { db: Db; redis: Redis }) {
-  const app = new Hono<ApiEnv>();
-  app.get('/health', (c) => c.json({ status: 'ok' }));
-  app.get('/ready', async (c) => {
-    const [postgres, redis] = await Promise.all([
-      check(() => deps.db.pool.query('SELECT 1')),
-      check(() => deps.redis.ping()),
-    ]);
-    if (postgres === null && redis === null) return c.json({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
-    const details = [
-      ...(postgres ? [{ path: 'postgres', message: postgres }] : []),
-      ...(redis ? [{ path: 'redis', message: redis }] : []),
-    ];
-    return errorResponse(c, new AppError('unavailable', 'Not ready', details));
-  });
+  const app = newRouter();
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/health',
+      operationId: 'getHealth',
+      tags: ['operations'],
+      summary: 'Liveness: the process answers (checks nothing else)',
+      security: [],
+      responses: { 200: { description: 'Alive', content: json(Health) }, ...errorResponses(...EVERY_REQUEST) },
+    }),
+    (c) => c.json({ status: 'ok' as const }, 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/ready',
+      operationId: 'getReadiness',
+      tags: ['operations'],
+      summary: 'Readiness: PostgreSQL and Redis answer within 1 s',
+      description: 'A 503 lists each failed check in `details` (`path` is `postgres` or `redis`).',
+      security: [],
+      responses: { 200: { description: 'Ready', content: json(Ready) }, ...errorResponses(...EVERY_REQUEST, 503) },
+    }),
+    async (c) => {
+      const [postgres, redis] = await Promise.all([
+        check(() => deps.db.pool.query('SELECT 1')),
+        check(() => deps.redis.ping()),
+      ]);
+      if (postgres === null && redis === null) return c.json({ status: 'ready' as const, checks: { postgres: 'ok' as const, redis: 'ok' as const } }, 200);
+      const details = [
+        ...(postgres ? [{ path: 'postgres', message: postgres }] : []),
+        ...(redis ? [{ path: 'redis', message: redis }] : []),
+      ];
+      throw new AppError('unavailable', 'Not ready', details);
+    },
+  );
   return app;
 }

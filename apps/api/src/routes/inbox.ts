@@ -1,4 +1,3 @@
-import { createRoute } from '@hono/zod-openapi';
 import {
   InboxItem,
   inboxItemsAfter,
@@ -18,7 +17,7 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
 import type { InboxHub } from '../inbox-hub.js';
-import { errorResponses, json } from '../openapi.js';
+import { errorResponses, json, tenantRoute } from '../openapi.js';
 
 const ItemParams = UserParams.extend({ id: z.string().max(100).meta({ param: { name: 'id', in: 'path' } }) });
 const KEEPALIVE_MS = 15_000;
@@ -29,49 +28,53 @@ export function inboxRoutes(deps: { db: Db; hub: InboxHub }) {
   const { db } = deps;
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/{user_id}/inbox',
+      operationId: 'listInbox',
       tags: ['inbox'],
       summary: "A user's in-app inbox, newest first, with the unread count",
       request: { params: UserParams, query: InboxQuery },
-      responses: { 200: { description: 'A page', content: json(InboxPage) }, ...errorResponses(400, 422) },
+      responses: { 200: { description: 'A page', content: json(InboxPage) }, ...errorResponses(400) },
     }),
     async (c) => c.json(await listInbox(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('query')), 200),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/{user_id}/inbox/unread_count',
+      operationId: 'getInboxUnreadCount',
       tags: ['inbox'],
       summary: 'How many inbox items are unread (for a badge)',
       request: { params: UserParams },
-      responses: { 200: { description: 'The count', content: json(UnreadCount) }, ...errorResponses(422) },
+      responses: { 200: { description: 'The count', content: json(UnreadCount) } },
     }),
     async (c) => c.json({ unread_count: await unreadCount(db, c.get('appId'), c.req.valid('param').user_id) }, 200),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'post',
       path: '/{user_id}/inbox/read-all',
+      operationId: 'markAllInboxRead',
       tags: ['inbox'],
       summary: 'Mark every item read',
       request: { params: UserParams },
-      responses: { 200: { description: 'How many changed', content: json(ReadAllResult) }, ...errorResponses(422) },
+      responses: { 200: { description: 'How many changed', content: json(ReadAllResult) } },
     }),
     async (c) => c.json(await markAllRead(db, c.get('appId'), c.req.valid('param').user_id), 200),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'post',
       path: '/{user_id}/inbox/{id}/read',
+      operationId: 'markInboxItemRead',
       tags: ['inbox'],
       summary: 'Mark one item read',
       request: { params: ItemParams },
-      responses: { 200: { description: 'The item', content: json(InboxItem) }, ...errorResponses(404, 422) },
+      responses: { 200: { description: 'The item', content: json(InboxItem) }, ...errorResponses(404) },
     }),
     async (c) => {
       const { user_id, id } = c.req.valid('param');
@@ -80,9 +83,10 @@ export function inboxRoutes(deps: { db: Db; hub: InboxHub }) {
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/{user_id}/inbox/stream',
+      operationId: 'streamInbox',
       tags: ['inbox'],
       summary: 'Live stream of new inbox items (Server-Sent Events)',
       description:
@@ -90,7 +94,6 @@ export function inboxRoutes(deps: { db: Db; hub: InboxHub }) {
       request: { params: UserParams },
       responses: {
         200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
-        ...errorResponses(422),
       },
     }),
     async (c) => {

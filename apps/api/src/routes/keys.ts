@@ -1,9 +1,8 @@
-import { createRoute } from '@hono/zod-openapi';
 import { createKey, listKeys, revokeKey, Timestamp, type Db, type Redis } from '@notify/core';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
 import type { KeyCache } from '../middleware/api-key-auth.js';
-import { errorResponses, IdParams, json } from '../openapi.js';
+import { errorResponses, IdParams, json, tenantRoute } from '../openapi.js';
 
 const KeyInfo = z
   .object({ id: z.uuid(), name: z.string().nullable(), prefix: z.string(), created_at: Timestamp, revoked_at: Timestamp.nullable() })
@@ -17,9 +16,10 @@ export function keyRoutes(deps: { db: Db; redis: Redis; keys: KeyCache }) {
   const app = newRouter();
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/',
+      operationId: 'listKeys',
       tags: ['keys'],
       summary: "The app's API keys (never the keys themselves)",
       responses: { 200: { description: 'The keys', content: json(z.object({ data: z.array(KeyInfo) })) } },
@@ -28,13 +28,14 @@ export function keyRoutes(deps: { db: Db; redis: Redis; keys: KeyCache }) {
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'post',
       path: '/',
+      operationId: 'createKey',
       tags: ['keys'],
       summary: 'Create another key for this app',
       request: { body: { required: false, content: json(z.object({ name: z.string().max(100).optional() }).strict()) } },
-      responses: { 201: { description: 'The key, shown once', content: json(NewKey) }, ...errorResponses(415, 422) },
+      responses: { 201: { description: 'The key, shown once', content: json(NewKey) } },
     }),
     async (c) => {
       const { app_id: _app, ...created } = await createKey(deps.db, c.get('appId'), c.req.valid('json').name ?? null);
@@ -43,9 +44,10 @@ export function keyRoutes(deps: { db: Db; redis: Redis; keys: KeyCache }) {
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'delete',
       path: '/{id}',
+      operationId: 'revokeKey',
       tags: ['keys'],
       summary: 'Revoke a key; it stops working at once on every API replica',
       request: { params: IdParams },

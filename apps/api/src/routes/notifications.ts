@@ -1,4 +1,3 @@
-import { createRoute } from '@hono/zod-openapi';
 import {
   AppError,
   cancelNotification,
@@ -21,7 +20,7 @@ import {
 import { z } from 'zod';
 import { newRouter } from '../context.js';
 import { requireRedis } from '../middleware/require-redis.js';
-import { errorResponses, IdParams, json } from '../openapi.js';
+import { errorResponses, IdParams, json, tenantRoute } from '../openapi.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -43,9 +42,10 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
   app.use('/:id/cancel', requireRedis(deps.redis));
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'post',
       path: '/',
+      operationId: 'createNotification',
       tags: ['notifications'],
       summary: 'Notify a user, or every subscriber of a topic',
       request: { headers: CreateHeaders, body: { required: true, content: json(CreateNotificationBody) } },
@@ -55,7 +55,7 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
             'Accepted: stored, and one job queued per deliverable channel (a replay of an idempotent request carries `Idempotency-Replay: true`). For a topic, the batch that fans out to its subscribers.',
           content: json(z.union([Notification, Batch])),
         },
-        ...errorResponses(400, 404, 409, 415, 422, 503),
+        ...errorResponses(404, 409),
       },
     }),
     async (c) => {
@@ -83,23 +83,25 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'post',
       path: '/bulk',
+      operationId: 'createBulkNotifications',
       tags: ['notifications'],
       summary: 'Notify up to 1,000 users in one request',
       description:
         'One notification per recipient, each rendered with the shared `data` merged with its own. Stored in one transaction; answers the batch, whose progress GET /batches/{id} shows.',
       request: { body: { required: true, content: json(BulkBody) } },
-      responses: { 202: { description: 'The batch', content: json(Batch) }, ...errorResponses(400, 404, 415, 422, 503) },
+      responses: { 202: { description: 'The batch', content: json(Batch) }, ...errorResponses(404) },
     }),
     async (c) => c.json(await createBulk({ ...deps, requestId: c.get('requestId') }, c.get('appId'), c.req.valid('json')), 202),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/{id}',
+      operationId: 'getNotification',
       tags: ['notifications'],
       summary: 'A notification with its per-channel deliveries',
       request: { params: IdParams },
@@ -109,9 +111,10 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'post',
       path: '/{id}/cancel',
+      operationId: 'cancelNotification',
       tags: ['notifications'],
       summary: 'Cancel the deliveries not sent yet',
       description:
@@ -119,7 +122,7 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
       request: { params: IdParams },
       responses: {
         200: { description: 'The notification after cancelling', content: json(Notification) },
-        ...errorResponses(404, 409, 503),
+        ...errorResponses(404, 409),
       },
     }),
     async (c) => c.json(await cancelNotification(deps, c.get('appId'), notificationId(c.req.valid('param').id)), 200),

@@ -1,4 +1,3 @@
-import { createRoute } from '@hono/zod-openapi';
 import {
   createTemplate,
   CreateTemplateBody,
@@ -17,7 +16,7 @@ import {
 } from '@notify/core';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
-import { errorResponses, json } from '../openapi.js';
+import { errorResponses, json, tenantRoute } from '../openapi.js';
 
 const KeyParams = z.object({ key: TemplateKey.meta({ param: { name: 'key', in: 'path' } }) });
 const VersionQuery = z.object({ version: z.coerce.number().int().min(1).optional().meta({ description: 'A past version; default the latest' }) });
@@ -28,13 +27,14 @@ export function templateRoutes(deps: { db: Db }) {
   const { db } = deps;
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'post',
       path: '/',
+      operationId: 'createTemplate',
       tags: ['templates'],
       summary: 'Create a template (version 1)',
       request: { body: { required: true, content: json(CreateTemplateBody) } },
-      responses: { 201: { description: 'Created', content: json(Template) }, ...errorResponses(400, 409, 415, 422) },
+      responses: { 201: { description: 'Created', content: json(Template) }, ...errorResponses(409) },
     }),
     async (c) => {
       const { key, ...body } = c.req.valid('json');
@@ -43,50 +43,54 @@ export function templateRoutes(deps: { db: Db }) {
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/',
+      operationId: 'listTemplates',
       tags: ['templates'],
       summary: 'Templates by key',
       request: { query: PageQuery },
-      responses: { 200: { description: 'A page', content: json(TemplateList) }, ...errorResponses(422) },
+      responses: { 200: { description: 'A page', content: json(TemplateList) }, ...errorResponses(400) },
     }),
     async (c) => c.json(await listTemplates(db, c.get('appId'), c.req.valid('query')), 200),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/{key}',
+      operationId: 'getTemplate',
       tags: ['templates'],
       summary: 'A template at its latest version, or `?version=n`',
       request: { params: KeyParams, query: VersionQuery },
-      responses: { 200: { description: 'The template', content: json(Template) }, ...errorResponses(404, 422) },
+      responses: { 200: { description: 'The template', content: json(Template) }, ...errorResponses(404) },
     }),
     async (c) => c.json(await getTemplate(db, c.get('appId'), c.req.valid('param').key, c.req.valid('query').version), 200),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'put',
       path: '/{key}',
+      operationId: 'replaceTemplate',
       tags: ['templates'],
       summary: 'Edit a template: adds a new version',
       description: 'Notifications already made keep the version they used.',
       request: { params: KeyParams, body: { required: true, content: json(TemplateBody) } },
-      responses: { 200: { description: 'The new version', content: json(Template) }, ...errorResponses(404, 415, 422) },
+      responses: { 200: { description: 'The new version', content: json(Template) }, ...errorResponses(404) },
     }),
     async (c) => c.json(await updateTemplate(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json')), 200),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'post',
       path: '/{key}/preview',
+      operationId: 'previewTemplate',
       tags: ['templates'],
       summary: 'Render a template without sending anything',
       request: { params: KeyParams, body: { required: true, content: json(PreviewBody) } },
-      responses: { 200: { description: 'What it renders to', content: json(Preview) }, ...errorResponses(404, 415, 422) },
+      responses: { 200: { description: 'What it renders to', content: json(Preview) }, ...errorResponses(404) },
     }),
     async (c) => c.json(await previewTemplate(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json')), 200),
   );

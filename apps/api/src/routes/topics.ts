@@ -1,8 +1,7 @@
-import { createRoute } from '@hono/zod-openapi';
 import { getTopic, listSubscribers, PageQuery, subscribe, SubscriberPage, Topic, TopicKey, TopicUsers, unsubscribe, type Db } from '@notify/core';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
-import { errorResponses, json } from '../openapi.js';
+import { errorResponses, json, tenantRoute } from '../openapi.js';
 
 const KeyParams = z.object({ key: TopicKey.meta({ param: { name: 'key', in: 'path' } }) });
 
@@ -12,55 +11,58 @@ export function topicRoutes(deps: { db: Db }) {
   const { db } = deps;
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/{key}',
+      operationId: 'getTopic',
       tags: ['topics'],
       summary: 'A topic and its subscriber count',
       request: { params: KeyParams },
-      responses: { 200: { description: 'The topic', content: json(Topic) }, ...errorResponses(404, 422) },
+      responses: { 200: { description: 'The topic', content: json(Topic) }, ...errorResponses(404) },
     }),
     async (c) => c.json(await getTopic(db, c.get('appId'), c.req.valid('param').key), 200),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'post',
       path: '/{key}/subscribers',
+      operationId: 'subscribeToTopic',
       tags: ['topics'],
       summary: 'Subscribe users (up to 1,000 a call); creates the topic on first use',
       request: { params: KeyParams, body: { required: true, content: json(TopicUsers) } },
       responses: {
         200: { description: 'The topic', content: json(Topic.extend({ added: z.number().int() })) },
-        ...errorResponses(415, 422),
       },
     }),
     async (c) => c.json(await subscribe(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json').user_ids), 200),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'delete',
       path: '/{key}/subscribers',
+      operationId: 'unsubscribeFromTopic',
       tags: ['topics'],
       summary: 'Unsubscribe users (up to 1,000 a call)',
       request: { params: KeyParams, body: { required: true, content: json(TopicUsers) } },
       responses: {
         200: { description: 'The topic', content: json(Topic.extend({ removed: z.number().int() })) },
-        ...errorResponses(404, 415, 422),
+        ...errorResponses(404),
       },
     }),
     async (c) => c.json(await unsubscribe(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json').user_ids), 200),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/{key}/subscribers',
+      operationId: 'listTopicSubscribers',
       tags: ['topics'],
       summary: 'Subscribers, by user id',
       request: { params: KeyParams, query: PageQuery },
-      responses: { 200: { description: 'A page', content: json(SubscriberPage) }, ...errorResponses(400, 404, 422) },
+      responses: { 200: { description: 'A page', content: json(SubscriberPage) }, ...errorResponses(400, 404) },
     }),
     async (c) => c.json(await listSubscribers(db, c.get('appId'), c.req.valid('param').key, c.req.valid('query')), 200),
   );

@@ -1,4 +1,3 @@
-import { createRoute } from '@hono/zod-openapi';
 import {
   getPreferences,
   getUser,
@@ -21,7 +20,7 @@ import {
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
-import { errorResponses, json } from '../openapi.js';
+import { errorResponses, json, tenantRoute } from '../openapi.js';
 
 const Erased = z
   .object({
@@ -39,9 +38,10 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
   const { db } = deps;
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'put',
       path: '/{user_id}',
+      operationId: 'putUser',
       tags: ['users'],
       summary: "Create or update a user's contacts",
       description: 'Omitted fields keep their value, null clears one; `devices`, when given, replaces the list.',
@@ -49,7 +49,6 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       responses: {
         200: { description: 'Updated', content: json(User) },
         201: { description: 'Created', content: json(User) },
-        ...errorResponses(400, 415, 422),
       },
     }),
     async (c) => {
@@ -59,66 +58,71 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/{user_id}',
+      operationId: 'getUser',
       tags: ['users'],
       summary: "A user's contacts and devices",
       request: { params: UserParams },
-      responses: { 200: { description: 'The user', content: json(User) }, ...errorResponses(404, 422) },
+      responses: { 200: { description: 'The user', content: json(User) }, ...errorResponses(404) },
     }),
     async (c) => c.json(await getUser(db, c.get('appId'), c.req.valid('param').user_id), 200),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'delete',
       path: '/{user_id}',
+      operationId: 'eraseUser',
       tags: ['users'],
       summary: 'Erase a user: every row and job about them',
       description:
         'Deletes contacts, devices, preferences, subscriptions, notifications (with deliveries and attempts), inbox items and status events, and their jobs. Later notifications to this id send nothing until it is created again with PUT.',
       request: { params: UserParams },
-      responses: { 200: { description: 'What was erased', content: json(Erased) }, ...errorResponses(422) },
+      responses: { 200: { description: 'What was erased', content: json(Erased) } },
     }),
     async (c) => c.json(await eraseUser(deps, c.get('appId'), c.req.valid('param').user_id), 200),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/{user_id}/notifications',
+      operationId: 'listUserNotifications',
       tags: ['notifications'],
       summary: "A user's notifications, newest first",
       request: { params: UserParams, query: NotificationListQuery },
-      responses: { 200: { description: 'A page', content: json(NotificationPage) }, ...errorResponses(400, 422) },
+      responses: { 200: { description: 'A page', content: json(NotificationPage) }, ...errorResponses(400) },
     }),
     async (c) =>
       c.json(await listUserNotifications(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('query')), 200),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'post',
       path: '/{user_id}/preferences',
+      operationId: 'setPreferences',
       tags: ['preferences'],
       summary: 'Opt a user in or out of channels',
       description: 'Channels not mentioned keep their setting. Answers the effective settings.',
       request: { params: UserParams, body: { required: true, content: json(PutPreferencesBody) } },
-      responses: { 200: { description: 'Effective settings', content: json(Preferences) }, ...errorResponses(400, 415, 422) },
+      responses: { 200: { description: 'Effective settings', content: json(Preferences) } },
     }),
     async (c) =>
       c.json(await setPreferences(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('json')), 200),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/{user_id}/preferences',
+      operationId: 'getPreferences',
       tags: ['preferences'],
       summary: "A user's effective channel settings (default: enabled)",
       request: { params: UserParams },
-      responses: { 200: { description: 'Effective settings', content: json(Preferences) }, ...errorResponses(422) },
+      responses: { 200: { description: 'Effective settings', content: json(Preferences) } },
     }),
     async (c) => c.json(await getPreferences(db, c.get('appId'), c.req.valid('param').user_id), 200),
   );

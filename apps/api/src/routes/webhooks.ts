@@ -1,4 +1,3 @@
-import { createRoute } from '@hono/zod-openapi';
 import {
   CreateStatusWebhook,
   createStatusWebhook,
@@ -14,7 +13,7 @@ import {
 } from '@notify/core';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
-import { errorResponses, IdParams, json } from '../openapi.js';
+import { errorResponses, IdParams, json, tenantRoute } from '../openapi.js';
 
 
 /** Status webhooks: the app's own endpoints for delivery and notification events. */
@@ -23,22 +22,24 @@ export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
   const { db } = deps;
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'post',
       path: '/',
+      operationId: 'createWebhook',
       tags: ['webhooks'],
       summary: 'Register an endpoint for delivery.delivered, delivery.failed and notification.completed',
       description: 'Requests are signed per Standard Webhooks with the returned secret; failed sends are retried with backoff.',
       request: { body: { required: true, content: json(CreateStatusWebhook) } },
-      responses: { 201: { description: 'The endpoint, with its secret', content: json(StatusWebhook) }, ...errorResponses(415, 422) },
+      responses: { 201: { description: 'The endpoint, with its secret', content: json(StatusWebhook) } },
     }),
     async (c) => c.json(await createStatusWebhook(db, c.get('appId'), c.req.valid('json'), deps.webhooks), 201),
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/',
+      operationId: 'listWebhooks',
       tags: ['webhooks'],
       summary: "The app's endpoints",
       responses: { 200: { description: 'The endpoints', content: json(z.object({ data: z.array(StatusWebhook) })) } },
@@ -47,9 +48,10 @@ export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/{id}',
+      operationId: 'getWebhook',
       tags: ['webhooks'],
       summary: 'One endpoint',
       request: { params: IdParams },
@@ -59,9 +61,10 @@ export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'delete',
       path: '/{id}',
+      operationId: 'deleteWebhook',
       tags: ['webhooks'],
       summary: 'Remove an endpoint and its delivery log',
       request: { params: IdParams },
@@ -74,13 +77,14 @@ export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
   );
 
   app.openapi(
-    createRoute({
+    tenantRoute({
       method: 'get',
       path: '/{id}/deliveries',
+      operationId: 'listWebhookEvents',
       tags: ['webhooks'],
       summary: "The endpoint's delivery log: each event, its attempts and outcome",
       request: { params: IdParams, query: StatusEventQuery },
-      responses: { 200: { description: 'A page, newest first', content: json(StatusEventPage) }, ...errorResponses(400, 404, 422) },
+      responses: { 200: { description: 'A page, newest first', content: json(StatusEventPage) }, ...errorResponses(400, 404) },
     }),
     async (c) => c.json(await listStatusEvents(db, c.get('appId'), c.req.valid('param').id, c.req.valid('query')), 200),
   );

@@ -3,6 +3,7 @@ import { createTestEnv, type TestEnv } from '@notify/core/testing';
 import { createApp, type AppDeps } from '../app.js';
 import { InboxHub } from '../inbox-hub.js';
 import { KeyCache } from '../middleware/api-key-auth.js';
+import { checkDocumentedStatuses } from './documented-statuses.js';
 
 export interface TestApp extends TestEnv {
   app: ReturnType<typeof createApp>;
@@ -47,6 +48,8 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     security: { admin: ADMIN, rateLimitPerSecond: t.env.RATE_LIMIT_PER_SECOND, maxBodyBytes: t.env.MAX_BODY_BYTES },
   };
   const app = createApp(deps);
+  // Every response a test provokes must be one its operation documents.
+  const undocumented = checkDocumentedStatuses(app);
   return {
     ...t,
     app,
@@ -58,6 +61,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
       await deps.fanout.close();
       await deps.events.close();
       await t.close();
+      if (undocumented.length > 0) throw new Error(`Undocumented statuses:\n${undocumented.join('\n')}`);
     },
     call: (method, path, body, headers = {}) =>
       Promise.resolve(
