@@ -1,12 +1,14 @@
 // The API process: env -> connections -> app -> serve; graceful close on SIGTERM.
 import { serve } from '@hono/node-server';
-import { closeDb, closeQueues, createDb, createEventsQueue, createFanoutQueue, Telemetry, createLogger, createQueues, createRedis, loadEnv, redisReady, assertNoEviction, webhookAllowedHosts } from '@notify/core';
+import { closeDb, closeQueues, closeRenderPool, configureRenderPool, renderPoolOptions, createDb, createEventsQueue, createFanoutQueue, Telemetry, createLogger, createQueues, createRedis, loadEnv, redisReady, assertNoEviction, webhookAllowedHosts } from '@notify/core';
 import { createApp } from './app.js';
 import { InboxHub } from './inbox-hub.js';
 import { KeyCache } from './middleware/api-key-auth.js';
 
 const env = loadEnv();
 const log = createLogger(env.LOG_LEVEL, { service: 'api' });
+// Templates render in worker threads under one budget per request, off this event loop.
+configureRenderPool(renderPoolOptions(env));
 const db = createDb({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE });
 const redis = createRedis(env.REDIS_URL, 'producer');
 const queues = createQueues(redis, env.QUEUE_PREFIX);
@@ -65,6 +67,7 @@ async function shutdown(signal: string): Promise<void> {
   await closed;
   await telemetry.stop();
   await closeQueues(queues);
+  await closeRenderPool();
   await fanout.close();
   await events.close();
   await closeDb(db);

@@ -4,6 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   closeDb,
   closeQueues,
+  closeRenderPool,
+  configureRenderPool,
+  renderPoolOptions,
   concurrency,
   createDb,
   createLogger,
@@ -27,6 +30,8 @@ import { startMaintenance } from './maintenance.js';
 const env = loadEnv();
 const log = createLogger(env.LOG_LEVEL, { service: 'worker' });
 const channels = parseChannels(process.argv.slice(2), env.WORKER_CHANNELS);
+// Fan-outs render in worker threads under the same budget as an API request.
+configureRenderPool(renderPoolOptions(env));
 const db = createDb({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE });
 const redis = createRedis(env.REDIS_URL, 'worker');
 try {
@@ -103,6 +108,7 @@ async function shutdown(signal: string): Promise<void> {
     log.warn('grace period over: stopping with jobs in flight (they will be retried as stalled)');
     await Promise.all([...workers.map((w) => w.close(true)), fanoutWorker.close(true), eventsWorker.close(true)]);
   }
+  await closeRenderPool();
   await telemetry.stop();
   await closeQueues(queues);
   await fanoutQueue.close();

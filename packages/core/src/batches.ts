@@ -1,12 +1,13 @@
 import { withTransaction, type Db } from './db.js';
 import { AppError, notFound, type ErrorDetail } from './errors.js';
 import { newId } from './ids.js';
-import { planNotification } from './notification-plan.js';
+import { localeFor, planNotification, type NotificationSpec } from './notification-plan.js';
 import { checkRendersInEveryLocale, renderFailure, resolveSpec, type SpecInput } from './notification-spec.js';
-import { insertNotifications, loadRecipients, type PlannedNotification } from './notification-store.js';
+import { insertNotifications, loadRecipients, type PlannedNotification, type RecipientProfile } from './notification-store.js';
 import { enqueueAfterCommit, type NotificationDeps } from './notifications.js';
 import { addFanoutJob } from './outbox.js';
 import { DeliveryStatus, NotificationStatus, type Batch, type BulkBody } from './schemas/notifications.js';
+import { renderJobs, type LocaleOutcome, type RenderJob } from './templates/render-pool.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -26,12 +27,16 @@ export async function createBulk(deps: NotificationDeps, appId: string, body: Bu
   const { recipients: list, ...input } = body;
   const spec = await resolveSpec(deps.db, appId, input, batchId, deps.requestId ?? null);
   const recipients = await loadRecipients(deps.db.pool, appId, ids, spec.category);
+  const rendered = await renderForRecipients(
+    spec,
+    list.map((r, i) => ({ path: `recipients.${i}.`, recipient: recipients.get(r.user_id), data: r.data })),
+  );
   const now = new Date();
   const errors: ErrorDetail[] = [];
   const planned: PlannedNotification[] = [];
   list.forEach((r, i) => {
     try {
-      planned.push(planNotification(spec, r.user_id, recipients.get(r.user_id), r.data, now));
+      planned.push(planNotification(spec, r.user_id, recipients.get(r.user_id), r.data, now, rendered[i]));
     } catch (err) {
       const failure = renderFailure(err, `recipients.${i}.`);
       if (!failure) throw err;
@@ -51,6 +56,36 @@ export async function createBulk(deps: NotificationDeps, appId: string, body: Bu
   return getBatch(deps.db, appId, batchId);
 }
 
+/**
+ * Renders a template for many recipients in ONE render-pool task (one budget
+ * for the request): recipients without data of their own share one job per
+ * locale, each recipient with data gets its own. Answers each recipient's
+ * outcomes by locale, in order; undefined for a plain message.
+ */
+export async function renderForRecipients(
+  spec: NotificationSpec,
+  recipients: { path: string; recipient: RecipientProfile | undefined; data: Record<string, unknown> | undefined }[],
+): Promise<(Record<string, LocaleOutcome> | undefined)[]> {
+  if (!spec.template) return recipients.map(() => undefined);
+  const shared = new Set<string>();
+  const jobs: RenderJob[] = [];
+  const jobOf: number[] = [];
+  for (const r of recipients) {
+    const locale = localeFor(spec, r.recipient)!;
+    if (r.data) {
+      jobOf.push(jobs.length);
+      jobs.push({ path: r.path, locales: [locale], data: { ...spec.data, ...r.data } });
+    } else {
+      jobOf.push(-1);
+      shared.add(locale);
+    }
+  }
+  const sharedJob = jobs.length;
+  if (shared.size > 0) jobs.push({ path: '', locales: [...shared], data: spec.data ?? {} });
+  const outcomes = await renderJobs(spec.template.body, spec.channels, jobs);
+  return jobOf.map((j) => outcomes[j === -1 ? sharedJob : j]);
+}
+
 /** How much of a topic fan-out one job step creates: bounded memory whatever the topic's size. */
 export const FANOUT_CHUNK = 1000;
 
@@ -65,7 +100,7 @@ export async function createTopicNotification(deps: NotificationDeps, appId: str
   if (!exists) throw notFound('Topic');
   const batchId = newId();
   const spec = await resolveSpec(deps.db, appId, input, batchId, deps.requestId ?? null);
-  checkRendersInEveryLocale(spec);
+  await checkRendersInEveryLocale(spec);
   // Pin the template version: subscribers reached later still get what this request saw.
   const request: SpecInput = { ...input, template_version: spec.template?.version };
   await deps.db.pool.query(
@@ -87,7 +122,27 @@ export async function createTopicNotification(deps: NotificationDeps, appId: str
  * subscriber is notified twice. Returns false when the fan-out is done.
  */
 export async function fanoutStep(deps: NotificationDeps, batchId: string): Promise<boolean> {
-  const planned = await withTransaction(deps.db.pool, async (client): Promise<PlannedNotification[] | null> => {
+  let planned: PlannedNotification[] | null;
+  try {
+    planned = await fanoutChunk(deps, batchId);
+  } catch (err) {
+    // The request is fixed, so a template that cannot render (too expensive, too large, bad data) never will: stop here.
+    if (err instanceof AppError && FATAL_FANOUT.has(err.code)) {
+      await deps.db.pool.query(`UPDATE batches SET status = 'failed', updated_at = now() WHERE id = $1 AND status = 'creating'`, [batchId]);
+      deps.log.warn({ batch_id: batchId, code: err.code, details: err.details }, 'topic fan-out failed: its template cannot render');
+    }
+    throw err;
+  }
+  if (!planned) return false;
+  await enqueueAfterCommit(deps, planned);
+  return true;
+}
+
+/** Render failures that end a fan-out (the batch becomes `failed`) instead of being retried. */
+export const FATAL_FANOUT: ReadonlySet<string> = new Set(['template_too_expensive', 'template_output_too_large', 'validation_failed']);
+
+async function fanoutChunk(deps: NotificationDeps, batchId: string): Promise<PlannedNotification[] | null> {
+  return withTransaction(deps.db.pool, async (client): Promise<PlannedNotification[] | null> => {
     const { rows } = await client.query<{ app_id: string; topic_key: string; request: SpecInput; status: string; cursor: string | null }>(
       'SELECT app_id, topic_key, request, status, cursor FROM batches WHERE id = $1 FOR UPDATE',
       [batchId],
@@ -105,8 +160,18 @@ export async function fanoutStep(deps: NotificationDeps, batchId: string): Promi
     const spec = await resolveSpec(deps.db, batch.app_id, batch.request, batchId, deps.requestId ?? null);
     const userIds = subscribers.map((s) => s.user_id);
     const recipients = await loadRecipients(client, batch.app_id, userIds, spec.category);
+    // The chunk's rendering is one render-pool task, under the same budget as a request's.
+    const rendered = await renderForRecipients(
+      spec,
+      userIds.map((userId) => ({ path: '', recipient: recipients.get(userId), data: undefined })),
+    );
     const now = new Date();
-    const chunk = userIds.map((userId) => planNotification(spec, userId, recipients.get(userId), undefined, now));
+    let chunk: PlannedNotification[];
+    try {
+      chunk = userIds.map((userId, i) => planNotification(spec, userId, recipients.get(userId), undefined, now, rendered[i]));
+    } catch (err) {
+      throw renderFailure(err) ?? err;
+    }
     await insertNotifications(client, chunk);
     await client.query(`UPDATE batches SET cursor = $2, created = created + $3, updated_at = now() WHERE id = $1`, [
       batchId,
@@ -115,9 +180,6 @@ export async function fanoutStep(deps: NotificationDeps, batchId: string): Promi
     ]);
     return chunk;
   });
-  if (!planned) return false;
-  await enqueueAfterCommit(deps, planned);
-  return true;
 }
 
 export async function getBatch(db: Db, appId: string, id: string): Promise<Batch> {

@@ -43,6 +43,16 @@ export const Env = z.object({
   RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(1000),
   /** Largest request body accepted, in bytes (413 above, before parsing). */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 * 1024),
+  /** Rendering budget of one request (all fields, locales and recipients together), in ms: past it, 422 template_too_expensive. */
+  TEMPLATE_RENDER_BUDGET_MS: z.coerce.number().int().min(10).default(1000),
+  /** Liquid allocations (characters and array elements made by filters, ranges...) one request's rendering may make. */
+  TEMPLATE_RENDER_MEMORY: z.coerce.number().int().min(1000).default(50_000_000),
+  /** Bytes one rendered template field may have, and one request may render in all: past either, 422 template_output_too_large. */
+  TEMPLATE_MAX_FIELD_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  TEMPLATE_MAX_OUTPUT_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+  /** Render threads per process (API and worker), and how long a request waits for one before a 503. */
+  TEMPLATE_RENDER_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  TEMPLATE_RENDER_QUEUE_MS: z.coerce.number().int().min(10).default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Channels this worker process serves (comma-separated); the command line wins. */
   WORKER_CHANNELS: z.string().default(CHANNELS.join(',')),
@@ -160,6 +170,18 @@ export function concurrency(env: Env, channel: Channel): number {
 
 export function rateLimitFor(env: Env, channel: Channel): { max: number; durationMs: number } | undefined {
   return env[`${CHANNEL_ENV[channel]}_RATE_LIMIT`];
+}
+
+/** The render pool's settings (templates/render-pool.ts). */
+export function renderPoolOptions(env: Env) {
+  return {
+    timeMs: env.TEMPLATE_RENDER_BUDGET_MS,
+    memory: env.TEMPLATE_RENDER_MEMORY,
+    fieldBytes: env.TEMPLATE_MAX_FIELD_BYTES,
+    totalBytes: env.TEMPLATE_MAX_OUTPUT_BYTES,
+    threads: env.TEMPLATE_RENDER_THREADS,
+    queueTimeoutMs: env.TEMPLATE_RENDER_QUEUE_MS,
+  };
 }
 
 /** Hosts exempt from the webhook SSRF guard, lower-cased. */

@@ -50,6 +50,7 @@ export * from './schemas/categories.js';
 export * from './schemas/templates.js';
 export * from './schemas/topics.js';
 export * from './templates/engine.js';
+export * from './templates/render-pool.js';
 export * from './templates/templates.js';
 export * from './topics.js';
 export * from './api-keys.js';

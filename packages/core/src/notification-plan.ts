@@ -5,7 +5,8 @@ import type { PlannedNotification, RecipientProfile } from './notification-store
 import { channelEnabled } from './preferences.js';
 import { QUIET_CHANNELS, quietHoursEnd } from './quiet-hours.js';
 import type { RenderedContent } from './schemas/templates.js';
-import { renderTemplate, resolveLocale } from './templates/engine.js';
+import { resolveLocale, TemplateRenderError } from './templates/engine.js';
+import type { LocaleOutcome } from './templates/render-pool.js';
 import type { LoadedTemplate } from './templates/templates.js';
 
 /** A notification request, resolved (template loaded, category checked), for any number of recipients. */
@@ -28,11 +29,31 @@ export interface NotificationSpec {
   requestId: string | null;
 }
 
+/** The template locale a recipient gets: the request's locale, else theirs, else the template's default. */
+export function localeFor(spec: NotificationSpec, recipient: RecipientProfile | undefined): string | null {
+  if (!spec.template) return null;
+  const body = spec.template.body;
+  return resolveLocale(Object.keys(body.locales), spec.locale ?? recipient?.locale, body.default_locale);
+}
+
 /**
- * One recipient's notification: content rendered in their locale, and each
- * channel queued (when, given send_at and their quiet hours) or skipped with
- * the reason. Pure; throws TemplateRenderError when the template cannot
- * render with this data.
+ * The locales a recipient not loaded yet may get: only the request's when it
+ * names one, else every locale of the template (rendered together in one
+ * task, before the group-commit writer learns the recipient's locale).
+ */
+export function candidateLocales(spec: NotificationSpec): string[] {
+  if (!spec.template) return [];
+  const body = spec.template.body;
+  if (spec.locale) return [resolveLocale(Object.keys(body.locales), spec.locale, body.default_locale)];
+  return [...new Set([body.default_locale, ...Object.keys(body.locales)])];
+}
+
+/**
+ * One recipient's notification: content in their locale (rendered beforehand
+ * in the render pool: `rendered` holds the outcome for each locale it may
+ * get), and each channel queued (when, given send_at and their quiet hours)
+ * or skipped with the reason. Pure; throws TemplateRenderError when the
+ * template cannot render with this data in the recipient's locale.
  */
 export function planNotification(
   spec: NotificationSpec,
@@ -40,14 +61,17 @@ export function planNotification(
   recipient: RecipientProfile | undefined,
   extraData: Record<string, unknown> | undefined,
   now: Date,
+  rendered?: Record<string, LocaleOutcome>,
 ): PlannedNotification {
   const data = extraData ? { ...spec.data, ...extraData } : spec.data;
   let content: RenderedContent | null = null;
-  let locale: string | null = null;
-  if (spec.template) {
-    const body = spec.template.body;
-    locale = resolveLocale(Object.keys(body.locales), spec.locale ?? recipient?.locale, body.default_locale);
-    content = renderTemplate(body, locale, spec.channels, data ?? {});
+  const locale = localeFor(spec, recipient);
+  if (locale !== null) {
+    const outcome = rendered?.[locale];
+    // A caller bug, not a client error: rendering happens only in the render pool.
+    if (!outcome) throw new Error(`planNotification: no content rendered for locale ${locale}`);
+    if ('details' in outcome) throw new TemplateRenderError(outcome.details);
+    content = outcome.content;
   }
   const sendAt = spec.sendAt && spec.sendAt > now ? spec.sendAt : null;
   return {

@@ -3,7 +3,8 @@ import type { Channel, Priority } from './channels.js';
 import type { Db } from './db.js';
 import { AppError, type ErrorDetail } from './errors.js';
 import type { NotificationSpec } from './notification-plan.js';
-import { renderTemplate, templateChannels, TemplateRenderError } from './templates/engine.js';
+import { templateChannels, TemplateRenderError } from './templates/engine.js';
+import { renderJobs } from './templates/render-pool.js';
 import { loadTemplate } from './templates/templates.js';
 
 /** The content and timing fields of a request (single, bulk or topic). */
@@ -78,14 +79,16 @@ export function renderFailure(err: unknown, prefix = ''): AppError | null {
   return new AppError('validation_failed', 'The template does not render with this data', details);
 }
 
-/** For fan-outs, whose recipients' locales are unknown up front: every locale must render with the shared data. */
-export function checkRendersInEveryLocale(spec: NotificationSpec): void {
+/**
+ * For fan-outs, whose recipients' locales are unknown up front: every locale
+ * must render with the shared data, all of them in one render-pool task.
+ */
+export async function checkRendersInEveryLocale(spec: NotificationSpec): Promise<void> {
   if (!spec.template) return;
-  for (const locale of Object.keys(spec.template.body.locales)) {
-    try {
-      renderTemplate(spec.template.body, locale, spec.channels, spec.data ?? {});
-    } catch (err) {
-      throw renderFailure(err, `locales.${locale}.`) ?? err;
-    }
+  const locales = Object.keys(spec.template.body.locales);
+  const [outcomes] = await renderJobs(spec.template.body, spec.channels, [{ path: '', locales, data: spec.data ?? {}, localePaths: true }]);
+  for (const locale of locales) {
+    const outcome = outcomes?.[locale];
+    if (outcome && 'details' in outcome) throw renderFailure(new TemplateRenderError(outcome.details), `locales.${locale}.`)!;
   }
 }

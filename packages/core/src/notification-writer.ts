@@ -1,14 +1,17 @@
 import { Batcher } from './batcher.js';
 import { isConnectionError } from './errors.js';
-import { planNotification, type NotificationSpec } from './notification-plan.js';
+import { candidateLocales, planNotification, type NotificationSpec } from './notification-plan.js';
 import { renderFailure } from './notification-spec.js';
 import { insertNotifications, loadRecipients, type PlannedNotification } from './notification-store.js';
+import { renderJobs, type LocaleOutcome } from './templates/render-pool.js';
 import type { NotificationDeps } from './notifications.js';
 import { enqueueAfterCommit } from './notifications.js';
 
 interface Request {
   spec: NotificationSpec;
   userId: string;
+  /** The template's content in each locale the recipient may get, rendered before the batch. */
+  rendered: Record<string, LocaleOutcome> | undefined;
 }
 
 type Outcome = { ok: true; planned: PlannedNotification } | { ok: false; error: unknown };
@@ -41,9 +44,18 @@ export class NotificationWriter {
     });
   }
 
-  /** Plans the notification for the user, stores it and queues its jobs. */
+  /**
+   * Plans the notification for the user, stores it and queues its jobs. A
+   * template renders first, in the render pool, in every locale the user may
+   * get (candidateLocales): the batch learns the user's locale, but a slow
+   * template must never hold the other requests' commit.
+   */
   async write(spec: NotificationSpec, userId: string): Promise<PlannedNotification> {
-    const outcome = await this.batcher.submit({ spec, userId });
+    let rendered: Record<string, LocaleOutcome> | undefined;
+    if (spec.template) {
+      [rendered] = await renderJobs(spec.template.body, spec.channels, [{ path: '', locales: candidateLocales(spec), data: spec.data ?? {} }]);
+    }
+    const outcome = await this.batcher.submit({ spec, userId, rendered });
     if (!outcome.ok) throw outcome.error;
     return outcome.planned;
   }
@@ -53,7 +65,7 @@ export class NotificationWriter {
     const recipients = await this.recipientsOf(requests);
     const outcomes = requests.map((r, i): Outcome => {
       try {
-        return { ok: true, planned: planNotification(r.spec, r.userId, recipients[i], undefined, now) };
+        return { ok: true, planned: planNotification(r.spec, r.userId, recipients[i], undefined, now, r.rendered) };
       } catch (err) {
         return { ok: false, error: renderFailure(err) ?? err };
       }

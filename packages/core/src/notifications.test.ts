@@ -5,6 +5,7 @@ import type { RecipientProfile } from './notification-store.js';
 import type { PreferenceRow } from './preferences.js';
 import { CreateNotificationBody } from './schemas/notifications.js';
 import { TemplateBody } from './schemas/templates.js';
+import { renderTemplate } from './templates/engine.js';
 
 const now = new Date('2026-01-15T12:00:00Z');
 const spec = (over: Partial<NotificationSpec> = {}): NotificationSpec => ({
@@ -117,7 +118,9 @@ describe('planNotification', () => {
       locales: { en: { sms: { text: 'Hi {{ name }}, {{ code }}' } }, pt: { sms: { text: 'Olá {{ name }}, {{ code }}' } } },
     });
     const s = spec({ message: null, template: { key: 't', version: 3, body }, channels: ['sms'], data: { code: 42 } });
-    const plan = planNotification(s, 'u1', person({ locale: 'pt-BR' }), { name: 'Ana' }, now);
+    // Rendering happens in the render pool beforehand; here, the same engine in process.
+    const rendered = { pt: { content: renderTemplate(body, 'pt', ['sms'], { code: 42, name: 'Ana' }) } };
+    const plan = planNotification(s, 'u1', person({ locale: 'pt-BR' }), { name: 'Ana' }, now, rendered);
     expect(plan).toMatchObject({ locale: 'pt', template: { key: 't', version: 3 }, content: { sms: { text: 'Olá Ana, 42' } }, data: { code: 42, name: 'Ana' } });
   });
 

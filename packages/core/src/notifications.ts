@@ -5,7 +5,7 @@ import { countsUpdateSql } from './delivery-transitions.js';
 import { AppError, notFound } from './errors.js';
 import { decodeCursor, encodeCursor } from './ids.js';
 import type { Logger } from './logger.js';
-import { planNotification } from './notification-plan.js';
+import { localeFor, planNotification } from './notification-plan.js';
 import { renderFailure, resolveSpec } from './notification-spec.js';
 import {
   findIdempotencyKey,
@@ -16,6 +16,7 @@ import {
 import { notificationView, plannedView } from './notification-view.js';
 import type { NotificationWriter } from './notification-writer.js';
 import { addDeliveryJobs, type QueuedDelivery } from './outbox.js';
+import { renderJobs } from './templates/render-pool.js';
 import type { ChannelQueues, FanoutJob, RetryPolicy, StatusEventJob } from './queues.js';
 import { statusEventsSql } from './status-events.js';
 import type { Telemetry } from './telemetry.js';
@@ -100,9 +101,15 @@ export async function createNotification(
     return { notification: plannedView(await deps.writer.write(spec, body.user_id)), replayed: false };
   }
   const recipients = await loadRecipients(deps.db.pool, appId, [body.user_id], spec.category);
+  const recipient = recipients.get(body.user_id);
+  const locale = localeFor(spec, recipient);
+  const rendered =
+    spec.template && locale !== null
+      ? (await renderJobs(spec.template.body, spec.channels, [{ path: '', locales: [locale], data: spec.data ?? {} }]))[0]
+      : undefined;
   let planned: PlannedNotification;
   try {
-    planned = planNotification(spec, body.user_id, recipients.get(body.user_id), undefined, new Date());
+    planned = planNotification(spec, body.user_id, recipient, undefined, new Date(), rendered);
   } catch (err) {
     throw renderFailure(err) ?? err;
   }

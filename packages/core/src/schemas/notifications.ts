@@ -159,7 +159,9 @@ export const Batch = z
     id: z.uuid(),
     kind: z.enum(['bulk', 'topic']),
     topic: z.string().nullable(),
-    status: z.enum(['creating', 'created']).meta({ description: 'creating while a topic is still being fanned out' }),
+    status: z
+      .enum(['creating', 'created', 'failed'])
+      .meta({ description: 'creating while a topic is still being fanned out; failed when its template could not render (too expensive, too large)' }),
     complete: z.boolean().meta({ description: 'Every notification created and finished' }),
     notifications: z.number().int().meta({ description: 'Created so far' }),
     by_status: StatusCounts(NotificationStatus.options).meta({ description: 'Notifications per status' }),

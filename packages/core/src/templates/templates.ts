@@ -4,7 +4,8 @@ import { AppError, notFound } from '../errors.js';
 import type { Template as TemplateRow, TemplateVersion } from '../generated/prisma/client.js';
 import { newId } from '../ids.js';
 import { TemplateBody, type Preview, type Template } from '../schemas/templates.js';
-import { checkTemplateSyntax, renderTemplate, resolveLocale, templateChannels, TemplateRenderError } from './engine.js';
+import { resolveLocale, templateChannels } from './engine.js';
+import { checkTemplate, renderJobs } from './render-pool.js';
 
 /** A template version as stored, parsed. */
 export interface LoadedTemplate {
@@ -30,17 +31,8 @@ function view(t: TemplateRow, v: TemplateVersion): Template {
   };
 }
 
-function checkSyntax(body: TemplateBody): void {
-  try {
-    checkTemplateSyntax(body);
-  } catch (err) {
-    if (err instanceof TemplateRenderError) throw new AppError('validation_failed', 'A template does not parse', err.details);
-    throw err;
-  }
-}
-
 export async function createTemplate(db: Db, appId: string, key: string, body: TemplateBody): Promise<Template> {
-  checkSyntax(body);
+  await checkTemplate(body);
   const id = newId();
   try {
     const t = await db.prisma.template.create({
@@ -56,7 +48,7 @@ export async function createTemplate(db: Db, appId: string, key: string, body: T
 
 /** Editing adds a version; notifications keep the version they were made with. */
 export async function updateTemplate(db: Db, appId: string, key: string, body: TemplateBody): Promise<Template> {
-  checkSyntax(body);
+  await checkTemplate(body);
   return db.prisma.$transaction(async (tx) => {
     // Row lock: concurrent edits get consecutive versions.
     const rows = await tx.$queryRaw<{ id: string; current_version: number }[]>`
@@ -111,11 +103,9 @@ export async function previewTemplate(
 ): Promise<Preview> {
   const t = await loadTemplate(db, appId, key, req.version);
   const locale = resolveLocale(Object.keys(t.body.locales), req.locale, t.body.default_locale);
-  try {
-    const content = renderTemplate(t.body, locale, req.channels ?? templateChannels(t.body), req.data);
-    return { key, version: t.version, locale, content };
-  } catch (err) {
-    if (err instanceof TemplateRenderError) throw new AppError('validation_failed', 'The template does not render with this data', err.details);
-    throw err;
-  }
+  const [outcome] = await renderJobs(t.body, req.channels ?? templateChannels(t.body), [{ path: '', locales: [locale], data: req.data }]);
+  const result = outcome?.[locale];
+  if (!result) throw new Error(`preview: locale ${locale} was not rendered`);
+  if ('details' in result) throw new AppError('validation_failed', 'The template does not render with this data', result.details);
+  return { key, version: t.version, locale, content: result.content };
 }
