@@ -23,6 +23,8 @@ import { errorResponse, toAppError } from './errors.js';
 import { accessLog } from './middleware/access-log.js';
 import { adminAuth } from './middleware/admin-auth.js';
 import { apiKeyAuth, type KeyCache } from './middleware/api-key-auth.js';
+import { AuthThrottle } from './middleware/auth-throttle.js';
+import { sameOrigin } from './middleware/same-origin.js';
 import { bodyLimit } from './middleware/body-limit.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { healthRoutes } from './routes/health.js';
@@ -65,6 +67,10 @@ export interface AppDeps {
     admin: { user: string; password: string };
     rateLimitPerSecond: number;
     maxBodyBytes: number;
+    /** AUTH_FAILURES_PER_MINUTE, default 20. */
+    authFailuresPerMinute?: number;
+    /** TRUST_PROXY_HOPS, default 0 (the socket's address is the client). */
+    trustedProxyHops?: number;
   };
 }
 
@@ -81,7 +87,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
 
   app.route('/', healthRoutes(deps));
   mountDocs(app);
-  const admin = adminAuth(deps.security.admin);
+  // Failed authentication per client address, one budget for keys and one for admin credentials.
+  const throttle = (kind: string) =>
+    new AuthThrottle(deps.redis, deps.log, { maxFailures: deps.security.authFailuresPerMinute ?? 20, keyPrefix: `${deps.queuePrefix}:auth-failures:${kind}` });
+  const trustedProxyHops = deps.security.trustedProxyHops ?? 0;
+  // Browsers resend Basic credentials from any site: state-changing admin requests must come from our own pages.
+  app.use('/admin/*', sameOrigin());
+  app.use('/dashboard/*', sameOrigin());
+  const admin = adminAuth(deps.security.admin, { throttle: throttle('admin'), trustedProxyHops });
   app.use(`${BULL_BOARD_PATH}/*`, admin);
   app.route(BULL_BOARD_PATH, bullBoard(deps.queues, deps.fanout, deps.events));
   app.use('/metrics/*', admin);
@@ -89,7 +102,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.use('/dashboard/*', admin);
   app.route('/dashboard', dashboardRoutes(deps));
 
-  const tenant = [apiKeyAuth(deps.keys), rateLimit(deps.redis, deps.security.rateLimitPerSecond)] as const;
+  const tenant = [apiKeyAuth(deps.keys, { throttle: throttle('api'), trustedProxyHops }), rateLimit(deps.redis, deps.security.rateLimitPerSecond)] as const;
 
   const resources = {
     '/notifications': notificationRoutes(withWriter(deps)),

@@ -45,6 +45,8 @@ const app = createApp({
     admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD },
     rateLimitPerSecond: env.RATE_LIMIT_PER_SECOND,
     maxBodyBytes: env.MAX_BODY_BYTES,
+    authFailuresPerMinute: env.AUTH_FAILURES_PER_MINUTE,
+    trustedProxyHops: env.TRUST_PROXY_HOPS,
   },
 });
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) =>

@@ -1,12 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from './db.js';
 import { AppError, notFound } from './errors.js';
-import { newId } from './ids.js';
+import { isUuid, newId } from './ids.js';
 import type { Redis } from './redis.js';
 
 /** Live keys start so: easy to spot in code, and for secret scanners. */
 export const KEY_PREFIX = 'nk_live_';
-/** Redis pub/sub channel announcing revoked key hashes to every API replica. */
+/**
+ * Redis pub/sub channel telling every API replica to forget what it cached
+ * about a key hash: published when a key is revoked (drop the identity) and
+ * when one is created (drop an "unknown key" entry). The name predates the
+ * second use; it stays so replicas of both versions hear each other.
+ */
 export const KEY_REVOKED_CHANNEL = 'notify:keys:revoked';
 
 /** A new API key: the prefix and 192 random bits. */
@@ -35,11 +40,20 @@ export async function ensureApp(db: Db, name: string): Promise<string> {
   return app.id;
 }
 
-export async function createKey(db: Db, appId: string, name: string | null = null): Promise<CreatedKey> {
+/**
+ * Creates a key. With `redis`, every API replica is told to forget the new
+ * hash, so one that cached it as unknown (a 15-second negative entry) accepts
+ * it at once. Keys are 192 random bits, so such an entry is not expected: this
+ * only makes "a new key works at once" hold without relying on that.
+ */
+export async function createKey(db: Db, appId: string, name: string | null = null, redis?: Redis): Promise<CreatedKey> {
   const key = generateKey();
+  const hash = hashKey(key);
   const row = await db.prisma.apiKey.create({
-    data: { id: newId(), appId, name, prefix: key.slice(0, KEY_PREFIX.length + 4), hash: hashKey(key) },
+    data: { id: newId(), appId, name, prefix: key.slice(0, KEY_PREFIX.length + 4), hash },
   });
+  // The key exists now: a lost announcement costs at most one negative entry's 15 s, not the creation.
+  await redis?.publish(KEY_REVOKED_CHANNEL, hash).catch(() => {});
   return { id: row.id, app_id: appId, name: row.name, key, prefix: row.prefix, created_at: row.createdAt.toISOString() };
 }
 
@@ -59,7 +73,7 @@ export async function listKeys(db: Db, appId: string) {
  * API replica is told on Redis to drop it from its cache.
  */
 export async function revokeKey(db: Db, redis: Redis, keyId: string, appId?: string): Promise<string> {
-  const key = /^[0-9a-f-]{36}$/.test(keyId) ? await db.prisma.apiKey.findFirst({ where: { id: keyId, ...(appId ? { appId } : {}) } }) : null;
+  const key = isUuid(keyId) ? await db.prisma.apiKey.findFirst({ where: { id: keyId, ...(appId ? { appId } : {}) } }) : null;
   if (!key) throw notFound('API key');
   if (key.revokedAt) throw new AppError('conflict', 'This key is already revoked');
   await db.prisma.apiKey.update({ where: { id: keyId }, data: { revokedAt: new Date() } });

@@ -41,6 +41,14 @@ export const Env = z.object({
   ADMIN_PASSWORD: z.string().default(''),
   /** Requests per second per API key (Redis, shared by all API replicas). */
   RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(1000),
+  /** Failed authentications (API keys, admin Basic auth) per client address per minute before 429 (Redis, shared by all API replicas). */
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(20),
+  /**
+   * Proxies of ours in front of the API that append to X-Forwarded-For. 0:
+   * the client is the socket's address, the header is ignored; n: the client
+   * is the n-th address from the right of the header.
+   */
+  TRUST_PROXY_HOPS: int(0),
   /** Largest request body accepted, in bytes (413 above, before parsing). */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 * 1024),
   /** Rendering budget of one request (all fields, locales and recipients together), in ms: past it, 422 template_too_expensive. */

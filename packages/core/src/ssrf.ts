@@ -44,8 +44,8 @@ for (const [net6, bits] of [
   FORBIDDEN.addSubnet(net6, bits, 'ipv6');
 }
 
-/** An IPv6 address as its 8 groups of 16 bits; `ip` is already known to be valid IPv6 (net.isIP). */
-function ipv6Groups(ip: string): number[] {
+/** An IPv6 address as its 8 groups of 16 bits; `ip` must be valid IPv6 (net.isIP(ip) === 6). */
+export function ipv6Groups(ip: string): number[] {
   let text = ip.toLowerCase().replace(/%.*$/, ''); // a zone id names an interface, not part of the address
   const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
   if (dotted) {
