@@ -38,7 +38,7 @@ export function keyRoutes(deps: { db: Db; redis: Redis; keys: KeyCache }) {
       responses: { 201: { description: 'The key, shown once', content: json(NewKey) } },
     }),
     async (c) => {
-      const { app_id: _app, ...created } = await createKey(deps.db, c.get('appId'), c.req.valid('json').name ?? null);
+      const { app_id: _app, ...created } = await createKey(deps.db, c.get('appId'), c.req.valid('json').name ?? null, deps.redis);
       return c.json(created, 201);
     },
   );
