@@ -71,7 +71,8 @@ export function mountDocs(app: OpenAPIHono<ApiEnv>): void {
     security: [{ admin: [] }],
     responses: {
       200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } },
-      ...errorResponses(...EVERY_REQUEST, 401, 503),
+      // 429: failed admin logins are throttled per client address.
+      ...errorResponses(...EVERY_REQUEST, 401, 429, 503),
     },
   });
   app.doc31('/openapi.json', {

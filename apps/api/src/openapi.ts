@@ -36,15 +36,18 @@ export const EVERY_REQUEST = [413, 500] as const;
 
 /**
  * The statuses a tenant route answers because of how it is mounted and what it
- * validates, rather than what it does: API-key auth (401) and the per-key rate
+ * validates, rather than what it does: API-key auth (401), the per-key rate
  * limit and failed-auth throttling (429), both reading PostgreSQL or Redis
- * (503); a JSON body that is not JSON (400), not application/json (415) or
- * not valid (422); path, query or header parameters that are not valid (422).
+ * (503); a JSON body that is not JSON (400) or not application/json (415);
+ * 422 for a body, path, query or header parameter that is not valid, and on
+ * every method but GET from the JSON guard (NUL bytes, nesting), which reads
+ * any JSON body sent, declared or not.
  */
-export function sharedStatuses(request: RouteConfig['request']): number[] {
+export function sharedStatuses(route: Pick<RouteConfig, 'method' | 'request'>): number[] {
+  const { request } = route;
   const statuses = new Set<number>([...EVERY_REQUEST, 401, 429, 503]);
-  if (request?.body) [400, 415, 422].forEach((s) => statuses.add(s));
-  if (request?.params || request?.query || request?.headers) statuses.add(422);
+  if (request?.body) [400, 415].forEach((s) => statuses.add(s));
+  if (request?.body || request?.params || request?.query || request?.headers || route.method !== 'get') statuses.add(422);
   return [...statuses];
 }
 
@@ -54,5 +57,5 @@ export function sharedStatuses(request: RouteConfig['request']): number[] {
  * a 400 for a bad cursor...).
  */
 export function tenantRoute<R extends RouteConfig>(route: R): ReturnType<typeof createRoute<R['path'], R>> {
-  return createRoute({ ...route, responses: { ...errorResponses(...sharedStatuses(route.request)), ...route.responses } });
+  return createRoute({ ...route, responses: { ...errorResponses(...sharedStatuses(route)), ...route.responses } });
 }
