@@ -26,6 +26,7 @@ import { apiKeyAuth, type KeyCache } from './middleware/api-key-auth.js';
 import { AuthThrottle } from './middleware/auth-throttle.js';
 import { sameOrigin } from './middleware/same-origin.js';
 import { bodyLimit } from './middleware/body-limit.js';
+import { jsonGuard } from './middleware/input-guard.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { healthRoutes } from './routes/health.js';
 import type { InboxHub } from './inbox-hub.js';
@@ -102,7 +103,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.use('/dashboard/*', admin);
   app.route('/dashboard', dashboardRoutes(deps));
 
-  const tenant = [apiKeyAuth(deps.keys, { throttle: throttle('api'), trustedProxyHops }), rateLimit(deps.redis, deps.security.rateLimitPerSecond)] as const;
+  // The JSON guard runs after authentication, so a caller without a key never gets its body parsed.
+  const tenant = [apiKeyAuth(deps.keys, { throttle: throttle('api'), trustedProxyHops }), rateLimit(deps.redis, deps.security.rateLimitPerSecond), jsonGuard()] as const;
 
   const resources = {
     '/notifications': notificationRoutes(withWriter(deps)),

@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from '@notify/core';
 import { validationError } from './errors.js';
+import { checkQuery, checkStrings } from './middleware/input-guard.js';
 
 /** Per-request values every handler can read with c.get(...). */
 export interface ApiEnv {
@@ -17,8 +18,11 @@ export interface ApiEnv {
 /** A router whose validation failures become our 422 error shape. */
 export function newRouter(): OpenAPIHono<ApiEnv> {
   return new OpenAPIHono<ApiEnv>({
-    defaultHook: (result) => {
+    defaultHook: (result, c) => {
+      // Repeated or NUL-bearing query parameters get a clear answer before the schema's.
+      if (result.target === 'query') checkQuery(c);
       if (!result.success) throw validationError(result.error);
+      if (result.target === 'param' || result.target === 'header') checkStrings(result.data);
     },
   });
 }

@@ -1,4 +1,4 @@
-import { AppError, isConnectionError, statusOf, unavailable, type ErrorCode, type ErrorDetail, type Logger } from '@notify/core';
+import { AppError, isConnectionError, isNotFoundIssue, statusOf, unavailable, type ErrorCode, type ErrorDetail, type Logger } from '@notify/core';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
@@ -18,6 +18,8 @@ export function errorResponse(c: Context, err: AppError): Response {
 
 /** Zod issues as `details`, with paths like `channels.1`. */
 export function validationError(error: z.ZodError): AppError {
+  // A malformed id in a path names nothing we have: 404, as for a well-formed unknown one.
+  if (error.issues.some(isNotFoundIssue)) return new AppError('not_found', 'Nothing has this id: ids are UUIDs');
   const details: ErrorDetail[] = error.issues.map((i) => ({
     path: i.path.map(String).join('.'),
     message: i.message,

@@ -1,9 +1,9 @@
 import { createRoute, type RouteConfig } from '@hono/zod-openapi';
-import { ErrorBody } from '@notify/core';
+import { ErrorBody, ResourceId } from '@notify/core';
 import { z } from 'zod';
 
-/** `{id}` in a path: any string (an id that is not ours is simply not found). */
-export const IdParams = z.object({ id: z.string().max(100).meta({ param: { name: 'id', in: 'path' } }) });
+/** `{id}` in a path: a malformed id is simply not found (404), like an unknown one. */
+export const IdParams = z.object({ id: ResourceId.meta({ param: { name: 'id', in: 'path' } }) });
 
 export const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 

@@ -1,6 +1,6 @@
 import { withTransaction, type Db } from './db.js';
 import { AppError, notFound, type ErrorDetail } from './errors.js';
-import { newId } from './ids.js';
+import { isUuid, newId } from './ids.js';
 import { localeFor, planNotification, type NotificationSpec } from './notification-plan.js';
 import { checkRendersInEveryLocale, renderFailure, resolveSpec, type SpecInput } from './notification-spec.js';
 import { insertNotifications, loadRecipients, type PlannedNotification, type RecipientProfile } from './notification-store.js';
@@ -8,8 +8,6 @@ import { enqueueAfterCommit, type NotificationDeps } from './notifications.js';
 import { addFanoutJob } from './outbox.js';
 import { DeliveryStatus, NotificationStatus, type Batch, type BulkBody } from './schemas/notifications.js';
 import { renderJobs, type LocaleOutcome, type RenderJob } from './templates/render-pool.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Up to 1,000 recipients in one request: every notification and delivery is
@@ -183,7 +181,7 @@ async function fanoutChunk(deps: NotificationDeps, batchId: string): Promise<Pla
 }
 
 export async function getBatch(db: Db, appId: string, id: string): Promise<Batch> {
-  const batch = UUID.test(id) ? await db.prisma.batch.findFirst({ where: { id, appId } }) : null;
+  const batch = isUuid(id) ? await db.prisma.batch.findFirst({ where: { id, appId } }) : null;
   if (!batch) throw notFound('Batch');
   const [notifications, deliveries] = await Promise.all([
     db.pool.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM notifications WHERE batch_id = $1 GROUP BY status', [id]),

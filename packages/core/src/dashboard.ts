@@ -1,6 +1,7 @@
 import { CHANNELS, PRIORITIES, type Channel } from './channels.js';
 import type { Db } from './db.js';
 import { histogramPercentile } from './delivery-stats.js';
+import { isUuid } from './ids.js';
 
 /**
  * The operator dashboard's questions, answered from PostgreSQL: counts and
@@ -131,7 +132,7 @@ export interface TimelineEvent {
  * notification id, or a user id (their 20 latest notifications).
  */
 export async function dashboardTimeline(db: Db, appId: string, query: string) {
-  const isId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(query);
+  const isId = isUuid(query);
   const notifications = await db.prisma.notification.findMany({
     where: isId ? { appId, id: query.toLowerCase() } : { appId, userId: query },
     orderBy: { id: 'desc' },

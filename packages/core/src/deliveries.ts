@@ -2,14 +2,12 @@ import type { Channel, Priority } from './channels.js';
 import type { Db } from './db.js';
 import { countsUpdateSql } from './delivery-transitions.js';
 import { AppError, notFound } from './errors.js';
-import { decodeCursor, encodeCursor } from './ids.js';
+import { decodeCursor, encodeCursor, isUuid } from './ids.js';
 import { deliveryView } from './notification-view.js';
 import { requeueDeliveries } from './outbox.js';
 import type { ChannelQueues, RetryPolicy } from './queues.js';
 import type { DeliveryDetail, DeliveryPage, ReplayFilter, ReplayResult } from './schemas/deliveries.js';
 import type { Delivery } from './schemas/notifications.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Deliveries newest first, e.g. the dead letters: `status=failed`. */
 export async function listDeliveries(
@@ -34,7 +32,7 @@ export async function listDeliveries(
 
 /** A delivery with its full history: every attempt and every replay. */
 export async function getDelivery(db: Db, appId: string, id: string): Promise<DeliveryDetail> {
-  const d = UUID.test(id)
+  const d = isUuid(id)
     ? await db.prisma.delivery.findFirst({
         where: { id, appId },
         include: {

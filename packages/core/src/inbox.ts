@@ -1,6 +1,6 @@
 import type { Db } from './db.js';
 import { AppError, notFound } from './errors.js';
-import { decodeCursor, encodeCursor } from './ids.js';
+import { decodeCursor, encodeCursor, isUuid } from './ids.js';
 import type { InboxItem, InboxPage } from './schemas/inbox.js';
 
 /** Redis pub/sub channel prefix for new inbox items: `<prefix><app_id>:<user_id>`. */
@@ -52,7 +52,7 @@ export async function listInbox(
 
 /** Marks one item read (idempotent: reading it again keeps the first time). */
 export async function markRead(db: Db, appId: string, userId: string, id: string): Promise<InboxItem> {
-  const item = /^[0-9a-f-]{36}$/.test(id) ? await db.prisma.inboxItem.findFirst({ where: { id, appId, userId } }) : null;
+  const item = isUuid(id) ? await db.prisma.inboxItem.findFirst({ where: { id, appId, userId } }) : null;
   if (!item) throw notFound('Inbox item');
   if (item.readAt) return inboxItemView(item);
   return inboxItemView(await db.prisma.inboxItem.update({ where: { id }, data: { readAt: new Date() } }));

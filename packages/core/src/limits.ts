@@ -14,5 +14,14 @@ export const LIMITS = {
   /** User ids in one topic subscribe/unsubscribe call. */
   topicUsersPerCall: 1000,
   pageSize: 100,
+  /** Nesting of objects and arrays in a JSON body (the body itself is level 1); deeper is 422. */
+  jsonDepth: 32,
   defaultPageSize: 20,
 } as const;
+
+/**
+ * Open inbox streams (Server-Sent Events) at once, across every API replica;
+ * the defaults of INBOX_STREAMS_PER_APP and INBOX_STREAMS_PER_USER. Past
+ * either, opening another answers 429.
+ */
+export const STREAM_LIMITS = { perApp: 1000, perUser: 10 } as const;

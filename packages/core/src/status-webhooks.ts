@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Db } from './db.js';
 import { AppError, notFound } from './errors.js';
-import { decodeCursor, encodeCursor, newId } from './ids.js';
+import { decodeCursor, encodeCursor, isUuid, newId } from './ids.js';
 import type { Logger } from './logger.js';
 import type { Provider } from './providers/provider.js';
 import { toProviderError } from './providers/provider-error.js';
@@ -10,8 +10,6 @@ import type { StatusEventPage, StatusWebhook } from './schemas/status-webhooks.j
 import { resolveWebhookTarget, WebhookUrlError } from './ssrf.js';
 import { STATUS_EVENT_TYPES, type StatusEventType } from './status-events.js';
 import { newWebhookSecret, type WebhookPolicy } from './users.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function view(w: { id: string; url: string; secret: string; events: string[]; createdAt: Date }): StatusWebhook {
   return { id: w.id, url: w.url, secret: w.secret, events: w.events as StatusEventType[], created_at: w.createdAt.toISOString() };
@@ -40,7 +38,7 @@ export async function listStatusWebhooks(db: Db, appId: string): Promise<StatusW
 }
 
 async function find(db: Db, appId: string, id: string) {
-  const row = UUID.test(id) ? await db.prisma.statusWebhook.findFirst({ where: { id, appId } }) : null;
+  const row = isUuid(id) ? await db.prisma.statusWebhook.findFirst({ where: { id, appId } }) : null;
   if (!row) throw notFound('Webhook');
   return row;
 }

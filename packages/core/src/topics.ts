@@ -1,5 +1,6 @@
 import type { Db } from './db.js';
 import { AppError, notFound } from './errors.js';
+import { decodeKeyCursor } from './ids.js';
 import type { SubscriberPage, Topic } from './schemas/topics.js';
 
 async function topicView(db: Db, appId: string, key: string): Promise<Topic> {
@@ -30,11 +31,8 @@ export const getTopic = topicView;
 /** Subscribers in user id order, paged by user id. */
 export async function listSubscribers(db: Db, appId: string, key: string, q: { limit: number; cursor?: string | undefined }): Promise<SubscriberPage> {
   await topicView(db, appId, key);
-  let after: string | undefined;
-  if (q.cursor !== undefined) {
-    after = Buffer.from(q.cursor, 'base64url').toString('utf8');
-    if (!after) throw new AppError('invalid_request', 'cursor is not valid');
-  }
+  const after = q.cursor === undefined ? undefined : decodeKeyCursor(q.cursor);
+  if (after === null) throw new AppError('invalid_request', 'cursor is not valid');
   const rows = await db.prisma.topicSubscription.findMany({
     where: { appId, topicKey: key, userId: after ? { gt: after } : undefined },
     orderBy: { userId: 'asc' },

@@ -85,10 +85,13 @@ describe('GET /notifications/{id}', () => {
   });
 
   it('answers 404 in the error shape for an unknown id, and for something that is not an id', async () => {
-    for (const id of ['01a2090a-ffb7-76ef-a7a9-5f1f9dc95241', 'abc']) {
+    for (const [id, message] of [
+      ['01a2090a-ffb7-76ef-a7a9-5f1f9dc95241', 'Notification not found'],
+      ['abc', 'Nothing has this id: ids are UUIDs'],
+    ] as const) {
       const res = await t.call('GET', `/notifications/${id}`);
       expect(res.status).toBe(404);
-      expect((await json<ErrorJson>(res)).error).toMatchObject({ code: 'not_found', message: 'Notification not found' });
+      expect((await json<ErrorJson>(res)).error).toMatchObject({ code: 'not_found', message });
     }
   });
 });

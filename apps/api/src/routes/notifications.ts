@@ -9,6 +9,7 @@ import {
   createBulk,
   createTopicNotification,
   IdempotencyKey,
+  isUuid,
   notFound,
   Notification,
   requestHash,
@@ -22,8 +23,6 @@ import { newRouter } from '../context.js';
 import { requireRedis } from '../middleware/require-redis.js';
 import { errorResponses, IdParams, json, tenantRoute } from '../openapi.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 const CreateHeaders = z.object({
   'idempotency-key': IdempotencyKey.optional().meta({
     description: 'Makes the request safe to retry: the same key and body within 24 h answer the first response',
@@ -31,7 +30,7 @@ const CreateHeaders = z.object({
 });
 
 function notificationId(id: string): string {
-  if (!UUID.test(id)) throw notFound('Notification');
+  if (!isUuid(id)) throw notFound('Notification');
   return id.toLowerCase();
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isUuid } from '../ids.js';
 import { LIMITS } from '../limits.js';
 
 export const UserId = z
@@ -7,6 +8,21 @@ export const UserId = z
   .max(LIMITS.userIdLength)
   .regex(/^[A-Za-z0-9._:@|+-]+$/, 'may contain letters, digits and . _ : @ | + - only')
   .meta({ description: "Your system's id for the user", example: '123' });
+
+/**
+ * An id in a path. A string that cannot be one of our ids is refused with an
+ * issue marked `not_found`, which the API answers 404 like an unknown id
+ * (never a 500 from PostgreSQL's uuid parser).
+ */
+export const ResourceId = z
+  .string()
+  .refine(isUuid, { message: 'no such id (ids are UUIDs)', params: { not_found: true } })
+  .meta({ description: 'A UUID, as this API returns it' });
+
+/** Whether a zod issue came from ResourceId (or another "does not exist" check). */
+export function isNotFoundIssue(issue: z.core.$ZodIssue): boolean {
+  return issue.code === 'custom' && issue.params?.['not_found'] === true;
+}
 
 export const Timestamp = z.iso.datetime({ offset: true }).meta({ example: '2026-11-23T14:00:00.000Z' });
 

@@ -2,7 +2,7 @@ import type { Channel } from '../channels.js';
 import { toJson, type Db } from '../db.js';
 import { AppError, notFound } from '../errors.js';
 import type { Template as TemplateRow, TemplateVersion } from '../generated/prisma/client.js';
-import { newId } from '../ids.js';
+import { decodeKeyCursor, newId } from '../ids.js';
 import { TemplateBody, type Preview, type Template } from '../schemas/templates.js';
 import { resolveLocale, templateChannels } from './engine.js';
 import { checkTemplate, renderJobs } from './render-pool.js';
@@ -77,7 +77,8 @@ export async function getTemplate(db: Db, appId: string, key: string, version?: 
 }
 
 export async function listTemplates(db: Db, appId: string, q: { limit: number; cursor?: string | undefined }) {
-  const after = q.cursor === undefined ? undefined : Buffer.from(q.cursor, 'base64url').toString('utf8');
+  const after = q.cursor === undefined ? undefined : decodeKeyCursor(q.cursor);
+  if (after === null) throw new AppError('invalid_request', 'cursor is not valid');
   const rows = await db.prisma.template.findMany({
     where: { appId, key: after ? { gt: after } : undefined },
     orderBy: { key: 'asc' },
