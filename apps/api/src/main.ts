@@ -25,7 +25,7 @@ try {
 
 const telemetry = new Telemetry(db.pool);
 telemetry.start();
-const hub = new InboxHub(createRedis(env.REDIS_URL, 'subscriber'), log);
+const hub = new InboxHub(createRedis(env.REDIS_URL, 'subscriber'), log, { perApp: env.INBOX_STREAMS_PER_APP, perUser: env.INBOX_STREAMS_PER_USER });
 const keys = new KeyCache(db, createRedis(env.REDIS_URL, 'subscriber'), log);
 const app = createApp({
   db,

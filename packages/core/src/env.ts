@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CHANNELS, type Channel } from './channels.js';
+import { STREAM_LIMITS } from './limits.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0'])
@@ -51,6 +52,9 @@ export const Env = z.object({
   TRUST_PROXY_HOPS: int(0),
   /** Largest request body accepted, in bytes (413 above, before parsing). */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 * 1024),
+  /** Open inbox streams (SSE) per app, and per user of an app, across all API replicas; past either: 429. */
+  INBOX_STREAMS_PER_APP: z.coerce.number().int().min(1).default(STREAM_LIMITS.perApp),
+  INBOX_STREAMS_PER_USER: z.coerce.number().int().min(1).default(STREAM_LIMITS.perUser),
   /** Rendering budget of one request (all fields, locales and recipients together), in ms: past it, 422 template_too_expensive. */
   TEMPLATE_RENDER_BUDGET_MS: z.coerce.number().int().min(10).default(1000),
   /** Liquid allocations (characters and array elements made by filters, ranges...) one request's rendering may make. */

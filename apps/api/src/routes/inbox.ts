@@ -3,27 +3,31 @@ import {
   inboxItemsAfter,
   InboxPage,
   InboxQuery,
+  isUuid,
   listInbox,
   markAllRead,
   markRead,
   ReadAllResult,
+  ResourceId,
   UnreadCount,
   unreadCount,
   UserParams,
   type Db,
   type InboxEvent,
+  type Redis,
 } from '@notify/core';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
 import type { InboxHub } from '../inbox-hub.js';
 import { errorResponses, json, tenantRoute } from '../openapi.js';
 
-const ItemParams = UserParams.extend({ id: z.string().max(100).meta({ param: { name: 'id', in: 'path' } }) });
+const ItemParams = UserParams.extend({ id: ResourceId.meta({ param: { name: 'id', in: 'path' } }) });
 const KEEPALIVE_MS = 15_000;
 
 /** The in-app inbox: list, unread count, mark read, and a live stream of new items. */
-export function inboxRoutes(deps: { db: Db; hub: InboxHub }) {
+export function inboxRoutes(deps: { db: Db; hub: InboxHub; redis: Redis }) {
   const app = newRouter();
   const { db } = deps;
 
@@ -90,7 +94,7 @@ export function inboxRoutes(deps: { db: Db; hub: InboxHub }) {
       tags: ['inbox'],
       summary: 'Live stream of new inbox items (Server-Sent Events)',
       description:
-        'Each new item arrives as an `item` event whose data is the item and whose id is the item id. Reconnecting with `Last-Event-ID` first sends the items missed since. A comment line every 15 s keeps proxies from closing the connection.',
+        'Each new item arrives as an `item` event whose data is the item and whose id is the item id. Reconnecting with `Last-Event-ID` first sends the items missed since; a `Last-Event-ID` that is not an item id is ignored (the stream starts live). A comment line every 15 s keeps proxies from closing the connection. Open streams are capped per app (`INBOX_STREAMS_PER_APP`, default 1000) and per user (`INBOX_STREAMS_PER_USER`, default 10) across replicas: one more answers 429 with `Retry-After`.',
       request: { params: UserParams },
       responses: {
         200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
@@ -99,37 +103,55 @@ export function inboxRoutes(deps: { db: Db; hub: InboxHub }) {
     async (c) => {
       const appId = c.get('appId');
       const userId = c.req.valid('param').user_id;
-      const lastEventId = c.req.header('last-event-id');
+      const log = c.get('log');
+      // Only one of our item ids can resume a stream; anything else (documented) is ignored and the stream starts live.
+      const header = c.req.header('last-event-id');
+      const lastEventId = header !== undefined && isUuid(header) ? header : undefined;
+      // Over the per-app or per-user cap: 429 here, before anything is subscribed.
+      const lease = await deps.hub.admit(deps.redis, appId, userId);
       return streamSSE(c, async (stream) => {
-        const sent = new Set<string>();
-        const send = async (item: InboxEvent) => {
-          if (sent.has(item.id)) return;
-          sent.add(item.id);
-          await stream.writeSSE({ event: 'item', id: item.id, data: JSON.stringify(item) });
-        };
-        // Listen before catching up, so an item published in between is not missed.
-        const queue: InboxEvent[] = [];
-        let live = false;
-        const stop = await deps.hub.listen(appId, userId, (item) => {
-          if (live) void send(item);
-          else queue.push(item);
-        });
+        const ended = new AbortController();
+        stream.onAbort(() => ended.abort());
         const untrack = deps.hub.track(() => stream.abort());
-        stream.onAbort(() => {
+        let stop: (() => Promise<void>) | undefined;
+        // Whatever ends the stream (the client leaving, an error, shutdown), the finally
+        // below gives back its subscription and its place under the caps.
+        try {
+          const sent = new Set<string>();
+          let live = false;
+          const send = async (item: InboxEvent) => {
+            if (!live) {
+              if (sent.has(item.id)) return;
+              sent.add(item.id);
+            }
+            await stream.writeSSE({ event: 'item', id: item.id, data: JSON.stringify(item) });
+          };
+          // Listen before catching up, so an item published in between is not missed.
+          const queue: InboxEvent[] = [];
+          stop = await deps.hub.listen(appId, userId, (item) => {
+            if (live) void send(item);
+            else queue.push(item);
+          });
+          if (lastEventId) {
+            for (const item of await inboxItemsAfter(db, appId, userId, lastEventId)) await send(item);
+          }
+          for (const item of queue.splice(0)) await send(item);
+          live = true;
+          sent.clear();
+          await stream.writeSSE({ event: 'ready', data: JSON.stringify({ unread_count: await unreadCount(db, appId, userId) }) });
+          while (!stream.aborted && !stream.closed) {
+            await sleep(KEEPALIVE_MS, undefined, { signal: ended.signal }).catch(() => {});
+            if (stream.aborted) break;
+            await stream.write(': keepalive\n\n');
+            await lease.renew();
+          }
+        } catch (err) {
+          // Not rethrown: Hono would send the error's message to the client as an event.
+          log.warn({ err }, 'inbox stream ended by an error');
+        } finally {
           untrack();
-          void stop();
-        });
-        if (lastEventId && /^[0-9a-f-]{36}$/.test(lastEventId)) {
-          for (const item of await inboxItemsAfter(db, appId, userId, lastEventId)) await send(item);
+          await Promise.all([stop?.(), lease.release()]);
         }
-        for (const item of queue.splice(0)) await send(item);
-        live = true;
-        await stream.writeSSE({ event: 'ready', data: JSON.stringify({ unread_count: await unreadCount(db, appId, userId) }) });
-        while (!stream.aborted && !stream.closed) {
-          await stream.sleep(KEEPALIVE_MS);
-          if (!stream.aborted) await stream.write(': keepalive\n\n');
-        }
-        await stop();
       });
     },
   );

@@ -42,7 +42,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     retry: { attempts: t.env.DELIVERY_ATTEMPTS, baseDelayMs: t.env.RETRY_BASE_DELAY_MS },
     idempotencyTtlSeconds: t.env.IDEMPOTENCY_TTL_SECONDS,
     webhooks: { allowedHosts: webhookAllowedHosts(t.env) },
-    hub: new InboxHub(createRedis(t.env.REDIS_URL, 'subscriber'), t.log),
+    hub: new InboxHub(createRedis(t.env.REDIS_URL, 'subscriber'), t.log, { perApp: t.env.INBOX_STREAMS_PER_APP, perUser: t.env.INBOX_STREAMS_PER_USER }),
     keys: new KeyCache(t.db, createRedis(t.env.REDIS_URL, 'subscriber'), t.log),
     queuePrefix: t.env.QUEUE_PREFIX,
     security: { admin: ADMIN, rateLimitPerSecond: t.env.RATE_LIMIT_PER_SECOND, maxBodyBytes: t.env.MAX_BODY_BYTES },
