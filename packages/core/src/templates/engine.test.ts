@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TemplateBody } from '../schemas/templates.js';
-import { checkTemplateSyntax, renderTemplate, resolveLocale, templateChannels, TemplateRenderError } from './engine.js';
+import { checkTemplateSyntax, DEFAULT_RENDER_LIMITS, RenderBudget, renderTemplate, resolveLocale, templateChannels, TemplateBudgetError, TemplateRenderError } from './engine.js';
 
 const body = TemplateBody.parse({
   default_locale: 'en',
@@ -92,5 +92,42 @@ describe('resolveLocale', () => {
 describe('templateChannels', () => {
   it('lists the channels any locale has', () => {
     expect(templateChannels(body).sort()).toEqual(['email', 'sms', 'webhook']);
+  });
+});
+
+describe('the sandbox', () => {
+  const one = (text: string) => TemplateBody.parse({ locales: { en: { sms: { text } } } });
+
+  it.each(['include', 'render', 'layout'])('refuses the %s tag at parse time, also inside a liquid tag', (tag) => {
+    for (const source of [`{% ${tag} '.env' %}`, `{% liquid\n${tag} '.env'\n%}`]) {
+      expect(() => checkTemplateSyntax(one(source))).toThrow(`the ${tag} tag is not allowed`);
+    }
+  });
+
+  it('stops output at the field cap and at the request total, counting UTF-8 bytes', () => {
+    const limits = { ...DEFAULT_RENDER_LIMITS, fieldBytes: 1000, totalBytes: 2500 };
+    const budget = new RenderBudget(limits);
+    expect(renderTemplate(one('{% for i in (1..250) %}é{% endfor %}'), 'en', ['sms'], {}, budget).sms?.text).toHaveLength(250);
+    // 600 characters but 1,200 bytes: over the field cap.
+    expect(() => renderTemplate(one('{% for i in (1..600) %}é{% endfor %}'), 'en', ['sms'], {}, budget)).toThrow(
+      expect.objectContaining({ kind: 'output_too_large', details: [{ path: 'template.sms.text', message: expect.stringContaining('1000 bytes') }] }),
+    );
+    // A request's fields together: 900 + 900 bytes pass, a third 900 is over the 2,500 total.
+    const total = new RenderBudget(limits);
+    renderTemplate(one('{% for i in (1..900) %}x{% endfor %}'), 'en', ['sms'], {}, total);
+    renderTemplate(one('{% for i in (1..900) %}x{% endfor %}'), 'en', ['sms'], {}, total);
+    expect(() => renderTemplate(one('{% for i in (1..900) %}x{% endfor %}'), 'en', ['sms'], {}, total)).toThrow(
+      expect.objectContaining({ kind: 'output_too_large', details: [{ path: 'template.sms.text', message: expect.stringContaining('2500 bytes in all') }] }),
+    );
+    expect(TemplateBudgetError.prototype).toBeInstanceOf(TemplateRenderError);
+  });
+
+  it('shares Liquid memory and time between every render of one budget', () => {
+    const budget = new RenderBudget({ ...DEFAULT_RENDER_LIMITS, memory: 25_000 });
+    const ranges = one('{% for i in (1..10000) %}{% endfor %}');
+    renderTemplate(ranges, 'en', ['sms'], {}, budget);
+    renderTemplate(ranges, 'en', ['sms'], {}, budget);
+    expect(() => renderTemplate(ranges, 'en', ['sms'], {}, budget)).toThrow(expect.objectContaining({ kind: 'too_expensive' }));
+    expect(renderTemplate(ranges, 'en', ['sms'], {}, new RenderBudget({ ...DEFAULT_RENDER_LIMITS, memory: 25_000 })).sms?.text).toBe('');
   });
 });
