@@ -85,8 +85,8 @@ describe('OpenAPI', () => {
     const doc = await json<OpenApiDoc>(await t.app.request('/openapi.json'));
     const check = (method: string, path: string, status: number) => undocumentedStatus(doc, t.app.routes, method, path, status);
     expect(check('GET', '/users/u1/inbox/unread_count', 200)).toBeNull();
-    expect(check('GET', '/users/u1/inbox/unread_count', 404)).toMatch(/GET \/users\/\{user_id\}\/inbox\/unread_count does not document/);
-    expect(check('POST', '/notifications/bulk', 409)).toMatch(/POST \/notifications\/bulk does not document/);
+    expect(check('GET', '/users/u1/inbox/unread_count', 418)).toMatch(/GET \/users\/\{user_id\}\/inbox\/unread_count does not document/);
+    expect(check('POST', '/notifications/bulk', 418)).toMatch(/POST \/notifications\/bulk does not document/);
     expect(check('POST', '/notifications/0190a4e2-0000-7000-8000-000000000000/cancel', 409)).toBeNull();
     // Outside the contract, or no route at all: not judged.
     expect(check('GET', '/dashboard', 418)).toBeNull();
