@@ -28,8 +28,8 @@ afterAll(async () => {
 const BUDGET = DEFAULT_RENDER_POOL.timeMs;
 /** About 0.3-0.6 s of Liquid work and no output: ten of them are far past one request's budget. */
 const NESTED = '{% for a in (1..1000) %}{% for b in (1..1000) %}{% endfor %}{% endfor %}';
-/** 16.8 MB from a few bytes. */
-const SIXTEEN_MB = '{% for a in (1..4096) %}{% for b in (1..4096) %}x{% endfor %}{% endfor %}';
+/** 16.8 MB from a few bytes of request: a 1,000-character line 16,800 times. */
+const SIXTEEN_MB = `{% for a in (1..16800) %}${'x'.repeat(1000)}{% endfor %}`;
 
 const errorOf = async (res: Response) => (await json<ErrorJson>(res)).error;
 
