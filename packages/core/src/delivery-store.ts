@@ -110,14 +110,22 @@ export async function claimDelivery(pool: pg.Pool, id: string): Promise<ClaimedD
   return (await claimDeliveries(pool, [id])).get(id) ?? null;
 }
 
-/** Forgets push devices a provider reported gone (unregistered token, expired subscription). */
+/** Forgets push devices a provider reported gone (unregistered token, expired subscription); their users' updated_at moves. */
 export async function removeDevices(pool: pg.Pool, ids: string[]): Promise<void> {
-  if (ids.length > 0) await pool.query('DELETE FROM devices WHERE id = ANY($1::uuid[])', [ids]);
+  if (ids.length === 0) return;
+  await pool.query(
+    `WITH gone AS (DELETE FROM devices WHERE id = ANY($1::uuid[]) RETURNING app_id, user_id)
+     UPDATE users u SET updated_at = now() FROM (SELECT DISTINCT app_id, user_id FROM gone) g WHERE u.app_id = g.app_id AND u.id = g.user_id`,
+    [ids],
+  );
 }
 
 /** Disables a user's webhook endpoint after it answered 410 Gone; setting the URL again re-enables it. */
 export async function disableWebhook(pool: pg.Pool, appId: string, userId: string): Promise<void> {
-  await pool.query('UPDATE users SET webhook_disabled_at = now() WHERE app_id = $1 AND id = $2 AND webhook_disabled_at IS NULL', [appId, userId]);
+  await pool.query(
+    'UPDATE users SET webhook_disabled_at = now(), updated_at = now() WHERE app_id = $1 AND id = $2 AND webhook_disabled_at IS NULL',
+    [appId, userId],
+  );
 }
 
 /** One provider call, for the delivery's error history (delivery_attempts). */

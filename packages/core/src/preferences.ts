@@ -2,6 +2,7 @@ import { categoryRequired, listCategories } from './categories.js';
 import { CHANNELS, type Channel } from './channels.js';
 import type { Db } from './db.js';
 import type { Preferences, PutPreferencesBody } from './schemas/users.js';
+import { touchUser } from './users.js';
 
 /** The channel-wide setting (as opposed to a per-category one). */
 export const ALL_CATEGORIES = '';
@@ -60,14 +61,15 @@ export async function setPreferences(db: Db, appId: string, userId: string, body
     const switches = typeof setting === 'boolean' ? byChannel(() => setting) : setting;
     for (const [channel, enabled] of Object.entries(switches)) entries.push({ category, channel: channel as Channel, enabled: enabled as boolean });
   }
-  await db.prisma.$transaction(
-    entries.map(({ category, channel, enabled }) =>
+  await db.prisma.$transaction([
+    ...entries.map(({ category, channel, enabled }) =>
       db.prisma.preference.upsert({
         where: { appId_userId_category_channel: { appId, userId, category, channel } },
         create: { appId, userId, category, channel, enabled },
         update: { enabled },
       }),
     ),
-  );
+    ...(entries.length > 0 ? [touchUser(db.prisma, appId, userId)] : []),
+  ]);
   return getPreferences(db, appId, userId);
 }

@@ -75,7 +75,13 @@ export async function putUser(
           : body.webhook_url === existing?.webhookUrl
             ? { webhookDisabledAt: null }
             : { webhookUrl: body.webhook_url, webhookSecret: newWebhookSecret(), webhookDisabledAt: null };
-    await tx.user.upsert({ where: key, create: { appId, id: userId, ...fields, ...webhook }, update: { ...fields, ...webhook } });
+    // Set explicitly: Prisma's @updatedAt moves only when a column of the row
+    // is written, so a PUT that changes only devices would leave it behind.
+    await tx.user.upsert({
+      where: key,
+      create: { appId, id: userId, ...fields, ...webhook },
+      update: { ...fields, ...webhook, updatedAt: new Date() },
+    });
     // Created again after an erasure: notifications may reach them again.
     await tx.erasedUser.deleteMany({ where: { appId, userId } });
     if (uniqueDevices) {
@@ -85,6 +91,15 @@ export async function putUser(
     const user = await tx.user.findUniqueOrThrow({ where: key, include: { devices: { orderBy: { id: 'asc' } } } });
     return { user: userView(user), created: !existing };
   });
+}
+
+/**
+ * Moves a user's updated_at after a change stored outside the users row
+ * (preferences); a user id with no row yet is left alone. A Prisma promise,
+ * so it can join a batch transaction.
+ */
+export function touchUser(prisma: Db['prisma'], appId: string, userId: string) {
+  return prisma.user.updateMany({ where: { appId, id: userId }, data: { updatedAt: new Date() } });
 }
 
 export async function getUser(db: Db, appId: string, userId: string): Promise<User> {
