@@ -206,3 +206,66 @@ describe('README examples', () => {
     expect(executed).toBeGreaterThan(50);
   }, 300_000);
 });
+
+describe('how the README runner reads an example', () => {
+  const readme = [
+    '## Section',
+    '',
+    '```sh',
+    `curl -s -X POST localhost:3000/things -d '{`,
+    `  "note": "a # in quotes is no comment"}'`,
+    '# 201 {"id": "<thing_id>", "tags": [...],',
+    '#      "owner": {"name": "Ada", ...}, ...}     a note after the excerpt',
+    'curl -s localhost:3000/things/<thing_id>   # 200 {"id": "<thing_id>"}',
+    'npm run keys -- list --app shop',
+    '# <key_id>  nk_live_...  backend',
+    '```',
+    '',
+    '<!-- not run by the README test: it needs Docker -->',
+    '```sh',
+    'docker compose up',
+    '```',
+  ].join('\n');
+
+  it('joins a multi-line command, keeps a # inside quotes, and reads the answer under it or beside it', () => {
+    const [post, get, keys, docker] = parseReadme(readme);
+    expect(post?.command).toContain('"note": "a # in quotes is no comment"}\'');
+    expect(post?.expect).toBe('201 {"id": "<thing_id>", "tags": [...], "owner": {"name": "Ada", ...}, ...}     a note after the excerpt');
+    expect(get?.expect).toBe('200 {"id": "<thing_id>"}');
+    expect(keys?.expect).toBe('<key_id>  nk_live_...  backend');
+    expect(docker?.skipped).toBe('it needs Docker');
+    expect([post, get, keys].map((ex) => ex?.skipped)).toEqual([null, null, null]);
+  });
+
+  it('captures a placeholder, then compares it where the command used it', () => {
+    const values = new Map<string, string>();
+    const captured = new Map<string, string>();
+    const { pattern, rest } = parseExcerpt('{"id": "<thing_id>", "tags": [...], "owner": {"name": "Ada", ...}, ...}  note');
+    expect(rest).toBe('note');
+    expect(matchExcerpt(pattern, { id: 'abc', tags: [1], owner: { name: 'Ada', age: 36 }, more: true }, { values, used: new Set() }, captured)).toBeNull();
+    expect(captured.get('thing_id')).toBe('abc');
+    values.set('thing_id', 'abc');
+    const compare = { values, used: new Set(['thing_id']) };
+    expect(matchExcerpt(parseExcerpt('{"id": "<thing_id>"}').pattern, { id: 'other' }, compare, new Map())).toMatch(/expected <thing_id> = abc, got other/);
+  });
+
+  it('fails on a different value, a missing member, a shorter array or a wrong prefix', () => {
+    const b = { values: new Map<string, string>(), used: new Set<string>() };
+    const m = (excerpt: string, actual: unknown) => matchExcerpt(parseExcerpt(excerpt).pattern, actual, b, new Map());
+    expect(m('{"status": "delivered"}', { status: 'pending' })).toMatch(/\$\.status: expected "delivered"/);
+    expect(m('{"status": "delivered"}', {})).toMatch(/\$\.status: missing/);
+    expect(m('[{"a": 1}, {"a": 2}]', [{ a: 1 }])).toMatch(/expected 2 elements, got 1/);
+    expect(m('[{"a": 1}, ...]', [{ a: 1 }, { a: 5 }])).toBeNull();
+    expect(m('{"secret": "whsec_..."}', { secret: 'nope' })).toMatch(/starting "whsec_"/);
+    expect(m('{"n": 2, "ok": true, "x": null}', { n: 2, ok: true, x: null })).toBeNull();
+  });
+
+  it('matches printed lines in order, capturing words', () => {
+    const captured = new Map<string, string>();
+    const b = { values: new Map<string, string>(), used: new Set<string>() };
+    const output = 'App demo (01a2)\nKey id 01a3\n\n  nk_live_secret\n\nStore it now';
+    expect(matchLines(['App demo (...)', 'nk_live_<key>'], output, b, captured)).toBeNull();
+    expect(captured.get('key')).toBe('secret');
+    expect(matchLines(['nk_live_<key>', 'App demo (...)'], output, b, new Map())).toMatch(/no output line matches "App demo/);
+  });
+});
