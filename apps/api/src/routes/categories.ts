@@ -26,6 +26,7 @@ export function categoryRoutes(deps: { db: Db }) {
       operationId: 'putCategory',
       tags: ['categories'],
       summary: 'Define a category or change one (e.g. make it required)',
+      description: 'Creates the category or replaces it whole: an omitted `description` is cleared and an omitted `required` is false.',
       request: {
         params: z.object({ key: CategoryKey.meta({ param: { name: 'key', in: 'path' } }) }),
         body: { required: true, content: json(PutCategoryBody) },

@@ -74,8 +74,9 @@ export function templateRoutes(deps: { db: Db }) {
       path: '/{key}',
       operationId: 'replaceTemplate',
       tags: ['templates'],
-      summary: 'Edit a template: adds a new version',
-      description: 'Notifications already made keep the version they used.',
+      summary: 'Replace a template: adds a new version',
+      description:
+        'A full replacement, not a patch: the body is the whole new version, and what it omits is gone from it (no `category` means none; the channels are those its locales have). Notifications already made keep the version they used.',
       request: { params: KeyParams, body: { required: true, content: json(TemplateBody) } },
       responses: { 200: { description: 'The new version', content: json(Template) }, ...errorResponses(404) },
     }),
