@@ -67,9 +67,9 @@ async function shutdown(signal: string): Promise<void> {
   await hub.close();
   keys.close();
   await closed;
+  await closeRenderPool();
   await telemetry.stop();
   await closeQueues(queues);
-  await closeRenderPool();
   await fanout.close();
   await events.close();
   await closeDb(db);
