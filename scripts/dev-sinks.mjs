@@ -8,19 +8,12 @@ import http from 'node:http';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { Webhook } from 'standardwebhooks';
+import { takeNoArguments } from './no-arguments.mjs';
 
 const USAGE = `usage: npm run dev:sinks
   an SMTP sink and a webhook receiver on 127.0.0.1; takes no arguments, only the environment:
   SMTP_PORT (1025), WEBHOOK_PORT (4000), API_URL (http://127.0.0.1:3000), API_KEY`;
-const args = process.argv.slice(2);
-if (args.includes('--help') || args.includes('-h')) {
-  console.log(USAGE);
-  process.exit(0);
-}
-if (args.length > 0) {
-  console.error(`Unexpected argument: ${args[0]}\n\n${USAGE}`);
-  process.exit(2);
-}
+takeNoArguments(USAGE);
 
 const SMTP_PORT = Number(process.env.SMTP_PORT ?? 1025);
 const WEBHOOK_PORT = Number(process.env.WEBHOOK_PORT ?? 4000);

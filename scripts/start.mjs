@@ -6,20 +6,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { DEFAULTS, planServices, startContainers } from './start-services.mjs';
+import { takeNoArguments } from './no-arguments.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const CHANNELS = ['email', 'sms', 'push', 'in_app', 'webhook'];
 
 const USAGE = 'usage: npm start\n  migrations, then the API and one worker per channel; takes no arguments, settings come from the environment';
-const args = process.argv.slice(2);
-if (args.includes('--help') || args.includes('-h')) {
-  console.log(USAGE);
-  process.exit(0);
-}
-if (args.length > 0) {
-  console.error(`Unexpected argument: ${args[0]}\n\n${USAGE}`);
-  process.exit(2);
-}
+takeNoArguments(USAGE);
 
 const plan = await planServices({
   set: { database: process.env.DATABASE_URL, redis: process.env.REDIS_URL },
