@@ -34,17 +34,20 @@ const SIXTEEN_MB = `{% for a in (1..16800) %}${'x'.repeat(1000)}{% endfor %}`;
 const errorOf = async (res: Response) => (await json<ErrorJson>(res)).error;
 
 /** Calls /health every 10 ms until `work` settles; answers the slowest. */
-async function healthWhile<T>(work: Promise<T>): Promise<{ result: T; slowestMs: number; probes: number }> {
+/**
+ * Probes /health every 10 ms while `work` runs. A render held on the event loop
+ * would stall every probe for the whole budget (1 s); the 90th percentile under
+ * 100 ms and the slowest under 400 ms leave room only for a busy machine's scheduler.
+ */
+async function healthWhile<T>(work: Promise<T>): Promise<{ result: T; p90Ms: number; slowestMs: number; probes: number }> {
   let done = false;
-  let slowestMs = 0;
-  let probes = 0;
+  const took: number[] = [];
   const probe = (async () => {
     while (!done) {
       const start = performance.now();
       const res = await t.app.request('/health');
       expect(res.status).toBe(200);
-      slowestMs = Math.max(slowestMs, performance.now() - start);
-      probes++;
+      took.push(performance.now() - start);
       await new Promise((r) => setTimeout(r, 10));
     }
   })();
@@ -52,7 +55,13 @@ async function healthWhile<T>(work: Promise<T>): Promise<{ result: T; slowestMs:
     done = true;
   });
   await probe;
-  return { result, slowestMs, probes };
+  took.sort((a, b) => a - b);
+  return { result, p90Ms: took[Math.floor(took.length * 0.9)] ?? 0, slowestMs: took.at(-1) ?? 0, probes: took.length };
+}
+
+function expectPrompt(health: { p90Ms: number; slowestMs: number }): void {
+  expect(health.p90Ms).toBeLessThan(100);
+  expect(health.slowestMs).toBeLessThan(400);
 }
 
 describe('templates cannot read files', () => {
@@ -123,14 +132,14 @@ describe('rendering is bounded and off the event loop', () => {
       });
       return { status: res.status, ms: performance.now() - s };
     })();
-    const { result: res, slowestMs, probes } = await healthWhile(attack);
+    const { result: res, probes, ...health } = await healthWhile(attack);
     const elapsed = performance.now() - start;
     expect(res.status).toBe(422);
     const err = await errorOf(res);
     expect(err.code).toBe('template_too_expensive');
     expect(err.details?.[0]?.path).toMatch(/^template\.webhook\.payload\.f\d$/);
     expect(probes).toBeGreaterThan(5);
-    expect(slowestMs).toBeLessThan(100);
+    expectPrompt(health);
     expect((await other).status).toBe(202);
     expect((await other).ms).toBeLessThan(1000);
     // One budget for all ten fields, not one per field.
@@ -140,14 +149,14 @@ describe('rendering is bounded and off the event loop', () => {
   it('bounds a bulk call of 1,000 recipients (each with data of its own) by one budget for the whole request', async () => {
     const recipients = Array.from({ length: 1000 }, (_, i) => ({ user_id: `bulk-${i}`, data: { n: i } }));
     const start = performance.now();
-    const { result: res, slowestMs } = await healthWhile(t.call('POST', '/notifications/bulk', { template: 'heavy', recipients }));
+    const { result: res, ...health } = await healthWhile(t.call('POST', '/notifications/bulk', { template: 'heavy', recipients }));
     const elapsed = performance.now() - start;
     expect(res.status).toBe(422);
     const err = await errorOf(res);
     expect(err.code).toBe('template_too_expensive');
     expect(err.details?.[0]?.path).toMatch(/^recipients\.\d+\.template\.sms\.text$/);
     expect(elapsed).toBeLessThan(BUDGET + 2000);
-    expect(slowestMs).toBeLessThan(100);
+    expectPrompt(health);
     expect(await t.db.prisma.notification.count({ where: { userId: { startsWith: 'bulk-' } } })).toBe(0);
   });
 

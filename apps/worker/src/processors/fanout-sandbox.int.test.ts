@@ -99,7 +99,8 @@ describe('topic fan-out rendering', () => {
     expect(failed.failedReason).toContain(code);
     // Unrecoverable: one attempt, no retry of a render that can never pass.
     expect(failed.attemptsMade).toBe(1);
-    expect(lagMs).toBeLessThan(100);
+    // A render on the loop would hold it for the whole 1 s budget; the rest is a busy machine's scheduler.
+    expect(lagMs).toBeLessThan(300);
     const batch = await getBatch(t.db, t.appId, id);
     expect(batch).toMatchObject({ status: 'failed', complete: false, notifications: 0 });
     // The worker is free: the next fan-out (a plain message) completes.
