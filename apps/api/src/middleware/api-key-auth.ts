@@ -20,6 +20,8 @@ export const MAX_UNKNOWN_KEYS = 10_000;
 export class KeyCache {
   private readonly entries = new Map<string, KeyIdentity & { expires: number }>();
   private readonly unknown = new Map<string, number>();
+  /** Lookups under way, by hash: concurrent requests with one key share one lookup. */
+  private readonly loading = new Map<string, Promise<KeyIdentity | null>>();
 
   constructor(
     private readonly db: Db,
@@ -56,9 +58,23 @@ export class KeyCache {
     return undefined;
   }
 
-  /** Asks the database, and remembers the answer either way. */
-  async load(key: string): Promise<KeyIdentity | null> {
+  /** The lookup of this key already under way, if any. */
+  loadingNow(key: string): Promise<KeyIdentity | null> | undefined {
+    return this.loading.get(hashKey(key));
+  }
+
+  /** Asks the database (once for concurrent callers), and remembers the answer either way. */
+  load(key: string): Promise<KeyIdentity | null> {
     const hash = hashKey(key);
+    let loading = this.loading.get(hash);
+    if (!loading) {
+      loading = this.loadOnce(key, hash).finally(() => this.loading.delete(hash));
+      this.loading.set(hash, loading);
+    }
+    return loading;
+  }
+
+  private async loadOnce(key: string, hash: string): Promise<KeyIdentity | null> {
     const found = await this.lookup(this.db, key);
     if (found) {
       if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
@@ -106,7 +122,9 @@ export interface ApiKeyAuthOptions {
  * app. A key this replica has cached passes with no I/O. Any other presented
  * key is counted as a failure of its client address before the database is
  * asked (so concurrent guesses cannot all get through before the count
- * does), and given back if it turns out valid.
+ * does), and given back if it turns out valid. Requests with a key whose
+ * lookup is already under way wait for it and count nothing: a client's first
+ * burst after a restart is one attempt, not fifty.
  */
 export function apiKeyAuth(keys: KeyCache, opts: ApiKeyAuthOptions = {}): MiddlewareHandler<ApiEnv> {
   const challenge = { headers: { 'WWW-Authenticate': 'Bearer' } };
@@ -117,7 +135,11 @@ export function apiKeyAuth(keys: KeyCache, opts: ApiKeyAuthOptions = {}): Middle
     if (!match) throw new AppError('unauthorized', 'Send an API key: Authorization: Bearer <key>', undefined, challenge);
     const key = match[1]!;
     let identity = keys.known(key);
-    if (!identity) {
+    const loading = identity === undefined ? keys.loadingNow(key) : undefined;
+    if (loading) {
+      identity = await loading;
+      if (!identity) throw refused();
+    } else if (!identity) {
       const address = opts.throttle ? clientAddress(c, opts.trustedProxyHops ?? 0) : '';
       const decision = await opts.throttle?.fail(address);
       if (decision && !decision.allowed) throw throttled(decision);

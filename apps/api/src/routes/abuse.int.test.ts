@@ -108,6 +108,18 @@ describe('failed authentication, throttled per client address', () => {
     expect((await fetch(`${v6}/categories`, { headers: bearer(fresh) })).status).toBe(200);
   });
 
+  it("a client's first burst with one valid key, unknown to this replica, is one lookup and one attempt, not fifty 429s", async () => {
+    const { keys, lookups } = await countingKeys();
+    const app = variant({ keys });
+    const url = await listen(app, '127.0.0.1');
+    const statuses = await Promise.all(Array.from({ length: 50 }, () => fetch(`${url}/categories`, { headers: bearer(t.key) }).then((r) => r.status)));
+    expect(statuses).toEqual(Array(50).fill(200));
+    expect(lookups()).toBe(1);
+    // The burst used none of the address's failure budget: 20 wrong keys still answer 401 before the 429.
+    for (let i = 0; i < 20; i++) expect((await fetch(`${url}/categories`, { headers: bearer(generateKey()) })).status).toBe(401);
+    expect((await fetch(`${url}/categories`, { headers: bearer(generateKey()) })).status).toBe(429);
+  });
+
   it('shares the count between replicas through Redis', async () => {
     const prefix = `${t.env.QUEUE_PREFIX}-${randomUUID()}`;
     const a = variant({ queuePrefix: prefix });
