@@ -1,4 +1,4 @@
-import { Batcher, type Redis } from '@notify/core';
+import { GroupCommit, type Redis } from '@notify/core';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
 export interface RateDecision {
@@ -12,13 +12,13 @@ export interface RateDecision {
 /**
  * Requests per second per API key, counted in Redis (rate-limiter-flexible)
  * so every API replica shares the budget. Concurrent requests are counted
- * together: one consume of n points per key per batch instead of a Redis
+ * together: one consume of n points per key per group instead of a Redis
  * round trip per request. While Redis is unreachable each replica counts
  * alone, in memory, rather than refusing.
  */
 export class RateCounter {
   private readonly limiter: RateLimiterRedis;
-  private readonly batcher: Batcher<string, RateDecision>;
+  private readonly groupCommit: GroupCommit<string, RateDecision>;
 
   constructor(
     redis: Redis,
@@ -32,18 +32,18 @@ export class RateCounter {
       duration: 1,
       insuranceLimiter: new RateLimiterMemory({ points: perSecond, duration: 1 }),
     });
-    this.batcher = new Batcher((keys) => this.decide(keys), { maxBatch: 500, maxInFlight: 4 });
+    this.groupCommit = new GroupCommit((keys) => this.decide(keys), { maxGroup: 500, maxInFlight: 4 });
   }
 
   consume(key: string): Promise<RateDecision> {
-    return this.batcher.submit(key);
+    return this.groupCommit.submit(key);
   }
 
   private async decide(keys: string[]): Promise<RateDecision[]> {
     const perKey = new Map<string, number>();
     for (const key of keys) perKey.set(key, (perKey.get(key) ?? 0) + 1);
     const counted = new Map(await Promise.all([...perKey].map(async ([key, n]) => [key, await this.count(key, n)] as const)));
-    // The i-th request of a key in this batch is the (consumed - n + i)-th of its window.
+    // The i-th request of a key in this group is the (consumed - n + i)-th of its window.
     const seen = new Map<string, number>();
     return keys.map((key) => {
       const res = counted.get(key)!;

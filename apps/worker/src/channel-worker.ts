@@ -17,7 +17,7 @@ import {
   type ProviderChain,
 } from '@notify/core';
 import { Worker, type ConnectionOptions, type Queue } from 'bullmq';
-import { DeliveryBatches } from './delivery-batches.js';
+import { DeliveryGroupCommit } from './delivery-group-commit.js';
 import type { MessageDefaults } from './messages.js';
 import { deliver, type DeliverResult } from './processors/deliver.js';
 import { fanout } from './processors/fanout.js';
@@ -55,13 +55,13 @@ export interface ChannelWorkerOptions {
 /** Wiring only: a BullMQ worker on the channel's queue running the deliver processor. */
 export function createChannelWorker(o: ChannelWorkerOptions): Worker<DeliveryJob, DeliverResult> {
   const log = o.log.child({ channel: o.channel });
-  const batches = new DeliveryBatches({ pool: o.pool, log, dbRetryMs: o.dbRetryMs, events: o.events });
+  const commits = new DeliveryGroupCommit({ pool: o.pool, log, dbRetryMs: o.dbRetryMs, events: o.events });
   const worker: Worker<DeliveryJob, DeliverResult> = new Worker<DeliveryJob, DeliverResult>(
     QUEUE[o.channel],
     (job, token) => {
       const deps = {
         pool: o.pool,
-        batches,
+        commits,
         chain: o.chain,
         log,
         dbRetryMs: o.dbRetryMs,

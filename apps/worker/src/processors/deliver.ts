@@ -16,13 +16,13 @@ import {
 } from '@notify/core';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { withDbRetry } from '../db-retry.js';
-import type { DeliveryBatches } from '../delivery-batches.js';
+import type { DeliveryGroupCommit } from '../delivery-group-commit.js';
 import { buildMessages, type MessageDefaults } from '../messages.js';
 
 export interface DeliverDeps {
   pool: Pool;
   /** Claims and outcomes, group-committed with the channel's other jobs. */
-  batches: DeliveryBatches;
+  commits: DeliveryGroupCommit;
   chain: ProviderChain;
   log: Logger;
   /** How long to wait out a database outage before giving up the attempt. */
@@ -56,7 +56,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   const db = <T>(fn: () => Promise<T>) => withDbRetry(fn, deps.dbRetryMs);
 
   const critical = job.opts.priority === PRIORITY.critical;
-  const claimed = await deps.batches.claim(deliveryId, critical);
+  const claimed = await deps.commits.claim(deliveryId, critical);
   if (!claimed) return { outcome: 'already_finished' };
   if (claimed.previousStatus === 'sending') {
     log.warn({ attempt: claimed.attempts }, 'resuming a delivery whose worker stopped mid-send: it may be sent twice');
@@ -64,7 +64,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
 
   const envelopes = buildMessages(channel, claimed, deps.defaults);
   if (envelopes.length === 0) {
-    await deps.batches.finish(deliveryId, { status: 'skipped', reason: 'no_contact' }, critical);
+    await deps.commits.finish(deliveryId, { status: 'skipped', reason: 'no_contact' }, critical);
     deps.telemetry?.skipped({ appId: claimed.appId, channel, priority: claimed.priority, reason: 'no_contact' });
     return { outcome: 'skipped', reason: 'no_contact' };
   }
@@ -89,7 +89,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   if (sent.length > 0) {
     const providerMessageId = sent.map((o) => o.providerMessageId).join(',');
     const provider = [...new Set(sent.map((o) => o.provider))].join(',');
-    await deps.batches.finish(deliveryId, { status: 'delivered', provider, providerMessageId, attempt: attempt('delivered') }, critical);
+    await deps.commits.finish(deliveryId, { status: 'delivered', provider, providerMessageId, attempt: attempt('delivered') }, critical);
     deps.telemetry?.delivered({ appId: claimed.appId, channel, priority: claimed.priority, provider, acceptedAt: claimed.createdAt });
     // Debug, not info: one line per delivery is too many at production rates.
     log.debug({ provider, attempt: claimed.attempts }, 'delivered');
@@ -116,7 +116,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   }
   if (!err.retryable || lastAttempt) {
     const outcome = err.retryable ? 'retryable_error' : 'permanent_error';
-    await deps.batches.finish(deliveryId, { status: 'failed', ...failure, attempt: attempt(outcome, err) }, critical);
+    await deps.commits.finish(deliveryId, { status: 'failed', ...failure, attempt: attempt(outcome, err) }, critical);
     deps.telemetry?.failed({ appId: claimed.appId, channel, priority: claimed.priority, provider: providers, errorCode: err.code, retryable: err.retryable });
     log.warn({ err_code: err.code, attempt: claimed.attempts, retryable: err.retryable }, 'delivery failed');
     throw err.retryable ? err : new UnrecoverableError(`${err.code}: ${err.message}`);

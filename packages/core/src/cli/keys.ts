@@ -1,8 +1,8 @@
 // `npm run keys -- create --app NAME [--name LABEL]`, `list --app NAME`, `revoke KEY_ID`.
-import { createKey, ensureApp, listKeys, revokeKey } from '../api-keys.js';
-import { closeDb, createDb } from '../db.js';
-import { loadEnv } from '../env.js';
-import { createRedis, redisReady } from '../redis.js';
+import { createKey, ensureApp, listKeys, revokeKey } from '../access/api-keys.js';
+import { closeDb, createDb } from '../platform/db.js';
+import { loadEnv } from '../platform/env.js';
+import { createRedis, redisReady } from '../platform/redis.js';
 import { parseCli, usageError } from './args.js';
 
 const USAGE = `usage:

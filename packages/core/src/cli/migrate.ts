@@ -1,6 +1,6 @@
 // `npm run db:migrate`: creates the database if needed and applies pending migrations.
-import { loadEnv } from '../env.js';
-import { migrateDatabase } from '../migrate.js';
+import { loadEnv } from '../platform/env.js';
+import { migrateDatabase } from '../platform/migrate.js';
 import { parseCli, usageError } from './args.js';
 
 const USAGE = `usage: npm run db:migrate

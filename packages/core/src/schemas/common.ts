@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { isUuid } from '../ids.js';
-import { LIMITS } from '../limits.js';
+import { isUuid } from '../platform/ids.js';
+import { LIMITS } from '../platform/limits.js';
 
 export const UserId = z
   .string()

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CHANNELS } from '../channels.js';
+import { CHANNELS } from '../platform/channels.js';
 import { PageQuery, Timestamp } from './common.js';
 import { Delivery, DeliveryStatus } from './notifications.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { CHANNELS, PRIORITIES } from '../channels.js';
-import { LIMITS } from '../limits.js';
+import { CHANNELS, PRIORITIES } from '../platform/channels.js';
+import { LIMITS } from '../platform/limits.js';
 import { LocaleTag, PageQuery, Timestamp, UserId } from './common.js';
 import { CategoryKey, RenderedContent, TemplateKey } from './templates.js';
 

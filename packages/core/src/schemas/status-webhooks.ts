@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { STATUS_EVENT_TYPES } from '../status-events.js';
+import { STATUS_EVENT_TYPES } from '../status-webhooks/events.js';
 import { PageQuery, Timestamp } from './common.js';
 
 const EventType = z.enum(STATUS_EVENT_TYPES).meta({ id: 'StatusEventType' });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS } from '../limits.js';
+import { LIMITS } from '../platform/limits.js';
 import { Timestamp, UserId } from './common.js';
 
 export const TopicUsers = z

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { CHANNELS } from '../channels.js';
-import { LIMITS } from '../limits.js';
+import { CHANNELS } from '../platform/channels.js';
+import { LIMITS } from '../platform/limits.js';
 import { LocaleTag, Timestamp, UserId } from './common.js';
 import { CategoryKey } from './templates.js';
 

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import './provided.js';
-import { closeDb, createDb, type Db } from '../db.js';
-import { loadEnv, type Env } from '../env.js';
-import { createLogger, type Logger } from '../logger.js';
-import { migrateDatabase } from '../migrate.js';
-import { closeQueues, createQueues, type ChannelQueues } from '../queues.js';
-import { createRedis, deleteKeys, redisReady, type Redis } from '../redis.js';
+import { closeDb, createDb, type Db } from '../platform/db.js';
+import { loadEnv, type Env } from '../platform/env.js';
+import { createLogger, type Logger } from '../platform/logger.js';
+import { migrateDatabase } from '../platform/migrate.js';
+import { closeQueues, createQueues, type ChannelQueues } from '../platform/queues.js';
+import { createRedis, deleteKeys, redisReady, type Redis } from '../platform/redis.js';
 
 /**
  * Real PostgreSQL and Redis for one test file, isolated from every other:

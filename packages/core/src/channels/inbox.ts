@@ -1,0 +1,46 @@
+import type pg from 'pg';
+import { newId } from '../platform/ids.js';
+import { INBOX_CHANNEL_PREFIX, type InboxEvent } from '../inbox/inbox.js';
+import type { Redis } from '../platform/redis.js';
+import { messageFor, type Provider } from './provider.js';
+
+/**
+ * The in-app channel's provider: delivering stores the message in the user's
+ * inbox and announces it on Redis pub/sub, where every API replica's live
+ * streams (SSE) listen. One item per delivery: a repeated send stores nothing new.
+ */
+export function createInboxProvider(deps: { pool: pg.Pool; redis: Redis }): Provider {
+  return {
+    name: 'inbox',
+    channels: ['in_app'],
+    async send(envelope, ctx) {
+      const m = messageFor(envelope, 'in_app');
+      const { rows } = await deps.pool.query<{ id: string; created_at: Date; inserted: boolean }>({
+        name: 'inbox_insert',
+        text: `WITH ins AS (
+            INSERT INTO inbox_items (id, app_id, user_id, notification_id, delivery_id, title, body, data)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
+            ON CONFLICT (delivery_id) DO NOTHING
+            RETURNING id, created_at
+          )
+          SELECT id, created_at, true AS inserted FROM ins
+          UNION ALL SELECT id, created_at, false FROM inbox_items WHERE delivery_id = $5 AND NOT EXISTS (SELECT 1 FROM ins)`,
+        values: [newId(), m.appId, m.userId, m.notificationId, ctx.deliveryId, m.title, m.body, m.data === null ? null : JSON.stringify(m.data)],
+      });
+      const row = rows[0]!;
+      if (row.inserted) {
+        const event: InboxEvent = {
+          id: row.id,
+          notification_id: m.notificationId,
+          title: m.title,
+          body: m.body,
+          data: m.data,
+          read_at: null,
+          created_at: row.created_at.toISOString(),
+        };
+        await deps.redis.publish(`${INBOX_CHANNEL_PREFIX}${m.appId}:${m.userId}`, JSON.stringify(event));
+      }
+      return { providerMessageId: row.id };
+    },
+  };
+}

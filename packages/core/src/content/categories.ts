@@ -1,0 +1,41 @@
+import type { Db } from '../platform/db.js';
+import { AppError } from '../platform/errors.js';
+import type { Category, PutCategoryBody } from '../schemas/categories.js';
+
+/**
+ * Categories every app has until it redefines them: `security` is required
+ * (a user cannot opt out of a password-reset or a login alert).
+ */
+export const DEFAULT_CATEGORIES: Record<string, { description: string; required: boolean }> = {
+  security: { description: 'Account security: logins, password resets, verification codes', required: true },
+  transactional: { description: 'Messages about something the user did: orders, receipts', required: false },
+  marketing: { description: 'Promotions and newsletters', required: false },
+};
+
+/** The app's categories: the defaults, overridden and extended by its own. */
+export async function listCategories(db: Db, appId: string): Promise<Category[]> {
+  const rows = await db.prisma.category.findMany({ where: { appId }, orderBy: { key: 'asc' } });
+  const byKey = new Map<string, Category>(
+    Object.entries(DEFAULT_CATEGORIES).map(([key, c]) => [key, { key, description: c.description, required: c.required, built_in: true }]),
+  );
+  for (const r of rows) byKey.set(r.key, { key: r.key, description: r.description, required: r.required, built_in: r.key in DEFAULT_CATEGORIES });
+  return [...byKey.values()].sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/** Whether a category is required; 422 when the app has no such category. */
+export async function categoryRequired(db: Db, appId: string, key: string): Promise<boolean> {
+  const row = await db.prisma.category.findUnique({ where: { appId_key: { appId, key } }, select: { required: true } });
+  if (row) return row.required;
+  const builtIn = DEFAULT_CATEGORIES[key];
+  if (builtIn) return builtIn.required;
+  const known = (await listCategories(db, appId)).map((c) => c.key);
+  throw new AppError('validation_failed', 'The request is not valid', [
+    { path: 'category', message: `unknown category; define it with PUT /categories/${key} (known: ${known.join(', ')})` },
+  ]);
+}
+
+export async function putCategory(db: Db, appId: string, key: string, body: PutCategoryBody): Promise<Category> {
+  const data = { description: body.description ?? null, required: body.required, updatedAt: new Date() };
+  const r = await db.prisma.category.upsert({ where: { appId_key: { appId, key } }, create: { appId, key, ...data }, update: data });
+  return { key: r.key, description: r.description, required: r.required, built_in: key in DEFAULT_CATEGORIES };
+}

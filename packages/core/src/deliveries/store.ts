@@ -1,0 +1,258 @@
+import type pg from 'pg';
+import type { Channel, Priority } from '../platform/channels.js';
+import { countsUpdateSql } from './transitions.js';
+import { statusEventsSql } from '../status-webhooks/events.js';
+import type { PushDevice } from '../channels/provider.js';
+import type { RenderedContent } from '../schemas/templates.js';
+
+/** A delivery taken by a worker, with what it needs to build the message. */
+export interface ClaimedDelivery {
+  id: string;
+  appId: string;
+  notificationId: string;
+  channel: Channel;
+  /** Provider calls so far, this one included (across replays). */
+  attempts: number;
+  /** `sending` means an earlier worker died mid-send: this may be a second send. */
+  previousStatus: 'queued' | 'retrying' | 'sending';
+  userId: string;
+  type: string | null;
+  subject: string | null;
+  message: string | null;
+  data: Record<string, unknown> | null;
+  priority: Priority;
+  email: string | null;
+  phone: string | null;
+  /** The webhook endpoint, unless a 410 disabled it. */
+  webhookUrl: string | null;
+  webhookSecret: string | null;
+  /** The user's push devices (read for push deliveries only). */
+  devices: PushDevice[];
+  /** What a template rendered to, per channel; null for a plain message. */
+  content: RenderedContent | null;
+  createdAt: Date;
+}
+
+/**
+ * "This row is not finished yet", for statements that find their rows by id.
+ * Compared as text on purpose: written as an enum test it matches the
+ * sweeper's partial index, and when the statistics predate a sudden backlog
+ * the planner thinks that index nearly empty and scans all of it (every
+ * queued row) instead of looking the ids up: claims cost 3x as much behind a
+ * 20,000-job backlog.
+ */
+const UNFINISHED = "status::text IN ('queued', 'retrying', 'sending')";
+
+/*
+ * PLANNED_PER_CALL: the batched claim and finish are sent unnamed, so
+ * PostgreSQL plans each call for the table as it is. A named (prepared)
+ * statement soon switches to a generic plan made once, maybe while the table
+ * was new and empty, and keeps it until the next ANALYZE: a sequential scan of
+ * deliveries that grows with the table. Planning costs a fraction of a
+ * millisecond per batch; the rest of the pool keeps its cached plans
+ * (foreign-key checks among them, one per inserted row).
+ */
+
+/**
+ * Marks deliveries `sending` and counts the attempt, returning their content
+ * and contacts, in one statement. A delivery already finished (delivered,
+ * failed, cancelled, skipped) is left out, so it is never sent again.
+ */
+export async function claimDeliveries(pool: pg.Pool, ids: string[]): Promise<Map<string, ClaimedDelivery>> {
+  const { rows } = await pool.query({
+    // Unnamed (see PLANNED_PER_CALL). `old` is the row as it was before this update: its status
+    // says whether a send was cut short.
+    text: `/* claim_deliveries */ WITH c AS (
+        UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, updated_at = now()
+        FROM deliveries old
+        WHERE d.id = ANY($1::uuid[]) AND old.id = d.id AND d.${UNFINISHED}
+        RETURNING d.id, d.app_id, d.notification_id, d.channel, d.attempts, old.status AS previous_status
+      )
+      SELECT c.*, n.user_id, n.type, n.subject, n.message, n.data, n.priority, n.created_at, n.content, u.email, u.phone,
+        CASE WHEN u.webhook_disabled_at IS NULL THEN u.webhook_url END AS webhook_url, u.webhook_secret,
+        CASE WHEN c.channel = 'push' THEN (
+          SELECT coalesce(json_agg(json_build_object('id', d.id, 'kind', d.kind, 'token', d.token, 'keys', d.keys) ORDER BY d.id), '[]')
+          FROM devices d WHERE d.app_id = n.app_id AND d.user_id = n.user_id) ELSE '[]' END AS devices
+      FROM c JOIN notifications n ON n.id = c.notification_id
+      LEFT JOIN users u ON u.app_id = n.app_id AND u.id = n.user_id`,
+    values: [ids],
+  });
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        id: r.id,
+        appId: r.app_id,
+        notificationId: r.notification_id,
+        channel: r.channel,
+        attempts: r.attempts,
+        previousStatus: r.previous_status,
+        userId: r.user_id,
+        type: r.type,
+        subject: r.subject,
+        message: r.message,
+        data: r.data,
+        priority: r.priority,
+        email: r.email,
+        phone: r.phone,
+        webhookUrl: r.webhook_url,
+        webhookSecret: r.webhook_secret,
+        devices: r.devices,
+        content: r.content,
+        createdAt: r.created_at,
+      },
+    ]),
+  );
+}
+
+/** claimDeliveries for one delivery: null when it is already finished. */
+export async function claimDelivery(pool: pg.Pool, id: string): Promise<ClaimedDelivery | null> {
+  return (await claimDeliveries(pool, [id])).get(id) ?? null;
+}
+
+/** Forgets push devices a provider reported gone (unregistered token, expired subscription); their users' updated_at moves. */
+export async function removeDevices(pool: pg.Pool, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await pool.query(
+    `WITH gone AS (DELETE FROM devices WHERE id = ANY($1::uuid[]) RETURNING app_id, user_id)
+     UPDATE users u SET updated_at = now() FROM (SELECT DISTINCT app_id, user_id FROM gone) g WHERE u.app_id = g.app_id AND u.id = g.user_id`,
+    [ids],
+  );
+}
+
+/** Disables a user's webhook endpoint after it answered 410 Gone; setting the URL again re-enables it. */
+export async function disableWebhook(pool: pg.Pool, appId: string, userId: string): Promise<void> {
+  await pool.query(
+    'UPDATE users SET webhook_disabled_at = now(), updated_at = now() WHERE app_id = $1 AND id = $2 AND webhook_disabled_at IS NULL',
+    [appId, userId],
+  );
+}
+
+/** One provider call, for the delivery's error history (delivery_attempts). */
+export interface AttemptRecord {
+  attempt: number;
+  provider: string;
+  outcome: 'delivered' | 'retryable_error' | 'permanent_error';
+  errorCode?: string | null;
+  errorMessage?: string | null;
+  durationMs: number;
+}
+
+export type FinalStatus = 'delivered' | 'failed' | 'skipped';
+
+export interface DeliveryOutcome {
+  status: FinalStatus;
+  provider?: string | null;
+  providerMessageId?: string | null;
+  reason?: string | null;
+  errorCode?: string | null;
+  errorMessage?: string | null;
+  /** The provider call that led here, if there was one. */
+  attempt?: AttemptRecord;
+}
+
+/** Inserts the attempt row for each row of `moved`, taking its six values from $first on. */
+function attemptInsertSql(first: number): string {
+  const p = (i: number) => `$${first + i}`;
+  return `INSERT INTO delivery_attempts (delivery_id, attempt, provider, outcome, error_code, error_message, duration_ms)
+    SELECT id, ${p(0)}::int, ${p(1)}::text, ${p(2)}::attempt_outcome, ${p(3)}::text, ${p(4)}::text, ${p(5)}::int
+    FROM moved WHERE ${p(0)}::int IS NOT NULL`;
+}
+
+function attemptValues(a: AttemptRecord | undefined): unknown[] {
+  return [a?.attempt ?? null, a?.provider ?? null, a?.outcome ?? null, a?.errorCode ?? null, a?.errorMessage ?? null, a?.durationMs ?? null];
+}
+
+export interface Finished {
+  /** The new status of each moved delivery's notification, by delivery id. */
+  notificationStatus: Map<string, string>;
+  /** Status webhook events this produced, to hand to their queue. */
+  eventIds: string[];
+}
+
+/**
+ * Ends unfinished deliveries, records their attempts, moves their
+ * notifications' counts and status, and writes the status webhook events, in
+ * one statement. A finished delivery does not move again, so an outcome
+ * counts once; it is absent from `notificationStatus`.
+ */
+export async function finishDeliveries(pool: pg.Pool, outcomes: Array<DeliveryOutcome & { id: string }>): Promise<Finished> {
+  const col = <T>(f: (o: DeliveryOutcome & { id: string }) => T) => outcomes.map(f);
+  const { rows } = await pool.query<{ id: string; status: string; event_ids: string[] | null }>({
+    // Unnamed (see PLANNED_PER_CALL).
+    text: `/* finish_deliveries */ WITH o AS (
+        SELECT * FROM unnest($1::uuid[], $2::delivery_status[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+          $8::int[], $9::text[], $10::attempt_outcome[], $11::text[], $12::text[], $13::int[])
+          AS o(id, status, provider, provider_message_id, reason, error_code, error_message,
+            attempt, attempt_provider, outcome, attempt_error_code, attempt_error_message, duration_ms)
+      ),
+      moved AS (
+        UPDATE deliveries d SET status = o.status,
+          provider = COALESCE(o.provider, d.provider), provider_message_id = COALESCE(o.provider_message_id, d.provider_message_id),
+          reason = COALESCE(o.reason, d.reason),
+          last_error_code = CASE WHEN o.status = 'failed' THEN o.error_code ELSE d.last_error_code END,
+          last_error_message = CASE WHEN o.status = 'failed' THEN o.error_message ELSE d.last_error_message END,
+          delivered_at = CASE WHEN o.status = 'delivered' THEN now() END,
+          failed_at = CASE WHEN o.status = 'failed' THEN now() END,
+          updated_at = now()
+        -- "id = ANY($1)" as well as the join: the primary key is then the obvious way in.
+        FROM o WHERE d.id = ANY($1::uuid[]) AND d.id = o.id AND d.${UNFINISHED}
+        RETURNING d.id, d.notification_id, d.channel, d.status, d.provider, d.provider_message_id, d.attempts,
+          d.last_error_code, d.last_error_message
+      ),
+      attempt AS (
+        INSERT INTO delivery_attempts (delivery_id, attempt, provider, outcome, error_code, error_message, duration_ms)
+        SELECT o.id, o.attempt, o.attempt_provider, o.outcome, o.attempt_error_code, o.attempt_error_message, o.duration_ms
+        FROM o JOIN moved m ON m.id = o.id WHERE o.attempt IS NOT NULL
+      ),
+      ${countsUpdateSql('moved', 'pending')},
+      ${statusEventsSql('moved')}
+      SELECT m.id, c.status, (SELECT array_agg(id) FROM events) AS event_ids FROM moved m JOIN counted c ON c.id = m.notification_id`,
+    values: [
+      col((o) => o.id),
+      col((o) => o.status),
+      col((o) => o.provider ?? null),
+      col((o) => o.providerMessageId ?? null),
+      col((o) => o.reason ?? null),
+      col((o) => o.errorCode ?? null),
+      col((o) => o.errorMessage ?? null),
+      col((o) => o.attempt?.attempt ?? null),
+      col((o) => o.attempt?.provider ?? null),
+      col((o) => o.attempt?.outcome ?? null),
+      col((o) => o.attempt?.errorCode ?? null),
+      col((o) => o.attempt?.errorMessage ?? null),
+      col((o) => o.attempt?.durationMs ?? null),
+    ],
+  });
+  return { notificationStatus: new Map(rows.map((r) => [r.id, r.status])), eventIds: rows[0]?.event_ids ?? [] };
+}
+
+/** finishDeliveries for one delivery: its notification's new status, or null if it was already finished. */
+export async function finishDelivery(pool: pg.Pool, id: string, o: DeliveryOutcome): Promise<{ status: string; eventIds: string[] } | null> {
+  const finished = await finishDeliveries(pool, [{ ...o, id }]);
+  const status = finished.notificationStatus.get(id);
+  return status === undefined ? null : { status, eventIds: finished.eventIds };
+}
+
+/**
+ * Records a failed attempt that will be retried. Without `attempt`, no
+ * provider was called (every breaker open): the claim is not counted either.
+ */
+export async function markRetrying(
+  pool: pg.Pool,
+  id: string,
+  e: { provider: string; errorCode: string; errorMessage: string; attempt?: AttemptRecord },
+): Promise<void> {
+  await pool.query({
+    name: 'mark_retrying',
+    text: `WITH moved AS (
+        UPDATE deliveries SET status = 'retrying', provider = $2,
+          last_error_code = $3, last_error_message = $4, updated_at = now(),
+          attempts = attempts - CASE WHEN $5::int IS NULL THEN 1 ELSE 0 END
+        WHERE id = $1 AND status = 'sending'
+        RETURNING id
+      )
+      ${attemptInsertSql(5)}`,
+    values: [id, e.provider, e.errorCode, e.errorMessage, ...attemptValues(e.attempt)],
+  });
+}

@@ -1,0 +1,209 @@
+import { withTransaction, type Db } from '../platform/db.js';
+import { AppError, notFound, type ErrorDetail } from '../platform/errors.js';
+import { isUuid, newId } from '../platform/ids.js';
+import { localeFor, planNotification, type NotificationSpec } from './plan.js';
+import { checkRendersInEveryLocale, renderFailure, resolveSpec, type SpecInput } from './spec.js';
+import { insertNotifications, loadRecipients, type PlannedNotification, type RecipientProfile } from './store.js';
+import { enqueueAfterCommit, type NotificationDeps } from './notifications.js';
+import { addFanoutJob } from '../outbox/outbox.js';
+import { DeliveryStatus, NotificationStatus, type Batch, type BulkBody } from '../schemas/notifications.js';
+import { renderJobs, type LocaleOutcome, type RenderJob } from '../content/render-pool.js';
+
+/**
+ * Up to 1,000 recipients in one request: every notification and delivery is
+ * written in one transaction (multi-row statements), then the jobs are added
+ * with one addBulk per channel. A recipient whose data cannot render the
+ * template refuses the whole request (422, naming the recipient).
+ */
+export async function createBulk(deps: NotificationDeps, appId: string, body: BulkBody): Promise<Batch> {
+  const ids = body.recipients.map((r) => r.user_id);
+  const dupes = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (dupes.length > 0) {
+    throw new AppError('validation_failed', 'The request is not valid', [{ path: 'recipients', message: `repeats user ${dupes[0]}` }]);
+  }
+  const batchId = newId();
+  const { recipients: list, ...input } = body;
+  const spec = await resolveSpec(deps.db, appId, input, batchId, deps.requestId ?? null);
+  const recipients = await loadRecipients(deps.db.pool, appId, ids, spec.category);
+  const rendered = await renderForRecipients(
+    spec,
+    list.map((r, i) => ({ path: `recipients.${i}.`, recipient: recipients.get(r.user_id), data: r.data })),
+  );
+  const now = new Date();
+  const errors: ErrorDetail[] = [];
+  const planned: PlannedNotification[] = [];
+  list.forEach((r, i) => {
+    try {
+      planned.push(planNotification(spec, r.user_id, recipients.get(r.user_id), r.data, now, rendered[i]));
+    } catch (err) {
+      const failure = renderFailure(err, `recipients.${i}.`);
+      if (!failure) throw err;
+      errors.push(...(failure.details ?? []));
+    }
+  });
+  if (errors.length > 0) throw new AppError('validation_failed', 'The template does not render for some recipients', errors);
+
+  await withTransaction(deps.db.pool, async (client) => {
+    await client.query(
+      `INSERT INTO batches (id, app_id, kind, request, status, created, created_at, updated_at) VALUES ($1, $2, 'bulk', $3, 'created', $4, $5, $5)`,
+      [batchId, appId, JSON.stringify(input), planned.length, now],
+    );
+    await insertNotifications(client, planned);
+  });
+  await enqueueAfterCommit(deps, planned);
+  return getBatch(deps.db, appId, batchId);
+}
+
+/**
+ * Renders a template for many recipients in ONE render-pool task (one budget
+ * for the request): recipients without data of their own share one job per
+ * locale, each recipient with data gets its own. Answers each recipient's
+ * outcomes by locale, in order; undefined for a plain message.
+ */
+export async function renderForRecipients(
+  spec: NotificationSpec,
+  recipients: { path: string; recipient: RecipientProfile | undefined; data: Record<string, unknown> | undefined }[],
+): Promise<(Record<string, LocaleOutcome> | undefined)[]> {
+  if (!spec.template) return recipients.map(() => undefined);
+  const shared = new Set<string>();
+  const jobs: RenderJob[] = [];
+  const jobOf: number[] = [];
+  for (const r of recipients) {
+    const locale = localeFor(spec, r.recipient)!;
+    if (r.data) {
+      jobOf.push(jobs.length);
+      jobs.push({ path: r.path, locales: [locale], data: { ...spec.data, ...r.data } });
+    } else {
+      jobOf.push(-1);
+      shared.add(locale);
+    }
+  }
+  const sharedJob = jobs.length;
+  if (shared.size > 0) jobs.push({ path: '', locales: [...shared], data: spec.data ?? {} });
+  const outcomes = await renderJobs(spec.template.body, spec.channels, jobs);
+  return jobOf.map((j) => outcomes[j === -1 ? sharedJob : j]);
+}
+
+/** How much of a topic fan-out one job step creates: bounded memory whatever the topic's size. */
+export const FANOUT_CHUNK = 1000;
+
+/**
+ * Notifies every subscriber of a topic: checked now (the template must render
+ * in every locale with the shared data), created in the background by a
+ * fan-out job that walks the subscribers in chunks. Answers the batch.
+ */
+export async function createTopicNotification(deps: NotificationDeps, appId: string, topic: string, input: SpecInput): Promise<Batch> {
+  if (!deps.fanout) throw new Error('createTopicNotification needs the fan-out queue');
+  const exists = await deps.db.prisma.topic.findUnique({ where: { appId_key: { appId, key: topic } } });
+  if (!exists) throw notFound('Topic');
+  const batchId = newId();
+  const spec = await resolveSpec(deps.db, appId, input, batchId, deps.requestId ?? null);
+  await checkRendersInEveryLocale(spec);
+  // Pin the template version: subscribers reached later still get what this request saw.
+  const request: SpecInput = { ...input, template_version: spec.template?.version };
+  await deps.db.pool.query(
+    `INSERT INTO batches (id, app_id, kind, topic_key, request, status) VALUES ($1, $2, 'topic', $3, $4, 'creating')`,
+    [batchId, appId, topic, JSON.stringify(request)],
+  );
+  try {
+    await addFanoutJob(deps.fanout, batchId, deps.requestId);
+  } catch (err) {
+    deps.log.warn({ err, batch_id: batchId }, 'fan-out enqueue failed; the sweeper will re-add it');
+  }
+  return getBatch(deps.db, appId, batchId);
+}
+
+/**
+ * One step of a topic fan-out: the next chunk of subscribers after the
+ * batch's cursor, planned and inserted in the same transaction that moves the
+ * cursor, so a step that crashes is redone from where it was and no
+ * subscriber is notified twice. Returns false when the fan-out is done.
+ */
+export async function fanoutStep(deps: NotificationDeps, batchId: string): Promise<boolean> {
+  let planned: PlannedNotification[] | null;
+  try {
+    planned = await fanoutChunk(deps, batchId);
+  } catch (err) {
+    // The request is fixed, so a template that cannot render (too expensive, too large, bad data) never will: stop here.
+    if (err instanceof AppError && FATAL_FANOUT.has(err.code)) {
+      await deps.db.pool.query(`UPDATE batches SET status = 'failed', updated_at = now() WHERE id = $1 AND status = 'creating'`, [batchId]);
+      deps.log.warn({ batch_id: batchId, code: err.code, details: err.details }, 'topic fan-out failed: its template cannot render');
+    }
+    throw err;
+  }
+  if (!planned) return false;
+  await enqueueAfterCommit(deps, planned);
+  return true;
+}
+
+/** Render failures that end a fan-out (the batch becomes `failed`) instead of being retried. */
+export const FATAL_FANOUT: ReadonlySet<string> = new Set(['template_too_expensive', 'template_output_too_large', 'validation_failed']);
+
+async function fanoutChunk(deps: NotificationDeps, batchId: string): Promise<PlannedNotification[] | null> {
+  return withTransaction(deps.db.pool, async (client): Promise<PlannedNotification[] | null> => {
+    const { rows } = await client.query<{ app_id: string; topic_key: string; request: SpecInput; status: string; cursor: string | null }>(
+      'SELECT app_id, topic_key, request, status, cursor FROM batches WHERE id = $1 FOR UPDATE',
+      [batchId],
+    );
+    const batch = rows[0];
+    if (!batch || batch.status !== 'creating') return null;
+    const { rows: subscribers } = await client.query<{ user_id: string }>(
+      `SELECT user_id FROM topic_subscriptions WHERE app_id = $1 AND topic_key = $2 AND user_id > $3 ORDER BY user_id LIMIT $4`,
+      [batch.app_id, batch.topic_key, batch.cursor ?? '', FANOUT_CHUNK],
+    );
+    if (subscribers.length === 0) {
+      await client.query(`UPDATE batches SET status = 'created', updated_at = now() WHERE id = $1`, [batchId]);
+      return null;
+    }
+    const spec = await resolveSpec(deps.db, batch.app_id, batch.request, batchId, deps.requestId ?? null);
+    const userIds = subscribers.map((s) => s.user_id);
+    const recipients = await loadRecipients(client, batch.app_id, userIds, spec.category);
+    // The chunk's rendering is one render-pool task, under the same budget as a request's.
+    const rendered = await renderForRecipients(
+      spec,
+      userIds.map((userId) => ({ path: '', recipient: recipients.get(userId), data: undefined })),
+    );
+    const now = new Date();
+    let chunk: PlannedNotification[];
+    try {
+      chunk = userIds.map((userId, i) => planNotification(spec, userId, recipients.get(userId), undefined, now, rendered[i]));
+    } catch (err) {
+      throw renderFailure(err) ?? err;
+    }
+    await insertNotifications(client, chunk);
+    await client.query(`UPDATE batches SET cursor = $2, created = created + $3, updated_at = now() WHERE id = $1`, [
+      batchId,
+      userIds.at(-1),
+      chunk.length,
+    ]);
+    return chunk;
+  });
+}
+
+export async function getBatch(db: Db, appId: string, id: string): Promise<Batch> {
+  const batch = isUuid(id) ? await db.prisma.batch.findFirst({ where: { id, appId } }) : null;
+  if (!batch) throw notFound('Batch');
+  const [notifications, deliveries] = await Promise.all([
+    db.pool.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM notifications WHERE batch_id = $1 GROUP BY status', [id]),
+    db.pool.query<{ status: string; n: number }>(
+      `SELECT d.status, count(*)::int AS n FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+       WHERE n.batch_id = $1 GROUP BY d.status`,
+      [id],
+    ),
+  ]);
+  const count = (rows: { status: string; n: number }[], statuses: readonly string[]) =>
+    Object.fromEntries(statuses.map((s) => [s, rows.find((r) => r.status === s)?.n ?? 0]));
+  const byStatus = count(notifications.rows, NotificationStatus.options);
+  const created = notifications.rows.reduce((sum, r) => sum + r.n, 0);
+  return {
+    id: batch.id,
+    kind: batch.kind as Batch['kind'],
+    topic: batch.topicKey,
+    status: batch.status as Batch['status'],
+    complete: batch.status === 'created' && byStatus.pending === 0,
+    notifications: created,
+    by_status: byStatus,
+    deliveries: count(deliveries.rows, DeliveryStatus.options),
+    created_at: batch.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,202 @@
+import type { Queue } from 'bullmq';
+import type { Channel } from '../platform/channels.js';
+import type { Db } from '../platform/db.js';
+import { countsUpdateSql } from '../deliveries/transitions.js';
+import { AppError, notFound } from '../platform/errors.js';
+import { decodeCursor, encodeCursor } from '../platform/ids.js';
+import type { Logger } from '../platform/logger.js';
+import { localeFor, planNotification } from './plan.js';
+import { renderFailure, resolveSpec } from './spec.js';
+import {
+  findIdempotencyKey,
+  insertKeyedNotification,
+  loadRecipients,
+  type PlannedNotification,
+} from './store.js';
+import { notificationView, plannedView } from './view.js';
+import type { NotificationWriter } from './writer.js';
+import { addDeliveryJobs, type QueuedDelivery } from '../outbox/outbox.js';
+import { renderJobs } from '../content/render-pool.js';
+import type { ChannelQueues, FanoutJob, RetryPolicy, StatusEventJob } from '../platform/queues.js';
+import { statusEventsSql } from '../status-webhooks/events.js';
+import type { Telemetry } from '../observability/telemetry.js';
+import { enqueueStatusEvents } from '../status-webhooks/endpoints.js';
+import type { CreateNotificationBody, Notification, NotificationPage } from '../schemas/notifications.js';
+
+export interface NotificationDeps {
+  db: Db;
+  queues: ChannelQueues;
+  retry: RetryPolicy;
+  log: Logger;
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyTtlSeconds?: number;
+  /** Topic fan-outs (needed only to notify a topic). */
+  fanout?: Queue<FanoutJob>;
+  /** The X-Request-Id being served, carried into the notification and its jobs. */
+  requestId?: string | null;
+  /** Status webhook events (a cancel can complete a notification). */
+  events?: Queue<StatusEventJob>;
+  /** Counts accepted deliveries for the dashboard. */
+  telemetry?: Telemetry;
+}
+
+export interface Idempotency {
+  key: string;
+  /** Fingerprint of the request body (see requestHash). */
+  requestHash: string;
+}
+
+export interface CreateResult {
+  notification: Notification;
+  /** True when an earlier request with the same Idempotency-Key created it. */
+  replayed: boolean;
+}
+
+export type UserNotificationBody = CreateNotificationBody & { user_id: string };
+
+/** A request to one user (the schema allows a topic instead; this narrows it). */
+export function toOneUser(body: CreateNotificationBody): UserNotificationBody {
+  if (body.user_id === undefined) throw new AppError('validation_failed', 'The request is not valid', [{ path: 'user_id', message: 'required' }]);
+  return { ...body, user_id: body.user_id };
+}
+
+/** The jobs a planned notification needs: one per queued delivery, held until its time. */
+export function queuedDeliveries(n: PlannedNotification): QueuedDelivery[] {
+  return n.deliveries
+    .filter((d) => d.status === 'queued')
+    .map((d) => ({ id: d.id, notificationId: n.id, channel: d.channel, priority: n.priority, notBefore: d.scheduledFor, requestId: n.requestId }));
+}
+
+/** Adds the jobs after the commit; a failure here is repaired by the sweeper, so the request still succeeds. */
+export async function enqueueAfterCommit(deps: NotificationDeps, planned: PlannedNotification[]): Promise<void> {
+  deps.telemetry?.accepted(planned);
+  try {
+    await addDeliveryJobs(deps.queues, deps.retry, planned.flatMap(queuedDeliveries));
+  } catch (err) {
+    deps.log.warn({ err, notifications: planned.length }, 'enqueue failed after commit; the sweeper will re-add the jobs');
+  }
+}
+
+/**
+ * Stores a notification to one user with its deliveries, then enqueues one
+ * job per queued delivery (without a key, through the group-committing
+ * writer). The deliveries table is the outbox: if enqueueing
+ * fails after the commit, the sweeper re-adds the jobs, so the notification is
+ * still accepted. With an idempotency key, a repeat of the same request
+ * answers the first response and creates nothing; the same key with another
+ * body is refused.
+ */
+export async function createNotification(
+  deps: NotificationDeps & { writer: NotificationWriter },
+  appId: string,
+  body: UserNotificationBody,
+  idempotency?: Idempotency,
+): Promise<CreateResult> {
+  if (idempotency) {
+    const replay = await replayOf(deps, appId, idempotency);
+    if (replay) return replay;
+  }
+  const spec = await resolveSpec(deps.db, appId, body, null, deps.requestId ?? null);
+  if (!idempotency) {
+    return { notification: plannedView(await deps.writer.write(spec, body.user_id)), replayed: false };
+  }
+  const recipients = await loadRecipients(deps.db.pool, appId, [body.user_id], spec.category);
+  const recipient = recipients.get(body.user_id);
+  const locale = localeFor(spec, recipient);
+  const rendered =
+    spec.template && locale !== null
+      ? (await renderJobs(spec.template.body, spec.channels, [{ path: '', locales: [locale], data: spec.data ?? {} }]))[0]
+      : undefined;
+  let planned: PlannedNotification;
+  try {
+    planned = planNotification(spec, body.user_id, recipient, undefined, new Date(), rendered);
+  } catch (err) {
+    throw renderFailure(err) ?? err;
+  }
+  const view = plannedView(planned);
+  const claimed = await insertKeyedNotification(deps.db.pool, planned, {
+    ...idempotency,
+    response: view,
+    ttlSeconds: deps.idempotencyTtlSeconds ?? 86_400,
+  });
+  if (!claimed) {
+    const replay = await replayOf(deps, appId, idempotency);
+    if (replay) return replay;
+    throw new AppError('conflict', 'A request with this Idempotency-Key is being processed; retry', undefined, {
+      headers: { 'Retry-After': '1' },
+    });
+  }
+  await enqueueAfterCommit(deps, [planned]);
+  return { notification: view, replayed: false };
+}
+
+async function replayOf(deps: NotificationDeps, appId: string, idempotency: Idempotency): Promise<CreateResult | null> {
+  const stored = await findIdempotencyKey(deps.db.pool, appId, idempotency.key);
+  if (!stored) return null;
+  if (stored.requestHash !== idempotency.requestHash) {
+    throw new AppError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body');
+  }
+  return { notification: stored.response as Notification, replayed: true };
+}
+
+export async function getNotification(db: Db, appId: string, id: string): Promise<Notification> {
+  const row = await db.prisma.notification.findFirst({ where: { id, appId }, include: { deliveries: true } });
+  if (!row) throw notFound('Notification');
+  return notificationView(row);
+}
+
+/**
+ * Cancels the deliveries not yet handed to a provider (queued, scheduled or
+ * waiting to retry) and removes their jobs. A delivery being sent right now
+ * finishes. 409 when nothing was left to cancel.
+ */
+export async function cancelNotification(deps: NotificationDeps, appId: string, id: string): Promise<Notification> {
+  const exists = await deps.db.prisma.notification.count({ where: { id, appId } });
+  if (!exists) throw notFound('Notification');
+  const { rows } = await deps.db.pool.query<{ id: string; channel: Channel; event_ids: string[] | null }>({
+    name: 'cancel_notification',
+    text: `WITH moved AS (
+        UPDATE deliveries SET status = 'cancelled', reason = 'cancelled', updated_at = now()
+        WHERE notification_id = $1 AND status IN ('queued', 'retrying')
+        RETURNING id, notification_id, status, channel
+      ),
+      ${countsUpdateSql('moved', 'pending')},
+      ${statusEventsSql(null)}
+      SELECT moved.id, moved.channel, (SELECT array_agg(id) FROM events) AS event_ids FROM moved`,
+    values: [id],
+  });
+  await enqueueStatusEvents(deps.events, rows[0]?.event_ids ?? [], deps.log);
+  // The rows are what matters (a worker skips a cancelled delivery); removing the jobs is tidiness.
+  await Promise.all(rows.map((r) => deps.queues[r.channel].remove(r.id).catch(() => 0)));
+  const notification = await getNotification(deps.db, appId, id);
+  if (rows.length === 0) {
+    throw new AppError(
+      'conflict',
+      'Nothing to cancel: every delivery is already being sent or finished',
+      notification.deliveries.map((d) => ({ path: `deliveries.${d.channel}`, message: d.status })),
+    );
+  }
+  return notification;
+}
+
+export async function listUserNotifications(
+  db: Db,
+  appId: string,
+  userId: string,
+  query: { limit: number; cursor?: string | undefined; status?: Notification['status'] | undefined },
+): Promise<NotificationPage> {
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  if (after === null) throw new AppError('invalid_request', 'cursor is not valid');
+  const rows = await db.prisma.notification.findMany({
+    where: { appId, userId, status: query.status, id: after ? { lt: after } : undefined },
+    orderBy: { id: 'desc' },
+    take: query.limit + 1,
+    include: { deliveries: true },
+  });
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return {
+    data: page.map(notificationView),
+    next_cursor: rows.length > query.limit && last ? encodeCursor(last.id) : null,
+  };
+}

@@ -1,0 +1,111 @@
+import type { Channel, Priority } from '../platform/channels.js';
+import { hasContact } from '../audience/contacts.js';
+import { newId } from '../platform/ids.js';
+import type { PlannedNotification, RecipientProfile } from './store.js';
+import { channelEnabled } from '../audience/preferences.js';
+import { QUIET_CHANNELS, quietHoursEnd } from '../audience/quiet-hours.js';
+import type { RenderedContent } from '../schemas/templates.js';
+import { resolveLocale, TemplateRenderError } from '../content/engine.js';
+import type { LocaleOutcome } from '../content/render-pool.js';
+import type { LoadedTemplate } from '../content/templates.js';
+
+/** A notification request, resolved (template loaded, category checked), for any number of recipients. */
+export interface NotificationSpec {
+  appId: string;
+  message: string | null;
+  template: LoadedTemplate | null;
+  channels: Channel[];
+  priority: Priority;
+  subject: string | null;
+  type: string | null;
+  category: string | null;
+  categoryRequired: boolean;
+  /** Render in this locale rather than the recipient's. */
+  locale: string | null;
+  data: Record<string, unknown> | null;
+  sendAt: Date | null;
+  batchId: string | null;
+  /** The X-Request-Id of the request: stored on the notification and carried by its jobs. */
+  requestId: string | null;
+}
+
+/** The template locale a recipient gets: the request's locale, else theirs, else the template's default. */
+export function localeFor(spec: NotificationSpec, recipient: RecipientProfile | undefined): string | null {
+  if (!spec.template) return null;
+  const body = spec.template.body;
+  return resolveLocale(Object.keys(body.locales), spec.locale ?? recipient?.locale, body.default_locale);
+}
+
+/**
+ * The locales a recipient not loaded yet may get: only the request's when it
+ * names one, else every locale of the template (rendered together in one
+ * task, before the group-commit writer learns the recipient's locale).
+ */
+export function candidateLocales(spec: NotificationSpec): string[] {
+  if (!spec.template) return [];
+  const body = spec.template.body;
+  if (spec.locale) return [resolveLocale(Object.keys(body.locales), spec.locale, body.default_locale)];
+  return [...new Set([body.default_locale, ...Object.keys(body.locales)])];
+}
+
+/**
+ * One recipient's notification: content in their locale (rendered beforehand
+ * in the render pool: `rendered` holds the outcome for each locale it may
+ * get), and each channel queued (when, given send_at and their quiet hours)
+ * or skipped with the reason. Pure; throws TemplateRenderError when the
+ * template cannot render with this data in the recipient's locale.
+ */
+export function planNotification(
+  spec: NotificationSpec,
+  userId: string,
+  recipient: RecipientProfile | undefined,
+  extraData: Record<string, unknown> | undefined,
+  now: Date,
+  rendered?: Record<string, LocaleOutcome>,
+): PlannedNotification {
+  const data = extraData ? { ...spec.data, ...extraData } : spec.data;
+  let content: RenderedContent | null = null;
+  const locale = localeFor(spec, recipient);
+  if (locale !== null) {
+    const outcome = rendered?.[locale];
+    // A caller bug, not a client error: rendering happens only in the render pool.
+    if (!outcome) throw new Error(`planNotification: no content rendered for locale ${locale}`);
+    if ('details' in outcome) throw new TemplateRenderError(outcome.details);
+    content = outcome.content;
+  }
+  const sendAt = spec.sendAt && spec.sendAt > now ? spec.sendAt : null;
+  return {
+    id: newId(),
+    appId: spec.appId,
+    userId,
+    type: spec.type,
+    category: spec.category,
+    subject: spec.subject,
+    message: spec.message,
+    data,
+    priority: spec.priority,
+    template: spec.template ? { key: spec.template.key, version: spec.template.version } : null,
+    locale,
+    content,
+    sendAt: spec.sendAt,
+    batchId: spec.batchId,
+    requestId: spec.requestId,
+    idempotencyKey: null,
+    createdAt: now,
+    deliveries: spec.channels.map((channel) => {
+      const id = newId();
+      if (recipient?.erased) return { id, channel, status: 'skipped', reason: 'erased', scheduledFor: null };
+      if (!channelEnabled(recipient?.preferences ?? [], channel, spec.category, spec.categoryRequired)) {
+        return { id, channel, status: 'skipped', reason: 'opted_out', scheduledFor: null };
+      }
+      if (!hasContact(channel, recipient)) return { id, channel, status: 'skipped', reason: 'no_contact', scheduledFor: null };
+      return { id, channel, status: 'queued', reason: null, scheduledFor: holdUntil(channel, spec.priority, recipient, sendAt, now) };
+    }),
+  };
+}
+
+/** send_at, pushed past the end of the user's quiet hours for channels that interrupt (critical goes through). */
+function holdUntil(channel: Channel, priority: Priority, recipient: RecipientProfile | undefined, sendAt: Date | null, now: Date): Date | null {
+  if (priority === 'critical' || !QUIET_CHANNELS.has(channel) || !recipient?.quietHours) return sendAt;
+  return quietHoursEnd(sendAt ?? now, recipient.quietHours, recipient.timezone ?? 'UTC') ?? sendAt;
+}

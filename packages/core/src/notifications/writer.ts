@@ -1,0 +1,102 @@
+import { GroupCommit } from '../platform/group-commit.js';
+import { isConnectionError } from '../platform/errors.js';
+import { candidateLocales, planNotification, type NotificationSpec } from './plan.js';
+import { renderFailure } from './spec.js';
+import { insertNotifications, loadRecipients, type PlannedNotification } from './store.js';
+import { renderJobs, type LocaleOutcome } from '../content/render-pool.js';
+import type { NotificationDeps } from './notifications.js';
+import { enqueueAfterCommit } from './notifications.js';
+
+interface Request {
+  spec: NotificationSpec;
+  userId: string;
+  /** The template's content in each locale the recipient may get, rendered before the group. */
+  rendered: Record<string, LocaleOutcome> | undefined;
+}
+
+type Outcome = { ok: true; planned: PlannedNotification } | { ok: false; error: unknown };
+
+export interface WriterOptions {
+  /** Most notifications one statement writes. */
+  maxGroup?: number;
+  /** Most groups being written at once (each holds one pooled connection). */
+  maxInFlight?: number;
+}
+
+/**
+ * Writes single notifications with group commit: the requests that arrive
+ * together share one recipients query, one multi-row insert (one commit) and
+ * one addBulk per channel. Each request is answered after its group commits,
+ * so a 202 still means stored; a group that fails for one bad row is retried
+ * row by row, so only that request fails.
+ */
+export class NotificationWriter {
+  private readonly groupCommit: GroupCommit<Request, Outcome>;
+
+  constructor(
+    private readonly deps: Omit<NotificationDeps, 'requestId'>,
+    options: WriterOptions = {},
+  ) {
+    this.groupCommit = new GroupCommit((requests) => this.writeGroup(requests), {
+      maxGroup: options.maxGroup ?? 500,
+      maxInFlight: options.maxInFlight ?? 4,
+      splitOnError: (err) => !isConnectionError(err),
+    });
+  }
+
+  /**
+   * Plans the notification for the user, stores it and queues its jobs. A
+   * template renders first, in the render pool, in every locale the user may
+   * get (candidateLocales): the group learns the user's locale, but a slow
+   * template must never hold the other requests' commit.
+   */
+  async write(spec: NotificationSpec, userId: string): Promise<PlannedNotification> {
+    let rendered: Record<string, LocaleOutcome> | undefined;
+    if (spec.template) {
+      [rendered] = await renderJobs(spec.template.body, spec.channels, [{ path: '', locales: candidateLocales(spec), data: spec.data ?? {} }]);
+    }
+    const outcome = await this.groupCommit.submit({ spec, userId, rendered });
+    if (!outcome.ok) throw outcome.error;
+    return outcome.planned;
+  }
+
+  private async writeGroup(requests: Request[]): Promise<Outcome[]> {
+    const now = new Date();
+    const recipients = await this.recipientsOf(requests);
+    const outcomes = requests.map((r, i): Outcome => {
+      try {
+        return { ok: true, planned: planNotification(r.spec, r.userId, recipients[i], undefined, now, r.rendered) };
+      } catch (err) {
+        return { ok: false, error: renderFailure(err) ?? err };
+      }
+    });
+    const planned = outcomes.flatMap((o) => (o.ok ? [o.planned] : []));
+    if (planned.length > 0) {
+      await insertNotifications(this.deps.db.pool, planned);
+      await enqueueAfterCommit(this.deps, planned);
+    }
+    return outcomes;
+  }
+
+  /** One query per (app, category) among the requests; usually one in all. */
+  private async recipientsOf(requests: Request[]) {
+    const groups = new Map<string, { appId: string; category: string | null; userIds: Set<string> }>();
+    for (const { spec, userId } of requests) {
+      const key = `${spec.appId}\0${spec.category ?? ''}`;
+      const group = groups.get(key) ?? { appId: spec.appId, category: spec.category, userIds: new Set() };
+      group.userIds.add(userId);
+      groups.set(key, group);
+    }
+    const loaded = new Map(
+      await Promise.all(
+        [...groups].map(async ([key, g]) => [key, await loadRecipients(this.deps.db.pool, g.appId, [...g.userIds], g.category)] as const),
+      ),
+    );
+    return requests.map(({ spec, userId }) => loaded.get(`${spec.appId}\0${spec.category ?? ''}`)!.get(userId));
+  }
+}
+
+/** The deps with a writer of their own, as createNotification needs them. */
+export function withWriter<D extends Omit<NotificationDeps, 'requestId'>>(deps: D, options?: WriterOptions): D & { writer: NotificationWriter } {
+  return { ...deps, writer: new NotificationWriter(deps, options) };
+}

@@ -1,0 +1,95 @@
+import { Worker, UnrecoverableError } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimDelivery } from '../deliveries/store.js';
+import { insertNotifications, loadRecipients } from '../notifications/store.js';
+import { planNotification } from '../notifications/plan.js';
+import { resolveSpec } from '../notifications/spec.js';
+import { deleteExpiredIdempotencyKeys, sweepOutbox } from './outbox.js';
+import { QUEUE } from '../platform/queues.js';
+import { CreateNotificationBody } from '../schemas/notifications.js';
+import { createTestEnv, type TestEnv } from '../testing/index.js';
+
+let t: TestEnv;
+const retry = { attempts: 4, baseDelayMs: 1000 };
+const sweep = () => sweepOutbox({ pool: t.db.pool, redis: t.workerRedis, queues: t.queues, retry, log: t.log }, { graceMs: 0 });
+
+beforeAll(async () => {
+  t = await createTestEnv();
+  await t.db.prisma.user.create({ data: { appId: t.appId, id: 'u1', phone: '+14155550100' } });
+});
+afterAll(() => t?.close());
+
+/** A notification committed to PostgreSQL whose jobs were never added: a crash between commit and enqueue. */
+async function committedButNotEnqueued(channels: string[] = ['in_app']) {
+  const recipients = await loadRecipients(t.db.pool, t.appId, ['u1']);
+  const spec = await resolveSpec(t.db, t.appId, CreateNotificationBody.parse({ user_id: 'u1', message: 'x', channels }));
+  const planned = planNotification(spec, 'u1', recipients.get('u1'), undefined, new Date());
+  await insertNotifications(t.db.pool, [planned]);
+  return planned;
+}
+
+describe('sweepOutbox', () => {
+  it('adds the missing job of a committed delivery, once', async () => {
+    const n = await committedButNotEnqueued();
+    const id = n.deliveries[0]!.id;
+    expect(await t.queues.in_app.getJob(id)).toBeUndefined();
+    const first = await sweep();
+    expect(first?.readded).toBeGreaterThanOrEqual(1);
+    const job = await t.queues.in_app.getJob(id);
+    expect(job?.data).toEqual({ delivery_id: id, notification_id: n.id, channel: 'in_app' });
+    expect(job?.opts.priority).toBe(3);
+    const second = await sweep();
+    expect(second?.readded).toBe(0);
+  });
+
+  it('leaves deliveries younger than the grace period alone', async () => {
+    const n = await committedButNotEnqueued();
+    const result = await sweepOutbox({ pool: t.db.pool, redis: t.workerRedis, queues: t.queues, retry, log: t.log }, { graceMs: 60_000 });
+    expect(result?.readded).toBe(0);
+    expect(await t.queues.in_app.getJob(n.deliveries[0]!.id)).toBeUndefined();
+  });
+
+  it('lets one sweeper run at a time', async () => {
+    await committedButNotEnqueued();
+    const results = await Promise.all([sweep(), sweep(), sweep()]);
+    expect(results.filter((r) => r === null).length).toBeGreaterThanOrEqual(1);
+    expect(results.filter((r) => r !== null).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('ends a delivery whose job BullMQ failed outside the processor, and replaces a finished job of a queued one', async () => {
+    const a = await committedButNotEnqueued(['sms']);
+    const b = await committedButNotEnqueued(['sms']);
+    await sweep();
+    // Fail both jobs for good, as BullMQ does to a job that stalled too often.
+    const worker = new Worker(QUEUE.sms, async () => {
+      throw new UnrecoverableError('job stalled more than allowable limit');
+    }, { connection: t.workerRedis, prefix: t.env.QUEUE_PREFIX });
+    await new Promise<void>((resolve) => {
+      let failed = 0;
+      worker.on('failed', () => ++failed === 2 && resolve());
+    });
+    await worker.close();
+    // a: a worker had claimed it (status sending) when its job failed. b: still queued (e.g. a replay that crashed before re-adding).
+    await claimDelivery(t.db.pool, a.deliveries[0]!.id);
+    const result = await sweep();
+    expect(result?.failed).toBe(1);
+    const rowA = await t.db.prisma.delivery.findUniqueOrThrow({ where: { id: a.deliveries[0]!.id } });
+    expect(rowA).toMatchObject({ status: 'failed', lastErrorCode: 'job_failed', lastErrorMessage: 'job stalled more than allowable limit' });
+    const jobB = await t.queues.sms.getJob(b.deliveries[0]!.id);
+    expect(await jobB?.getState()).toBe('prioritized');
+  });
+});
+
+describe('deleteExpiredIdempotencyKeys', () => {
+  it('deletes keys past their window and keeps the others', async () => {
+    const n = await committedButNotEnqueued();
+    await t.db.prisma.idempotencyKey.createMany({
+      data: [
+        { appId: t.appId, key: 'old', requestHash: 'h', notificationId: n.id, response: {}, expiresAt: new Date(Date.now() - 1000) },
+        { appId: t.appId, key: 'new', requestHash: 'h', notificationId: n.id, response: {}, expiresAt: new Date(Date.now() + 60_000) },
+      ],
+    });
+    expect(await deleteExpiredIdempotencyKeys(t.db.pool)).toBe(1);
+    expect((await t.db.prisma.idempotencyKey.findMany()).map((k) => k.key)).toEqual(['new']);
+  });
+});
