@@ -1,0 +1,2 @@
+// Access: API keys (creating, listing, revoking, looking up; each key belongs to one app).
+export * from './api-keys.js';

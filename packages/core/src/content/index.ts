@@ -1,0 +1,5 @@
+// Content: templates, categories and the sandboxed template engine with its render pool.
+export * from './categories.js';
+export * from './engine.js';
+export * from './render-pool.js';
+export * from './templates.js';

@@ -1,0 +1,9 @@
+// Notifications: accepting a notification (spec -> plan -> insert -> enqueue) for single, keyed, bulk and topic sends, and reading it back.
+export * from './store.js';
+export * from './notifications.js';
+export * from './writer.js';
+export * from './idempotency.js';
+export * from './batches.js';
+export * from './plan.js';
+export * from './spec.js';
+export * from './view.js';

@@ -1,0 +1,5 @@
+// Observability: metrics, telemetry, delivery stats and the dashboard's queries.
+export * from './metrics.js';
+export * from './delivery-stats.js';
+export * from './telemetry.js';
+export * from './dashboard.js';
