@@ -3,8 +3,9 @@ import https from 'node:https';
 import { GoogleAuth } from 'google-auth-library';
 import { z } from 'zod';
 import type { Env } from '../platform/env.js';
-import { messageFor, type Envelope, type Provider } from './provider.js';
+import type { Provider } from './provider.js';
 import { parseRetryAfter, ProviderError } from './provider-error.js';
+import { createPushProvider, pushFailure, pushUnreachable } from './push-common.js';
 
 export interface FcmProviderOptions {
   /** The Firebase project the messages are sent for. */
@@ -48,40 +49,30 @@ export function createFcmProvider(opts: FcmProviderOptions): Provider {
   const url = new URL(`v1/projects/${encodeURIComponent(opts.projectId)}/messages:send`, withTrailingSlash(opts.baseUrl));
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
-  return {
-    name: 'fcm',
-    channels: ['push'],
-    accepts: (envelope: Envelope) => envelope.channel === 'push' && envelope.message.device.kind === 'fcm',
-    async send(envelope, ctx) {
-      const { device, title, body, data } = messageFor(envelope, 'push');
-      if (device.kind !== 'fcm') {
-        throw new ProviderError(`fcm cannot send to a ${device.kind} device`, { code: 'fcm_wrong_device', retryable: false });
-      }
-      let token: string;
-      try {
-        token = await opts.accessToken();
-      } catch (err) {
-        // Our credentials, not the message: retry (and let the breaker see it) rather than fail every delivery.
-        throw new ProviderError('could not get an FCM access token', { code: 'fcm_auth', retryable: true, cause: err });
-      }
-      const message = {
-        token: device.token,
-        notification: { title, body },
-        ...(data ? { data: stringValues(data) } : {}),
-      };
-      const res = await post(url, JSON.stringify({ message }), {
-        headers: { authorization: `Bearer ${token}` },
-        timeoutMs,
-        agent: opts.agent,
-      });
-      if (res.status >= 200 && res.status < 300) {
-        const name = parseJson(res.body);
-        const id = isRecord(name) && typeof name.name === 'string' ? name.name : undefined;
-        return { providerMessageId: id ?? `fcm:${ctx.deliveryId}:${device.id}` };
-      }
-      throw classify(res);
-    },
-  };
+  return createPushProvider('fcm', async ({ device, title, body, data }) => {
+    let token: string;
+    try {
+      token = await opts.accessToken();
+    } catch (err) {
+      // Our credentials, not the message: retry (and let the breaker see it) rather than fail every delivery.
+      throw new ProviderError('could not get an FCM access token', { code: 'fcm_auth', retryable: true, cause: err });
+    }
+    const message = {
+      token: device.token,
+      notification: { title, body },
+      ...(data ? { data: stringValues(data) } : {}),
+    };
+    const res = await post(url, JSON.stringify({ message }), {
+      headers: { authorization: `Bearer ${token}` },
+      timeoutMs,
+      agent: opts.agent,
+    });
+    if (res.status >= 200 && res.status < 300) {
+      const name = parseJson(res.body);
+      return isRecord(name) && typeof name.name === 'string' ? name.name : undefined;
+    }
+    throw classify(res);
+  });
 }
 
 /** The fcm provider from FCM_* settings, with tokens from google-auth-library; throws at startup when they are unusable. */
@@ -143,14 +134,7 @@ function classify(res: FcmResponse): ProviderError {
   const reason = [errorCode, status].filter(Boolean).join('/') || 'no error body';
   // FCM's own message text goes in the cause only, so that our messages stay free of anything request-derived.
   const cause = new Error(`FCM ${res.status} ${reason}: ${error.message ?? res.body.slice(0, 200)}`);
-  const fail = (code: string, retryable: boolean, extra: { gone?: boolean; rateLimited?: boolean } = {}) =>
-    new ProviderError(`FCM answered HTTP ${res.status} (${reason})`, {
-      code,
-      retryable,
-      retryAfterMs: retryable ? retryAfterMs : undefined,
-      cause,
-      ...extra,
-    });
+  const fail = pushFailure(`FCM answered HTTP ${res.status} (${reason})`, cause, retryAfterMs);
 
   if (errorCode === 'UNREGISTERED') return fail('fcm_unregistered', false, { gone: true });
   if (errorCode === 'SENDER_ID_MISMATCH') {
@@ -228,8 +212,7 @@ async function post(
     if (signal.aborted) {
       throw new ProviderError(`FCM did not answer within ${opts.timeoutMs} ms`, { code: 'fcm_timeout', retryable: true, cause: err });
     }
-    const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : 'unknown';
-    throw new ProviderError(`FCM unreachable (${code})`, { code: 'fcm_network', retryable: true, cause: err });
+    throw pushUnreachable('fcm', 'FCM', err);
   }
 }
 

@@ -45,6 +45,11 @@ export function toProviderError(err: unknown): ProviderError {
   return new ProviderError(message, { code: 'provider_error', retryable: true, cause: err });
 }
 
+/** Node's error code (`ECONNREFUSED`, `ERR_TLS_CERT_ALTNAME_INVALID`...) of a thrown error, if it has one. */
+export function errnoCode(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
 /** Parses an HTTP Retry-After header (seconds or an HTTP date) into ms. */
 export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;

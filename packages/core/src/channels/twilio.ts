@@ -7,7 +7,7 @@ import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import type * as HttpResponse from 'twilio/lib/http/response.js';
 import type { Env } from '../platform/env.js';
 import { messageFor, type Provider } from './provider.js';
-import { parseRetryAfter, ProviderError } from './provider-error.js';
+import { errnoCode, parseRetryAfter, ProviderError } from './provider-error.js';
 
 type Response<T> = HttpResponse.default<T>;
 
@@ -141,7 +141,7 @@ function twilioError(thrown: unknown, headers: unknown, to: string): ProviderErr
     return new ProviderError(message, { ...base, retryable: !(status >= 400 && status < 500) });
   }
   if (!(thrown instanceof Error)) return new ProviderError(redact(String(thrown), to), { code: 'twilio_error', retryable: true });
-  const code = 'code' in thrown && typeof thrown.code === 'string' ? thrown.code : undefined;
+  const code = errnoCode(thrown);
   // Axios errors carry the request config (auth header, form with the number and body): only a scrubbed copy is kept.
   const cause = scrubbed(thrown, to, { code });
   if ('isAxiosError' in thrown && thrown.isAxiosError === true) {

@@ -7,7 +7,7 @@ import { Webhook } from 'standardwebhooks';
 import { webhookAllowedHosts, type Env } from '../platform/env.js';
 import { resolveWebhookTarget, WebhookUrlError, type Lookup, type WebhookTarget } from '../platform/ssrf.js';
 import { messageFor, type Provider, type SendResult } from './provider.js';
-import { parseRetryAfter, ProviderError } from './provider-error.js';
+import { errnoCode, parseRetryAfter, ProviderError } from './provider-error.js';
 
 /** Response bytes read before hanging up: receivers owe us a status, not a body. */
 export const WEBHOOK_MAX_RESPONSE_BYTES = 64 * 1024;
@@ -143,7 +143,7 @@ const TLS_ERROR = /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_S
 
 /** Node's messages name only the address and port, but the code says all we need without them. */
 function connectionError(err: unknown): ProviderError {
-  const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+  const code = errnoCode(err);
   if (code && TLS_ERROR.test(code)) {
     return new ProviderError(`webhook receiver's TLS certificate was refused (${code})`, { code: 'webhook_tls', retryable: true, cause: err });
   }

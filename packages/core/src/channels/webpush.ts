@@ -2,8 +2,9 @@ import type https from 'node:https';
 // web-push is CommonJS whose exports Node's ESM loader cannot name: only the default import works at runtime.
 import webpush from 'web-push';
 import type { Env } from '../platform/env.js';
-import { messageFor, type Envelope, type Provider } from './provider.js';
+import type { Provider } from './provider.js';
 import { parseRetryAfter, ProviderError } from './provider-error.js';
+import { createPushProvider, pushFailure, pushUnreachable } from './push-common.js';
 
 export interface WebPushProviderOptions {
   /** VAPID key pair (`npx web-push generate-vapid-keys`) and contact (`mailto:` or `https:` URL). */
@@ -30,39 +31,29 @@ export function createWebPushProvider(opts: WebPushProviderOptions): Provider {
   const ttl = opts.ttlSeconds ?? DEFAULT_TTL_SECONDS;
   const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
-  return {
-    name: 'webpush',
-    channels: ['push'],
-    accepts: (envelope: Envelope) => envelope.channel === 'push' && envelope.message.device.kind === 'webpush',
-    async send(envelope, ctx) {
-      const { device, title, body, data } = messageFor(envelope, 'push');
-      if (device.kind !== 'webpush') {
-        throw new ProviderError(`webpush cannot send to a ${device.kind} device`, { code: 'webpush_wrong_device', retryable: false });
-      }
-      if (!device.keys || !isHttpsUrl(device.token)) {
-        throw new ProviderError(`device ${device.id} is not a usable Web Push subscription (needs an https endpoint and keys)`, {
-          code: 'webpush_invalid_subscription',
-          retryable: false,
-        });
-      }
-      const subscription = { endpoint: device.token, keys: device.keys };
-      const payload = JSON.stringify({ title, body, data });
-      try {
-        const sent = await webpush.sendNotification(subscription, payload, {
-          vapidDetails,
-          TTL: ttl,
-          contentEncoding: 'aes128gcm',
-          ...(opts.agent ? { agent: opts.agent } : {}),
-          timeout,
-        });
-        // The push service's URI for the message (RFC 8030 §5); it names the message, not the subscriber.
-        const location = sent.headers.location;
-        return { providerMessageId: location || `webpush:${ctx.deliveryId}:${device.id}` };
-      } catch (err) {
-        throw classify(err);
-      }
-    },
-  };
+  return createPushProvider('webpush', async ({ device, title, body, data }) => {
+    if (!device.keys || !isHttpsUrl(device.token)) {
+      throw new ProviderError(`device ${device.id} is not a usable Web Push subscription (needs an https endpoint and keys)`, {
+        code: 'webpush_invalid_subscription',
+        retryable: false,
+      });
+    }
+    const subscription = { endpoint: device.token, keys: device.keys };
+    const payload = JSON.stringify({ title, body, data });
+    try {
+      const sent = await webpush.sendNotification(subscription, payload, {
+        vapidDetails,
+        TTL: ttl,
+        contentEncoding: 'aes128gcm',
+        ...(opts.agent ? { agent: opts.agent } : {}),
+        timeout,
+      });
+      // The push service's URI for the message (RFC 8030 §5); it names the message, not the subscriber.
+      return sent.headers.location || undefined;
+    } catch (err) {
+      throw classify(err);
+    }
+  });
 }
 
 /** The webpush provider from VAPID_* settings; throws at startup when the keys are missing or malformed. */
@@ -92,8 +83,7 @@ function classify(err: unknown): ProviderError {
     const retryAfterMs = parseRetryAfter(err.headers['retry-after']);
     // WebPushError carries the endpoint (the subscriber's capability URL): keep everything but that.
     const cause = new webpush.WebPushError(err.message, status, err.headers, err.body.slice(0, 500), '[redacted]');
-    const fail = (code: string, retryable: boolean, extra: { gone?: boolean; rateLimited?: boolean } = {}) =>
-      new ProviderError(`push service answered HTTP ${status}`, { code, retryable, retryAfterMs: retryable ? retryAfterMs : undefined, cause, ...extra });
+    const fail = pushFailure(`push service answered HTTP ${status}`, cause, retryAfterMs);
     // The subscription expired or was revoked (RFC 8030 §7.3): the device must be forgotten.
     if (status === 404 || status === 410) return fail('webpush_gone', false, { gone: true });
     if (status === 429) return fail('webpush_rate_limited', true, { rateLimited: true });
@@ -110,6 +100,5 @@ function classify(err: unknown): ProviderError {
   if (message === 'Socket timeout') {
     return new ProviderError('push service did not answer in time', { code: 'webpush_timeout', retryable: true, cause: err });
   }
-  const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : 'unknown';
-  return new ProviderError(`push service unreachable (${code})`, { code: 'webpush_network', retryable: true, cause: err });
+  return pushUnreachable('webpush', 'push service', err);
 }
