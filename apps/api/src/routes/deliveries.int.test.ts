@@ -1,4 +1,5 @@
 import { claimDelivery, finishDelivery, type DeliveryDetail, type DeliveryPage, type Notification, type ReplayResult } from '@notify/core';
+import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
 
@@ -9,9 +10,32 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-/** A notification whose deliveries were tried once and failed for good. */
+/**
+ * Fails each delivery's job in BullMQ, as a worker does on a permanent error:
+ * the job stays under the delivery's id in the failed set, so a replay must
+ * replace it (adding a job whose id exists would do nothing).
+ */
+async function failJobs(deliveries: Notification['deliveries']) {
+  for (const d of deliveries) {
+    const queue = t.queues[d.channel];
+    const worker = new Worker(queue.name, async () => {
+      throw new UnrecoverableError('no such mailbox');
+    }, { connection: t.workerRedis, prefix: t.env.QUEUE_PREFIX });
+    try {
+      for (const started = Date.now(); (await (await queue.getJob(d.id))?.getState()) !== 'failed'; ) {
+        if (Date.now() - started > 5000) throw new Error(`job ${d.id} did not fail`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      await worker.close();
+    }
+  }
+}
+
+/** A notification whose deliveries were tried once and failed for good, in PostgreSQL and in BullMQ. */
 async function failed(channels: string[], code = 'invalid_address') {
   const n = await json<Notification>(await t.call('POST', '/notifications', { user_id: 'd-1', message: 'x', channels }));
+  await failJobs(n.deliveries);
   for (const d of n.deliveries) {
     const claimed = await claimDelivery(t.db.pool, d.id);
     await finishDelivery(t.db.pool, d.id, {
@@ -92,7 +116,12 @@ describe('POST /deliveries/retry', () => {
     expect(res.status).toBe(200);
     const result = await json<ReplayResult>(res);
     expect(result.replayed).toBe(2);
-    for (const id of result.delivery_ids) expect(await t.queues.sms.getJob(id)).toBeDefined();
+    // Each old failed job was replaced by a fresh one with the same id.
+    for (const id of result.delivery_ids) {
+      const job = await t.queues.sms.getJob(id);
+      expect(await job?.getState()).toBe('prioritized');
+      expect(job?.attemptsMade).toBe(0);
+    }
     const left = await json<DeliveryPage>(await t.call('GET', '/deliveries?status=failed&channel=sms'));
     expect(left.data.map((d) => d.last_error?.code)).not.toContain('carrier_down');
   });
