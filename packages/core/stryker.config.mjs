@@ -1,0 +1,38 @@
+// Mutation testing of the pure modules: `npm run mutation` at the root.
+// Slow (minutes), so not part of CI; the README's Development section has the last score.
+import { readFileSync } from 'node:fs';
+
+/**
+ * `file:first-last`, the lines of one top-level function, so only that
+ * function is mutated and the range follows it when the file changes.
+ */
+function only(file, name) {
+  const lines = readFileSync(new URL(file, import.meta.url), 'utf8').split('\n');
+  const first = lines.findIndex((l) => l.startsWith(`export function ${name}(`));
+  const last = lines.findIndex((l, i) => i > first && l === '}');
+  if (first < 0 || last < 0) throw new Error(`stryker.config.mjs: no function ${name} in ${file}`);
+  return `${file}:${first + 1}-${last + 1}`;
+}
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  // Only the unit tests beside these modules: no PostgreSQL or Redis needed.
+  vitest: { configFile: 'vitest.mutation.config.ts', related: false },
+  mutate: [
+    'src/platform/ssrf.ts',
+    'src/audience/quiet-hours.ts',
+    'src/channels/circuit-breaker.ts',
+    'src/notifications/idempotency.ts',
+    // The rest of these two files is queue wiring and template rendering, covered by integration tests.
+    only('src/platform/queues.ts', 'backoffDelay'),
+    only('src/content/engine.ts', 'resolveLocale'),
+  ],
+  coverageAnalysis: 'perTest',
+  // The machine's two cores are shared with other work.
+  concurrency: 2,
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  thresholds: { high: 90, low: 80, break: null },
+};
