@@ -43,6 +43,8 @@ const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v
 
 export class RenderPool {
   private pool: Piscina<RenderTask, RenderTaskResult> | undefined;
+  /** Settles once every thread has booted and run a trivial task: booting is not queueing. */
+  private booted: Promise<unknown> | undefined;
 
   constructor(readonly options: RenderPoolOptions = DEFAULT_RENDER_POOL) {}
 
@@ -59,8 +61,18 @@ export class RenderPool {
         idleTimeout: 60_000,
         resourceLimits: { maxOldGenerationSizeMb: RENDER_THREAD_HEAP_MB },
       });
+      const pool = this.pool;
+      // A thread boots in tens of milliseconds built, a second or more through tsx on a
+      // busy machine; the queue timeout must measure waiting for a busy thread, not that.
+      const warm = (): Promise<unknown> =>
+        pool.run({ kind: 'check', body: { default_locale: 'en', locales: {} }, limits: this.limits(), progress: new Int32Array(new SharedArrayBuffer(8)) });
+      this.booted = Promise.allSettled(Array.from({ length: n }, warm));
     }
     return this.pool;
+  }
+
+  private limits(): RenderLimits {
+    return { timeMs: this.options.timeMs, memory: this.options.memory, fieldBytes: this.options.fieldBytes, totalBytes: this.options.totalBytes };
   }
 
   /**
@@ -72,13 +84,9 @@ export class RenderPool {
     const abort = new AbortController();
     let reason: 'queue' | 'budget' | null = null;
     let timer: NodeJS.Timeout | undefined;
-    const limits: RenderLimits = {
-      timeMs: this.options.timeMs,
-      memory: this.options.memory,
-      fieldBytes: this.options.fieldBytes,
-      totalBytes: this.options.totalBytes,
-    };
-    const running = this.threads().run({ ...task, limits, progress } as RenderTask, { signal: abort.signal });
+    const threads = this.threads();
+    await this.booted;
+    const running = threads.run({ ...task, limits: this.limits(), progress } as RenderTask, { signal: abort.signal });
     const started = waitAsync(progress, 0, 0, this.options.queueTimeoutMs);
     const onStart = (value: string) => {
       if (Atomics.load(progress, 0) === 2) return; // finished
