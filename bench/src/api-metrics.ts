@@ -37,7 +37,7 @@ export async function scrapeApiMetrics(d: Deployment): Promise<ApiMetrics | null
         continue;
       }
       const m = LINE.exec(line);
-      if (!m || m[1] !== 'http_request_duration_seconds_bucket') continue;
+      if (m?.[1] !== 'http_request_duration_seconds_bucket') continue;
       const labels = Object.fromEntries([...m[2]!.matchAll(LABEL)].map((l) => [l[1]!, l[2]!]));
       if (labels.method !== 'POST' || !/^\/notifications\/?$/.test(labels.route ?? '') || !labels.status?.startsWith('2')) continue;
       const le = labels.le === '+Inf' ? Infinity : Number(labels.le);

@@ -107,7 +107,7 @@ process.exit(0);
 /** The deployment, started on first use and again if a process died in an earlier section. */
 async function service(env: BenchEnv): Promise<Deployment> {
   const current = live.deployment;
-  if (current && current.api.alive() && current.worker.alive()) return current;
+  if (current?.api.alive() && current.worker.alive()) return current;
   if (current) {
     for (const p of [current.api, current.worker]) if (!p.alive()) progress(`the ${p.name} process (pid ${p.pid}) had died: ${p.tail()}`);
     progress('restarting both');

@@ -139,7 +139,7 @@ function expectation(command: string, trailing: string, following: string[]): st
   if (lines.length === 0) return null;
   let text = lines[0]!;
   // A JSON excerpt may go on over the next comment lines until its brackets close.
-  for (let k = 1; k < lines.length && balance(text) > 0; k++) text += ' ' + lines[k]!.trim();
+  for (let k = 1; k < lines.length && balance(text) > 0; k++) text += ` ${lines[k]!.trim()}`;
   return text;
 }
 
@@ -300,17 +300,17 @@ export function linePattern(expected: string, b: Bindings): { regex: RegExp; nam
       const placeholder = /^<([a-z_]+)>$/.exec(part);
       if (placeholder) {
         const name = placeholder[1]!;
-        if (b.used.has(name)) return escape(b.values.get(name) ?? '');
+        if (b.used.has(name)) return escapeRegex(b.values.get(name) ?? '');
         names.push(name);
         return '(\\S+?)';
       }
-      return escape(part).replace(/\s+/g, '\\s+');
+      return escapeRegex(part).replace(/\s+/g, '\\s+');
     })
     .join('');
   return { regex: new RegExp(`^${source}$`), names };
 }
 
-function escape(text: string): string {
+function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
@@ -327,7 +327,7 @@ export function matchLines(expected: string[], output: string, b: Bindings, capt
     for (; at < lines.length; at++) {
       const m = regex.exec(lines[at]!);
       if (!m) continue;
-      names.forEach((name, i) => captured.set(name, m[i + 1] ?? ''));
+      for (const [i, name] of names.entries()) captured.set(name, m[i + 1] ?? '');
       at++;
       found = true;
       break;

@@ -1,17 +1,8 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import {
-  notFound,
-  type ChannelQueues,
-  type Db,
-  type FanoutJob,
-  type Logger,
-  type Redis,
-  type RetryPolicy,
-  type StatusEventJob,
-  type Telemetry,
-  type WebhookPolicy,
-  withWriter,
-} from '@notify/core';
+import { notFound, type ChannelQueues, type Db, type FanoutJob, type Logger, type Redis, type RetryPolicy, type StatusEventJob } from '@notify/core/platform';
+import { withWriter } from '@notify/core/notifications';
+import type { WebhookPolicy } from '@notify/core/audience';
+import type { Telemetry } from '@notify/core/observability';
 import type { Queue } from 'bullmq';
 import { requestId } from 'hono/request-id';
 import { bullBoard, BULL_BOARD_PATH } from './bull-board.js';

@@ -1,4 +1,5 @@
-import { renderDeliveryMetrics, type ChannelQueues, type FanoutJob, type Redis, type StatusEventJob } from '@notify/core';
+import type { ChannelQueues, FanoutJob, Redis, StatusEventJob } from '@notify/core/platform';
+import { renderDeliveryMetrics } from '@notify/core/observability';
 import type { Queue } from 'bullmq';
 import type { MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';

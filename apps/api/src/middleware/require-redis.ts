@@ -1,4 +1,4 @@
-import { unavailable, type Redis } from '@notify/core';
+import { unavailable, type Redis } from '@notify/core/platform';
 import type { MiddlewareHandler } from 'hono';
 import type { ApiEnv } from '../context.js';
 
@@ -8,7 +8,7 @@ import type { ApiEnv } from '../context.js';
  * notification that would sit until the sweeper's next pass.
  */
 export function requireRedis(redis: Redis): MiddlewareHandler<ApiEnv> {
-  return async (c, next) => {
+  return async (_c, next) => {
     if (redis.status !== 'ready') throw unavailable('Redis');
     await next();
   };
