@@ -53,3 +53,25 @@ describe('CircuitBreaker', () => {
     expect(b.tryAcquire()).toBe(true);
   });
 });
+
+describe('CircuitBreaker, cases the mutation run found', () => {
+  it('lets any number of calls through at once while closed (only a half-open breaker limits to one)', () => {
+    const { b } = breaker();
+    expect([b.tryAcquire(), b.tryAcquire(), b.tryAcquire()]).toEqual([true, true, true]);
+    b.failure();
+    expect([b.tryAcquire(), b.tryAcquire()]).toEqual([true, true]);
+  });
+
+  it('says how long until the trial: 0 when closed, the rest of the cool-down when open, never negative', () => {
+    const { b, advance } = breaker();
+    expect(b.msUntilTrial()).toBe(0);
+    for (let i = 0; i < 3; i++) b.failure();
+    expect(b.msUntilTrial()).toBe(1000);
+    advance(300);
+    expect(b.msUntilTrial()).toBe(700);
+    advance(700);
+    expect(b.msUntilTrial()).toBe(0);
+    advance(5000);
+    expect(b.msUntilTrial()).toBe(0);
+  });
+});

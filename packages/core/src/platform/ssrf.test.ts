@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { embeddedIPv4, isForbiddenAddress, resolveWebhookTarget } from './ssrf.js';
+import { embeddedIPv4, ipv6Groups, isForbiddenAddress, resolveWebhookTarget, WebhookUrlError } from './ssrf.js';
 import { EMBEDDED_LOOPBACK_FORMS } from '../testing/ssrf-forms.js';
 
 const none = new Set<string>();
@@ -83,5 +83,50 @@ describe('resolveWebhookTarget', () => {
   it('lets hosts in WEBHOOK_ALLOWED_HOSTS through', async () => {
     const t = await resolveWebhookTarget('http://localhost:8080/hook', new Set(['localhost']), resolvesTo('127.0.0.1'));
     expect(t.address).toBeNull();
+  });
+});
+
+describe('address parsing and the edges of resolveWebhookTarget', () => {
+  it('reads every IPv6 spelling into eight groups', () => {
+    expect(ipv6Groups('1:2::7:8')).toEqual([1, 2, 0, 0, 0, 0, 7, 8]);
+    expect(ipv6Groups('0:0:0:0:0:ffff:7f00:1')).toEqual([0, 0, 0, 0, 0, 0xffff, 0x7f00, 1]);
+    expect(ipv6Groups('::FFFF:192.168.100.200')).toEqual([0, 0, 0, 0, 0, 0xffff, 0xc0a8, 0x64c8]);
+    // A zone id (fe80::1%eth0) names an interface; the dotted tail before it is still read.
+    expect(ipv6Groups('::ffff:10.0.0.1%eth0')).toEqual([0, 0, 0, 0, 0, 0xffff, 0x0a00, 1]);
+  });
+
+  it('decodes only the embedding forms, with multi-digit octets and a zone id', () => {
+    expect(embeddedIPv4('0:0:0:0:0:ffff:7f00:1')).toEqual(['127.0.0.1']);
+    expect(embeddedIPv4('0:0::ffff:7f00:1')).toEqual(['127.0.0.1']);
+    expect(embeddedIPv4('::ffff:192.168.100.200')).toEqual(['192.168.100.200']);
+    expect(embeddedIPv4('::ffff:10.0.0.1%eth0')).toEqual(['10.0.0.1']);
+    // ::ffff:N:a.b.c.d with N other than 0 is none of the forms.
+    expect(embeddedIPv4('::ffff:1:7f00:1')).toEqual([]);
+    // IPv4 text is not an IPv6 form, even the one that would read as all zeros.
+    expect(embeddedIPv4('0.0.0.0')).toEqual([]);
+  });
+
+  it('pins an IPv6 answer as family 6', async () => {
+    expect(await resolveWebhookTarget('http://[2606:4700:4700::1111]/', none)).toMatchObject({ address: '2606:4700:4700::1111', family: 6 });
+    const byName = await resolveWebhookTarget('https://hooks.example.com/', none, resolvesTo('2606:4700:4700::1111', '93.184.216.34'));
+    expect(byName).toMatchObject({ address: '2606:4700:4700::1111', family: 6 });
+  });
+
+  it('refuses a user name alone and a password alone', async () => {
+    await expect(resolveWebhookTarget('https://u@example.com/', none, resolvesTo('93.184.216.34'))).rejects.toThrow(/credentials/);
+    await expect(resolveWebhookTarget('https://:p@example.com/', none, resolvesTo('93.184.216.34'))).rejects.toThrow(/credentials/);
+  });
+
+  it('turns a failed DNS lookup into a WebhookUrlError (a 422 for the caller, not a 500)', async () => {
+    const failing = async () => {
+      throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+    };
+    const err = await resolveWebhookTarget('https://nowhere.invalid/', none, failing).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WebhookUrlError);
+    expect(err).toMatchObject({ name: 'WebhookUrlError', message: 'host nowhere.invalid does not resolve' });
+  });
+
+  it('uses the system resolver by default (localhost, from the hosts file: no traffic leaves the machine)', async () => {
+    await expect(resolveWebhookTarget('http://localhost:9/hook', none)).rejects.toThrow(/private or reserved address \((127\.0\.0\.1|::1)\)/);
   });
 });
