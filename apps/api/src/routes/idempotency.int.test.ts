@@ -1,4 +1,4 @@
-import type { Notification } from '@notify/core';
+import type { Notification } from '@notify/core/schemas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
 
@@ -53,6 +53,40 @@ describe('Idempotency-Key on POST /notifications', () => {
     expect(ids.size).toBe(1);
     expect(await notificationsOf('i-4')).toBe(1);
     expect(responses.filter((r) => r.headers.get('idempotency-replay') === 'true').length).toBe(statuses.filter((s) => s === 202).length - 1);
+  });
+
+  it('answers 409 with Retry-After while the first request with the key is still in flight', async () => {
+    const n = await json<Notification>(await t.call('POST', '/notifications', { ...body, user_id: 'i-8' }));
+    // The first request, in flight: its claim on the key is written but not committed. It commits only once
+    // its window has closed, so the waiting request finds the key neither claimable nor answerable.
+    const first = await t.db.pool.connect();
+    try {
+      await first.query('BEGIN');
+      await first.query(
+        `INSERT INTO idempotency_keys (app_id, key, request_hash, notification_id, response, expires_at)
+         VALUES ($1, 'k-flight', 'h', $2, '{}', now() + interval '1 second')`,
+        [t.appId, n.id],
+      );
+      const pending = t.call('POST', '/notifications', { ...body, user_id: 'i-8' }, { 'idempotency-key': 'k-flight' });
+      // The second request waits on the first one's row lock before the window closes.
+      for (const started = Date.now(); ; ) {
+        const { rows } = await t.db.pool.query(
+          `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO idempotency_keys%' AND pid <> pg_backend_pid()`,
+        );
+        if (rows.length > 0) break;
+        expect(Date.now() - started).toBeLessThan(900);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await first.query(`SELECT pg_sleep(greatest(0, extract(epoch FROM now() + interval '1.05 second' - clock_timestamp())))`);
+      await first.query('COMMIT');
+      const res = await pending;
+      expect(res.status).toBe(409);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect((await json<ErrorJson>(res)).error.code).toBe('conflict');
+    } finally {
+      first.release();
+    }
+    expect(await notificationsOf('i-8')).toBe(1);
   });
 
   it('scopes keys per app: another app may use the same key', async () => {
