@@ -65,6 +65,8 @@ describe('CircuitBreaker, cases the mutation run found', () => {
   it('says how long until the trial: 0 when closed, the rest of the cool-down when open, never negative', () => {
     const { b, advance } = breaker();
     expect(b.msUntilTrial()).toBe(0);
+    // Opened at a clock reading other than 0, so "now - opened" is not "now + opened".
+    advance(250);
     for (let i = 0; i < 3; i++) b.failure();
     expect(b.msUntilTrial()).toBe(1000);
     advance(300);
