@@ -8,6 +8,8 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@notify\/core\/testing$/, replacement: path.join(core, 'testing/index.ts') },
+      // A folder's entry file, as the `source` condition of its exports map names it.
+      { find: /^@notify\/core\/([a-z-]+)$/, replacement: path.join(core, '$1/index.ts') },
       { find: /^@notify\/core$/, replacement: path.join(core, 'index.ts') },
     ],
   },

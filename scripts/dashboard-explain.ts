@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { applyMigrations, DASHBOARD_SQL, loadEnv, migrationsDir } from '@notify/core';
+import { applyMigrations, loadEnv, migrationsDir } from '@notify/core/platform';
+import { DASHBOARD_SQL } from '@notify/core/observability';
 
 const USAGE = `usage: npm run dashboard:explain [-- DELIVERIES]
   seeds DELIVERIES deliveries (default 1000000, even) into a scratch schema of DATABASE_URL and prints each dashboard query's plan`;

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { closeDb, closeQueues, createDb, createEventsQueue, createFanoutQueue, createLogger, createQueues, createRedis, loadEnv } from '@notify/core';
+import { closeDb, closeQueues, createDb, createEventsQueue, createFanoutQueue, createLogger, createQueues, createRedis, loadEnv } from '@notify/core/platform';
 import { createApp } from '../apps/api/src/app.js';
 import { InboxHub } from '../apps/api/src/inbox-hub.js';
 import { KeyCache } from '../apps/api/src/middleware/api-key-auth.js';

@@ -1,17 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import {
-  closeDb,
-  createDb,
-  createKey,
-  createRedis,
-  deleteKeys,
-  loadEnv,
-  migrateDatabase,
-  newId,
-  redisReady,
-  type Db,
-  type Redis,
-} from '@notify/core';
+import { closeDb, createDb, createRedis, deleteKeys, loadEnv, migrateDatabase, newId, redisReady, type Db, type Redis } from '@notify/core/platform';
+import { createKey } from '@notify/core/access';
 
 /**
  * The bench's own corner of the shared PostgreSQL and Redis: a fresh schema

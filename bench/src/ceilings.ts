@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import pg from 'pg';
-import { createRedis, deliveryJobOptions, newId, redisReady, type DeliveryJob, type RetryPolicy } from '@notify/core';
+import { createRedis, deliveryJobOptions, newId, redisReady, type DeliveryJob, type RetryPolicy } from '@notify/core/platform';
 import type { BenchEnv } from './bench-env.js';
 import type { BenchOptions } from './options.js';
 import { progress } from './progress.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
-import { QUEUE, type DeliveryJob } from '@notify/core';
+import { QUEUE, type DeliveryJob } from '@notify/core/platform';
 import type { BenchEnv } from './bench-env.js';
 import { formatCpu, withCpu, type CpuUsage } from './cpu.js';
 import { deliveryStats, waitUntilFinished, type DeliveryStats } from './delivery-stats.js';

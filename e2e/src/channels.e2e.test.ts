@@ -1,4 +1,4 @@
-import type { Notification, User } from '@notify/core';
+import type { Notification, User } from '@notify/core/schemas';
 import { createTestEnv, sseReader, startSmtpTestServer, startWebhookReceiver, waitFor, type TestEnv } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, startWorker, type ApiService, type Service } from './processes.js';

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Notification } from '@notify/core';
+import type { Notification } from '@notify/core/schemas';
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-import type { Overview } from '@notify/core';
+import type { Overview } from '@notify/core/observability';
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-import type { Notification } from '@notify/core';
+import type { Notification } from '@notify/core/schemas';
 import { createTestEnv, startSmtpTestServer, startWebhookReceiver, waitFor, type TestEnv } from '@notify/core/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

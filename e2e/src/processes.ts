@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createKey } from '@notify/core';
+import { createKey } from '@notify/core/access';
 import type { TestEnv } from '@notify/core/testing';
 
 const root = path.resolve(import.meta.dirname, '../..');

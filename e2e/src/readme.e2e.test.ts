@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CHANNELS } from '@notify/core';
+import { CHANNELS } from '@notify/core/platform';
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, startApi, startWorker, type ApiService, type Service } from './processes.js';

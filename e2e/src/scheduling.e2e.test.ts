@@ -1,4 +1,4 @@
-import type { Notification } from '@notify/core';
+import type { Notification } from '@notify/core/schemas';
 import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, startWorker, type Service } from './processes.js';

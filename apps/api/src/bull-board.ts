@@ -2,7 +2,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { CHANNELS, type ChannelQueues, type FanoutJob, type StatusEventJob } from '@notify/core';
+import { CHANNELS, type ChannelQueues, type FanoutJob, type StatusEventJob } from '@notify/core/platform';
 import type { Queue } from 'bullmq';
 import { Hono, type MiddlewareHandler } from 'hono';
 

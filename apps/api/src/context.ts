@@ -1,5 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Logger } from '@notify/core';
+import type { Logger } from '@notify/core/platform';
 import { validationError } from './errors.js';
 import { checkQuery, checkStrings } from './middleware/input-guard.js';
 

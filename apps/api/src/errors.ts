@@ -1,4 +1,5 @@
-import { AppError, isConnectionError, isNotFoundIssue, statusOf, unavailable, type ErrorCode, type ErrorDetail, type Logger } from '@notify/core';
+import { AppError, isConnectionError, statusOf, unavailable, type ErrorCode, type ErrorDetail, type Logger } from '@notify/core/platform';
+import { isNotFoundIssue } from '@notify/core/schemas';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, INBOX_CHANNEL_PREFIX, STREAM_LIMITS, type InboxEvent, type Logger, type Redis } from '@notify/core';
+import { AppError, STREAM_LIMITS, type Logger, type Redis } from '@notify/core/platform';
+import { INBOX_CHANNEL_PREFIX, type InboxEvent } from '@notify/core/inbox';
 
 type Listener = (event: InboxEvent) => void;
 

@@ -1,6 +1,22 @@
 // The API process: env -> connections -> app -> serve; graceful close on SIGTERM.
 import { serve } from '@hono/node-server';
-import { closeDb, closeQueues, closeRenderPool, configureRenderPool, renderPoolOptions, createDb, createEventsQueue, createFanoutQueue, Telemetry, createLogger, createQueues, createRedis, loadEnv, redisReady, assertNoEviction, webhookAllowedHosts } from '@notify/core';
+import {
+  closeDb,
+  closeQueues,
+  renderPoolOptions,
+  createDb,
+  createEventsQueue,
+  createFanoutQueue,
+  createLogger,
+  createQueues,
+  createRedis,
+  loadEnv,
+  redisReady,
+  assertNoEviction,
+  webhookAllowedHosts,
+} from '@notify/core/platform';
+import { closeRenderPool, configureRenderPool } from '@notify/core/content';
+import { Telemetry } from '@notify/core/observability';
 import { createApp } from './app.js';
 import { InboxHub } from './inbox-hub.js';
 import { KeyCache } from './middleware/api-key-auth.js';

@@ -1,5 +1,5 @@
 import { createRoute, type RouteConfig } from '@hono/zod-openapi';
-import { ErrorBody, ResourceId } from '@notify/core';
+import { ErrorBody, ResourceId } from '@notify/core/schemas';
 import { z } from 'zod';
 
 /** `{id}` in a path: a malformed id is simply not found (404), like an unknown one. */

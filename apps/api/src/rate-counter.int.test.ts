@@ -1,4 +1,4 @@
-import { createRedis, type Redis } from '@notify/core';
+import { createRedis, type Redis } from '@notify/core/platform';
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateCounter } from './rate-counter.js';

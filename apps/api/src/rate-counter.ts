@@ -1,4 +1,4 @@
-import { GroupCommit, type Redis } from '@notify/core';
+import { GroupCommit, type Redis } from '@notify/core/platform';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
 export interface RateDecision {

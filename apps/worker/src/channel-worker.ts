@@ -1,21 +1,19 @@
 import {
   backoffDelay,
   FANOUT_QUEUE,
-  ProviderError,
   QUEUE,
   type Channel,
   type DeliveryJob,
-  type Telemetry,
   type Db,
   EVENTS_QUEUE,
   type FanoutJob,
-  type Provider,
   type StatusEventJob,
   type Logger,
-  type NotificationDeps,
   type Pool,
-  type ProviderChain,
-} from '@notify/core';
+} from '@notify/core/platform';
+import type { NotificationDeps } from '@notify/core/notifications';
+import { ProviderError, type Provider, type ProviderChain } from '@notify/core/channels';
+import type { Telemetry } from '@notify/core/observability';
 import { Worker, type ConnectionOptions, type Queue } from 'bullmq';
 import { DeliveryGroupCommit } from './delivery-group-commit.js';
 import type { MessageDefaults } from './messages.js';

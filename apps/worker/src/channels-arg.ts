@@ -1,4 +1,4 @@
-import { isChannel, type Channel } from '@notify/core';
+import { isChannel, type Channel } from '@notify/core/platform';
 
 /**
  * The channels a worker process serves: `--channel email --channel sms`,

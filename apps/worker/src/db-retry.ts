@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isConnectionError } from '@notify/core';
+import { isConnectionError } from '@notify/core/platform';
 
 /**
  * A statement PostgreSQL rolled back to break a deadlock (or a serialization

@@ -1,4 +1,6 @@
-import { createNotification, CreateNotificationBody, createEventsQueue, newId, toOneUser, withWriter } from '@notify/core';
+import { createEventsQueue, newId } from '@notify/core/platform';
+import { createNotification, toOneUser, withWriter } from '@notify/core/notifications';
+import { CreateNotificationBody } from '@notify/core/schemas';
 import { countingPool, createTestEnv, type TestEnv } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryGroupCommit } from './delivery-group-commit.js';

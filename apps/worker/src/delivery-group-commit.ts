@@ -1,15 +1,6 @@
-import {
-  GroupCommit,
-  claimDeliveries,
-  enqueueStatusEvents,
-  finishDeliveries,
-  isConnectionError,
-  type ClaimedDelivery,
-  type DeliveryOutcome,
-  type Logger,
-  type Pool,
-  type StatusEventJob,
-} from '@notify/core';
+import { GroupCommit, isConnectionError, type Logger, type Pool, type StatusEventJob } from '@notify/core/platform';
+import { claimDeliveries, finishDeliveries, type ClaimedDelivery, type DeliveryOutcome } from '@notify/core/deliveries';
+import { enqueueStatusEvents } from '@notify/core/status-webhooks';
 import type { Queue } from 'bullmq';
 import { withDbRetry } from './db-retry.js';
 

@@ -4,25 +4,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   closeDb,
   closeQueues,
-  closeRenderPool,
-  configureRenderPool,
   renderPoolOptions,
   concurrency,
   createDb,
   createLogger,
   createEventsQueue,
   createFanoutQueue,
-  webhookProviderFromEnv,
   createQueues,
-  DeliveryMetrics,
-  Telemetry,
   createRedis,
   loadEnv,
-  providerChainFor,
   rateLimitFor,
   redisReady,
   assertNoEviction,
-} from '@notify/core';
+} from '@notify/core/platform';
+import { webhookProviderFromEnv, providerChainFor } from '@notify/core/channels';
+import { closeRenderPool, configureRenderPool } from '@notify/core/content';
+import { DeliveryMetrics, Telemetry } from '@notify/core/observability';
 import { createChannelWorker, createEventsWorker, createFanoutWorker } from './channel-worker.js';
 import { parseChannels } from './channels-arg.js';
 import { startMaintenance } from './maintenance.js';

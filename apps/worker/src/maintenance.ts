@@ -1,15 +1,6 @@
-import {
-  deleteExpiredIdempotencyKeys,
-  pruneDeliveryStats,
-  sweepOutbox,
-  type ChannelQueues,
-  type FanoutJob,
-  type StatusEventJob,
-  type Logger,
-  type Pool,
-  type Redis,
-  type RetryPolicy,
-} from '@notify/core';
+import type { ChannelQueues, FanoutJob, StatusEventJob, Logger, Pool, Redis, RetryPolicy } from '@notify/core/platform';
+import { deleteExpiredIdempotencyKeys, sweepOutbox } from '@notify/core/outbox';
+import { pruneDeliveryStats } from '@notify/core/observability';
 import type { Queue } from 'bullmq';
 
 export interface MaintenanceDeps {

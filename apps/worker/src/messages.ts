@@ -1,4 +1,6 @@
-import type { Channel, ClaimedDelivery, Envelope } from '@notify/core';
+import type { Channel } from '@notify/core/platform';
+import type { ClaimedDelivery } from '@notify/core/deliveries';
+import type { Envelope } from '@notify/core/channels';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 

@@ -1,6 +1,6 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { insertNotifications, planNotification, resolveSpec } from '@notify/core';
+import { insertNotifications, planNotification, resolveSpec } from '@notify/core/notifications';
 import { waitFor } from '@notify/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Deployment, formatTable, load, outage, type FaultRow } from './harness.js';

@@ -1,4 +1,4 @@
-import type { Notification } from '@notify/core';
+import type { Notification } from '@notify/core/schemas';
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
 import { QueueEvents } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -2,20 +2,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveStatic } from '@hono/node-server/serve-static';
-import {
-  AppError,
-  breakerStates,
-  CHANNELS,
-  dashboardFailed,
-  dashboardOverview,
-  dashboardTimeline,
-  isChannel,
-  replayDelivery,
-  type ChannelQueues,
-  type Db,
-  type Redis,
-  type RetryPolicy,
-} from '@notify/core';
+import { AppError, CHANNELS, isChannel, type ChannelQueues, type Db, type Redis, type RetryPolicy } from '@notify/core/platform';
+import { replayDelivery } from '@notify/core/deliveries';
+import { breakerStates, dashboardFailed, dashboardOverview, dashboardTimeline } from '@notify/core/observability';
 import { Hono } from 'hono';
 import type { ApiEnv } from '../context.js';
 import { DASHBOARD_PAGE } from './page.js';

@@ -1,4 +1,4 @@
-import type { Logger } from '@notify/core';
+import type { Logger } from '@notify/core/platform';
 import type { MiddlewareHandler } from 'hono';
 import type { ApiEnv } from '../context.js';
 

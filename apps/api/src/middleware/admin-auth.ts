@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { AppError } from '@notify/core';
+import { AppError } from '@notify/core/platform';
 import type { MiddlewareHandler } from 'hono';
 import type { ApiEnv } from '../context.js';
 import { clientAddress, throttled, type AuthThrottle } from './auth-throttle.js';

@@ -1,4 +1,5 @@
-import { AppError, KEY_PREFIX, KEY_REVOKED_CHANNEL, hashKey, lookupKey, type Db, type KeyIdentity, type Logger, type Redis } from '@notify/core';
+import { AppError, type Db, type Logger, type Redis } from '@notify/core/platform';
+import { KEY_PREFIX, KEY_REVOKED_CHANNEL, hashKey, lookupKey, type KeyIdentity } from '@notify/core/access';
 import type { MiddlewareHandler } from 'hono';
 import type { ApiEnv } from '../context.js';
 import { clientAddress, throttled, type AuthThrottle } from './auth-throttle.js';

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { AppError, ipv6Groups, type Logger, type Redis } from '@notify/core';
+import { AppError, ipv6Groups, type Logger, type Redis } from '@notify/core/platform';
 import type { Context } from 'hono';
 
 /** Addresses remembered in memory (blocked ones, and counts while Redis is down); the oldest go first. */

@@ -1,4 +1,4 @@
-import { AppError, LIMITS, type ErrorDetail } from '@notify/core';
+import { AppError, LIMITS, type ErrorDetail } from '@notify/core/platform';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiEnv } from '../context.js';
 

@@ -1,4 +1,4 @@
-import { AppError, type Redis } from '@notify/core';
+import { AppError, type Redis } from '@notify/core/platform';
 import type { MiddlewareHandler } from 'hono';
 import type { ApiEnv } from '../context.js';
 import { RateCounter } from '../rate-counter.js';

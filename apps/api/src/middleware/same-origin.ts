@@ -1,4 +1,4 @@
-import { AppError } from '@notify/core';
+import { AppError } from '@notify/core/platform';
 import type { MiddlewareHandler } from 'hono';
 import type { ApiEnv } from '../context.js';
 

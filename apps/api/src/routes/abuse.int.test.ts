@@ -3,23 +3,11 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  createKey,
-  createRedis,
-  createWebhookProvider,
-  finishDelivery,
-  generateKey,
-  hashKey,
-  KEY_REVOKED_CHANNEL,
-  lookupKey,
-  newId,
-  ProviderError,
-  redisReady,
-  type Db,
-  type KeyIdentity,
-  type Lookup,
-  type Notification,
-} from '@notify/core';
+import { createRedis, newId, redisReady, type Db, type Lookup } from '@notify/core/platform';
+import { finishDelivery } from '@notify/core/deliveries';
+import { createWebhookProvider, ProviderError } from '@notify/core/channels';
+import { createKey, generateKey, hashKey, KEY_REVOKED_CHANNEL, lookupKey, type KeyIdentity } from '@notify/core/access';
+import type { Notification } from '@notify/core/schemas';
 import { EMBEDDED_LOOPBACK_FORMS, waitFor } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type AppDeps } from '../app.js';

@@ -1,7 +1,7 @@
 // Hostile input from a tenant with an ordinary API key: every case below used
 // to answer 500 (PostgreSQL refusing a NUL or a malformed uuid, a stack
 // overflow). Each must now be its 4xx in the error shape, and write nothing.
-import { LIMITS } from '@notify/core';
+import { LIMITS } from '@notify/core/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
 

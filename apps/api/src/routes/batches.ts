@@ -1,4 +1,6 @@
-import { Batch, getBatch, type Db } from '@notify/core';
+import type { Db } from '@notify/core/platform';
+import { getBatch } from '@notify/core/notifications';
+import { Batch } from '@notify/core/schemas';
 import { newRouter } from '../context.js';
 import { errorResponses, IdParams, json, tenantRoute } from '../openapi.js';
 

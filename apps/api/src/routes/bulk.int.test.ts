@@ -1,4 +1,4 @@
-import type { Batch } from '@notify/core';
+import type { Batch } from '@notify/core/schemas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
 

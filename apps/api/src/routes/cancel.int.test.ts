@@ -1,4 +1,5 @@
-import { finishDelivery, type Notification } from '@notify/core';
+import { finishDelivery } from '@notify/core/deliveries';
+import type { Notification } from '@notify/core/schemas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
 

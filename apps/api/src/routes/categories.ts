@@ -1,4 +1,6 @@
-import { Category, CategoryKey, CategoryList, listCategories, PutCategoryBody, putCategory, type Db } from '@notify/core';
+import type { Db } from '@notify/core/platform';
+import { listCategories, putCategory } from '@notify/core/content';
+import { Category, CategoryKey, CategoryList, PutCategoryBody } from '@notify/core/schemas';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
 import { json, tenantRoute } from '../openapi.js';

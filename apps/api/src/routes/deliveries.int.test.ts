@@ -1,4 +1,5 @@
-import { claimDelivery, finishDelivery, type DeliveryDetail, type DeliveryPage, type Notification, type ReplayResult } from '@notify/core';
+import { claimDelivery, finishDelivery } from '@notify/core/deliveries';
+import type { DeliveryDetail, DeliveryPage, Notification, ReplayResult } from '@notify/core/schemas';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';

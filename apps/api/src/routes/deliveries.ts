@@ -1,16 +1,6 @@
-import {
-  DeliveryDetail,
-  DeliveryListQuery,
-  DeliveryPage,
-  getDelivery,
-  listDeliveries,
-  replayDelivery,
-  replayFailed,
-  ReplayFilter,
-  ReplayResult,
-  type Redis,
-  type ReplayDeps,
-} from '@notify/core';
+import type { Redis } from '@notify/core/platform';
+import { getDelivery, listDeliveries, replayDelivery, replayFailed, type ReplayDeps } from '@notify/core/deliveries';
+import { DeliveryDetail, DeliveryListQuery, DeliveryPage, ReplayFilter, ReplayResult } from '@notify/core/schemas';
 import { newRouter } from '../context.js';
 import { requireRedis } from '../middleware/require-redis.js';
 import { errorResponses, IdParams, json, tenantRoute } from '../openapi.js';

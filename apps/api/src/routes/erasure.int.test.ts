@@ -1,4 +1,4 @@
-import type { Notification } from '@notify/core';
+import type { Notification } from '@notify/core/schemas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, type TestApp } from '../testing/test-app.js';
 

@@ -1,4 +1,4 @@
-import { createDb, createQueues, createRedis, createLogger, closeDb, closeQueues } from '@notify/core';
+import { createDb, createQueues, createRedis, createLogger, closeDb, closeQueues } from '@notify/core/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import { adminHeader, createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';

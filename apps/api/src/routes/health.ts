@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { AppError, type Db, type Redis } from '@notify/core';
+import { AppError, type Db, type Redis } from '@notify/core/platform';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
 import { errorResponses, EVERY_REQUEST, json } from '../openapi.js';

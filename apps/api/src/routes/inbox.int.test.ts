@@ -1,4 +1,6 @@
-import { createInboxProvider, createLogger, createRedis, newId, type InboxItem, type InboxPage } from '@notify/core';
+import { createLogger, createRedis, newId } from '@notify/core/platform';
+import { createInboxProvider } from '@notify/core/channels';
+import type { InboxItem, InboxPage } from '@notify/core/schemas';
 import { sseReader } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';

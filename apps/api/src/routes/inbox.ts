@@ -1,21 +1,6 @@
-import {
-  InboxItem,
-  inboxItemsAfter,
-  InboxPage,
-  InboxQuery,
-  isUuid,
-  listInbox,
-  markAllRead,
-  markRead,
-  ReadAllResult,
-  ResourceId,
-  UnreadCount,
-  unreadCount,
-  UserParams,
-  type Db,
-  type InboxEvent,
-  type Redis,
-} from '@notify/core';
+import { isUuid, type Db, type Redis } from '@notify/core/platform';
+import { inboxItemsAfter, listInbox, markAllRead, markRead, unreadCount, type InboxEvent } from '@notify/core/inbox';
+import { InboxItem, InboxPage, InboxQuery, ReadAllResult, ResourceId, UnreadCount, UserParams } from '@notify/core/schemas';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';

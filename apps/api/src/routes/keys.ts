@@ -1,4 +1,6 @@
-import { createKey, listKeys, revokeKey, Timestamp, type Db, type Redis } from '@notify/core';
+import type { Db, Redis } from '@notify/core/platform';
+import { createKey, listKeys, revokeKey } from '@notify/core/access';
+import { Timestamp } from '@notify/core/schemas';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
 import type { KeyCache } from '../middleware/api-key-auth.js';

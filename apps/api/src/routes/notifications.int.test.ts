@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Notification } from '@notify/core';
+import type { Notification } from '@notify/core/schemas';
 import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
 
 let t: TestApp;

@@ -1,23 +1,16 @@
+import { AppError, isUuid, notFound, type Redis } from '@notify/core/platform';
 import {
-  AppError,
   cancelNotification,
-  CreateNotificationBody,
   createNotification,
   getNotification,
-  Batch,
-  BulkBody,
   createBulk,
   createTopicNotification,
-  IdempotencyKey,
-  isUuid,
-  notFound,
-  Notification,
   requestHash,
   toOneUser,
   type NotificationDeps,
   type NotificationWriter,
-  type Redis,
-} from '@notify/core';
+} from '@notify/core/notifications';
+import { CreateNotificationBody, Batch, BulkBody, IdempotencyKey, Notification } from '@notify/core/schemas';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
 import { requireRedis } from '../middleware/require-redis.js';

@@ -1,7 +1,9 @@
 // The template sandbox, tried as a hostile tenant with an ordinary API key would (issue 13).
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { closeRenderPool, createKey, DEFAULT_RENDER_POOL, newId } from '@notify/core';
+import { newId } from '@notify/core/platform';
+import { closeRenderPool, DEFAULT_RENDER_POOL } from '@notify/core/content';
+import { createKey } from '@notify/core/access';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
 

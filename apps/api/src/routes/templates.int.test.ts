@@ -1,4 +1,4 @@
-import type { Notification, Preview, Template } from '@notify/core';
+import type { Notification, Preview, Template } from '@notify/core/schemas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
 

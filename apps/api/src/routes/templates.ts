@@ -1,19 +1,6 @@
-import {
-  createTemplate,
-  CreateTemplateBody,
-  getTemplate,
-  listTemplates,
-  PageQuery,
-  Preview,
-  PreviewBody,
-  previewTemplate,
-  Template,
-  TemplateBody,
-  TemplateKey,
-  TemplateList,
-  updateTemplate,
-  type Db,
-} from '@notify/core';
+import type { Db } from '@notify/core/platform';
+import { createTemplate, getTemplate, listTemplates, previewTemplate, updateTemplate } from '@notify/core/content';
+import { CreateTemplateBody, PageQuery, Preview, PreviewBody, Template, TemplateBody, TemplateKey, TemplateList } from '@notify/core/schemas';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
 import { errorResponses, json, tenantRoute } from '../openapi.js';

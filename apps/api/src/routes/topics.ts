@@ -1,4 +1,6 @@
-import { getTopic, listSubscribers, PageQuery, subscribe, SubscriberPage, Topic, TopicKey, TopicUsers, unsubscribe, type Db } from '@notify/core';
+import type { Db } from '@notify/core/platform';
+import { getTopic, listSubscribers, subscribe, unsubscribe } from '@notify/core/audience';
+import { PageQuery, SubscriberPage, Topic, TopicKey, TopicUsers } from '@notify/core/schemas';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
 import { errorResponses, json, tenantRoute } from '../openapi.js';

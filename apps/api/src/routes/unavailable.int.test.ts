@@ -1,4 +1,4 @@
-import { closeDb, closeQueues, createDb, createQueues, createRedis } from '@notify/core';
+import { closeDb, closeQueues, createDb, createQueues, createRedis } from '@notify/core/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';

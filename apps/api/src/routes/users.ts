@@ -1,22 +1,7 @@
-import {
-  getPreferences,
-  getUser,
-  listUserNotifications,
-  NotificationListQuery,
-  NotificationPage,
-  Preferences,
-  PutPreferencesBody,
-  PutUserBody,
-  putUser,
-  setPreferences,
-  User,
-  UserParams,
-  eraseUser,
-  type ChannelQueues,
-  type Db,
-  type StatusEventJob,
-  type WebhookPolicy,
-} from '@notify/core';
+import type { ChannelQueues, Db, StatusEventJob } from '@notify/core/platform';
+import { listUserNotifications } from '@notify/core/notifications';
+import { getPreferences, getUser, putUser, setPreferences, eraseUser, type WebhookPolicy } from '@notify/core/audience';
+import { NotificationListQuery, NotificationPage, Preferences, PutPreferencesBody, PutUserBody, User, UserParams } from '@notify/core/schemas';
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import { newRouter } from '../context.js';

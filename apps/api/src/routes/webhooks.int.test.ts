@@ -1,4 +1,4 @@
-import { createKey, ensureApp } from '@notify/core';
+import { createKey, ensureApp } from '@notify/core/access';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
 

@@ -1,16 +1,7 @@
-import {
-  CreateStatusWebhook,
-  createStatusWebhook,
-  deleteStatusWebhook,
-  getStatusWebhook,
-  listStatusEvents,
-  listStatusWebhooks,
-  StatusEventPage,
-  StatusEventQuery,
-  StatusWebhook,
-  type Db,
-  type WebhookPolicy,
-} from '@notify/core';
+import type { Db } from '@notify/core/platform';
+import { createStatusWebhook, deleteStatusWebhook, getStatusWebhook, listStatusEvents, listStatusWebhooks } from '@notify/core/status-webhooks';
+import type { WebhookPolicy } from '@notify/core/audience';
+import { CreateStatusWebhook, StatusEventPage, StatusEventQuery, StatusWebhook } from '@notify/core/schemas';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
 import { errorResponses, IdParams, json, tenantRoute } from '../openapi.js';

@@ -1,4 +1,5 @@
-import { createEventsQueue, createFanoutQueue, createKey, createRedis, webhookAllowedHosts } from '@notify/core';
+import { createEventsQueue, createFanoutQueue, createRedis, webhookAllowedHosts } from '@notify/core/platform';
+import { createKey } from '@notify/core/access';
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
 import { createApp, type AppDeps } from '../app.js';
 import { InboxHub } from '../inbox-hub.js';

@@ -1,19 +1,17 @@
+import type { Channel } from '@notify/core/platform';
+import { createNotification, toOneUser, withWriter } from '@notify/core/notifications';
 import {
   createConsoleProvider,
   createFcmProvider,
-  CreateNotificationBody,
-  createNotification,
-  toOneUser,
   createSmtpProvider,
   createTwilioProvider,
   createWebhookProvider,
   createWebPushProvider,
-  newWebhookSecret,
   ProviderChain,
-  type Channel,
   type Provider,
-  withWriter,
-} from '@notify/core';
+} from '@notify/core/channels';
+import { newWebhookSecret } from '@notify/core/audience';
+import { CreateNotificationBody } from '@notify/core/schemas';
 import {
   closedPort,
   createSubscriber,

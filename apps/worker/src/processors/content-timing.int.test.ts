@@ -1,23 +1,17 @@
+import { createFanoutQueue, type Channel, type FanoutJob } from '@notify/core/platform';
 import {
   cancelNotification,
-  createFanoutQueue,
-  CreateNotificationBody,
   createNotification,
-  createSimulatedProvider,
-  createTemplate,
   createTopicNotification,
   getBatch,
-  TemplateBody,
   toOneUser,
-  updateTemplate,
-  type Channel,
-  type Envelope,
-  type FanoutJob,
   type NotificationDeps,
-  type Provider,
   withWriter,
   type NotificationWriter,
-} from '@notify/core';
+} from '@notify/core/notifications';
+import { createSimulatedProvider, type Envelope, type Provider } from '@notify/core/channels';
+import { createTemplate, updateTemplate } from '@notify/core/content';
+import { CreateNotificationBody, TemplateBody } from '@notify/core/schemas';
 import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
 import type { Queue, Worker } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,15 +1,8 @@
-import {
-  createNotification,
-  toOneUser,
-  createSimulatedProvider,
-  CreateNotificationBody,
-  PRIORITY,
-  ProviderError,
-  replayDelivery,
-  type Channel,
-  type Provider,
-  withWriter,
-} from '@notify/core';
+import { PRIORITY, type Channel } from '@notify/core/platform';
+import { createNotification, toOneUser, withWriter } from '@notify/core/notifications';
+import { replayDelivery } from '@notify/core/deliveries';
+import { createSimulatedProvider, ProviderError, type Provider } from '@notify/core/channels';
+import { CreateNotificationBody } from '@notify/core/schemas';
 import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
 import type { Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

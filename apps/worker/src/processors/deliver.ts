@@ -1,19 +1,7 @@
-import {
-  disableWebhook,
-  markRetrying,
-  removeDevices,
-  type AttemptRecord,
-  type ChainOutcome,
-  type ClaimedDelivery,
-  type DeliveryJob,
-  type Telemetry,
-  type Envelope,
-  type Logger,
-  type Pool,
-  type ProviderChain,
-  type ProviderError,
-  PRIORITY,
-} from '@notify/core';
+import { type DeliveryJob, type Logger, type Pool, PRIORITY } from '@notify/core/platform';
+import { disableWebhook, markRetrying, removeDevices, type AttemptRecord, type ClaimedDelivery } from '@notify/core/deliveries';
+import type { ChainOutcome, Envelope, ProviderChain, ProviderError } from '@notify/core/channels';
+import type { Telemetry } from '@notify/core/observability';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { withDbRetry } from '../db-retry.js';
 import type { DeliveryGroupCommit } from '../delivery-group-commit.js';

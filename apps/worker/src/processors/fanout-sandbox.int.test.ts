@@ -1,15 +1,9 @@
 // A topic fan-out renders under the same budget as an API request: a template too expensive or too large fails its batch, never the worker.
-import {
-  addFanoutJob,
-  closeRenderPool,
-  createFanoutQueue,
-  createTemplate,
-  DEFAULT_RENDER_POOL,
-  getBatch,
-  newId,
-  TemplateBody,
-  type FanoutJob,
-} from '@notify/core';
+import { createFanoutQueue, newId, type FanoutJob } from '@notify/core/platform';
+import { getBatch } from '@notify/core/notifications';
+import { addFanoutJob } from '@notify/core/outbox';
+import { closeRenderPool, createTemplate, DEFAULT_RENDER_POOL } from '@notify/core/content';
+import { TemplateBody } from '@notify/core/schemas';
 import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
 import type { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,5 @@
-import { AppError, FATAL_FANOUT, fanoutStep, type FanoutJob, type NotificationDeps } from '@notify/core';
+import { AppError, type FanoutJob } from '@notify/core/platform';
+import { FATAL_FANOUT, fanoutStep, type NotificationDeps } from '@notify/core/notifications';
 import { UnrecoverableError, type Job } from 'bullmq';
 
 /**

@@ -1,4 +1,6 @@
-import { sendStatusEvent, type Db, type Logger, type Provider, type StatusEventJob } from '@notify/core';
+import type { Db, Logger, StatusEventJob } from '@notify/core/platform';
+import { sendStatusEvent } from '@notify/core/status-webhooks';
+import type { Provider } from '@notify/core/channels';
 import type { Job } from 'bullmq';
 
 /** Sends one status event to the app's endpoint; a retryable failure backs off (8 attempts over about 21 minutes). */

@@ -1,21 +1,8 @@
-import {
-  cancelNotification,
-  createEventsQueue,
-  CreateNotificationBody,
-  createNotification,
-  createSimulatedProvider,
-  createStatusWebhook,
-  createWebhookProvider,
-  listStatusEvents,
-  ProviderError,
-  toOneUser,
-  type Channel,
-  type NotificationDeps,
-  type Provider,
-  type StatusEventJob,
-  withWriter,
-  type NotificationWriter,
-} from '@notify/core';
+import { createEventsQueue, type Channel, type StatusEventJob } from '@notify/core/platform';
+import { cancelNotification, createNotification, toOneUser, type NotificationDeps, withWriter, type NotificationWriter } from '@notify/core/notifications';
+import { createStatusWebhook, listStatusEvents } from '@notify/core/status-webhooks';
+import { createSimulatedProvider, createWebhookProvider, ProviderError, type Provider } from '@notify/core/channels';
+import { CreateNotificationBody } from '@notify/core/schemas';
 import { createTestEnv, startWebhookReceiver, waitFor, type TestEnv, type WebhookReceiver } from '@notify/core/testing';
 import type { Queue, Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

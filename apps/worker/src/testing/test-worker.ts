@@ -1,4 +1,5 @@
-import { ProviderChain, type Channel, type Provider } from '@notify/core';
+import type { Channel } from '@notify/core/platform';
+import { ProviderChain, type Provider } from '@notify/core/channels';
 import type { TestEnv } from '@notify/core/testing';
 import type { ChannelWorkerOptions } from '../channel-worker.js';
 
