@@ -2,10 +2,39 @@ import { createRoute, type RouteConfig } from '@hono/zod-openapi';
 import { ErrorBody, ResourceId } from '@notify/core/schemas';
 import { z } from 'zod';
 
+/**
+ * Path parameters, each documented under its own name:
+ * `pathParams({ key: TopicKey })` for `/{key}`.
+ */
+export function pathParams<S extends Record<string, z.ZodType>>(shape: S) {
+  const documented = Object.fromEntries(Object.entries(shape).map(([name, schema]) => [name, schema.meta({ param: { name, in: 'path' } })]));
+  // .meta() returns a schema of the same type, so the shape's types hold.
+  return z.object(documented as S);
+}
+
 /** `{id}` in a path: a malformed id is simply not found (404), like an unknown one. */
-export const IdParams = z.object({ id: ResourceId.meta({ param: { name: 'id', in: 'path' } }) });
+export const IdParams = pathParams({ id: ResourceId });
 
 export const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
+
+/** A list answered whole, without pages: `{ "data": [...] }`. */
+export const listOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) });
+
+/** A required JSON request body: `request: { body: jsonBody(PutUserBody) }`. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({ required: true, content: json(schema) });
+
+/** A JSON response: `responses: { 200: jsonResponse('The topic', Topic) }`. */
+export const jsonResponse = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: json(schema) });
+
+/**
+ * A list route's responses: one page of the list, or 400 for a `cursor` that
+ * is not a `next_cursor` we gave out. Spread it beside the route's own
+ * errors: `{ ...pageResponses(SubscriberPage), ...errorResponses(404) }`.
+ */
+export const pageResponses = <T extends z.ZodType>(page: T, description = 'A page') => ({
+  200: jsonResponse(description, page),
+  ...errorResponses(400),
+});
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Malformed request (e.g. the body is not JSON, or a cursor is not valid)',
@@ -23,9 +52,10 @@ const DESCRIPTIONS: Record<number, string> = {
 
 /** Error responses in the one error shape, for a route's OpenAPI description. */
 export function errorResponses<S extends number>(...statuses: S[]) {
-  return Object.fromEntries(
-    statuses.map((s) => [s, { description: DESCRIPTIONS[s] ?? 'Error', content: json(ErrorBody) }]),
-  ) as Record<S, { description: string; content: ReturnType<typeof json<typeof ErrorBody>> }>;
+  return Object.fromEntries(statuses.map((s) => [s, { description: DESCRIPTIONS[s] ?? 'Error', content: json(ErrorBody) }])) as Record<
+    S,
+    { description: string; content: ReturnType<typeof json<typeof ErrorBody>> }
+  >;
 }
 
 /**
@@ -46,7 +76,7 @@ export const EVERY_REQUEST = [413, 500] as const;
 export function sharedStatuses(route: Pick<RouteConfig, 'method' | 'request'>): number[] {
   const { request } = route;
   const statuses = new Set<number>([...EVERY_REQUEST, 401, 429, 503]);
-  if (request?.body) [400, 415].forEach((s) => statuses.add(s));
+  if (request?.body) for (const s of [400, 415]) statuses.add(s);
   if (request?.body || request?.params || request?.query || request?.headers || route.method !== 'get') statuses.add(422);
   return [...statuses];
 }

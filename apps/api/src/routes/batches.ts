@@ -2,7 +2,7 @@ import type { Db } from '@notify/core/platform';
 import { getBatch } from '@notify/core/notifications';
 import { Batch } from '@notify/core/schemas';
 import { newRouter } from '../context.js';
-import { errorResponses, IdParams, json, tenantRoute } from '../openapi.js';
+import { errorResponses, IdParams, jsonResponse, tenantRoute } from '../openapi.js';
 
 /** Progress of a bulk send or a topic fan-out. */
 export function batchRoutes(deps: { db: Db }) {
@@ -15,7 +15,7 @@ export function batchRoutes(deps: { db: Db }) {
       tags: ['notifications'],
       summary: 'Progress of a bulk send or topic fan-out',
       request: { params: IdParams },
-      responses: { 200: { description: 'Counts by status', content: json(Batch) }, ...errorResponses(404) },
+      responses: { 200: jsonResponse('Counts by status', Batch), ...errorResponses(404) },
     }),
     async (c) => c.json(await getBatch(deps.db, c.get('appId'), c.req.valid('param').id), 200),
   );

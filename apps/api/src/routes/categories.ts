@@ -1,9 +1,8 @@
 import type { Db } from '@notify/core/platform';
 import { listCategories, putCategory } from '@notify/core/content';
 import { Category, CategoryKey, CategoryList, PutCategoryBody } from '@notify/core/schemas';
-import { z } from 'zod';
 import { newRouter } from '../context.js';
-import { json, tenantRoute } from '../openapi.js';
+import { jsonBody, jsonResponse, pathParams, tenantRoute } from '../openapi.js';
 
 /** Notification categories: preferences apply per category, and a required one cannot be opted out of. */
 export function categoryRoutes(deps: { db: Db }) {
@@ -16,7 +15,7 @@ export function categoryRoutes(deps: { db: Db }) {
       operationId: 'listCategories',
       tags: ['categories'],
       summary: "The app's categories (built-in security, transactional, marketing, and its own)",
-      responses: { 200: { description: 'The categories', content: json(CategoryList) } },
+      responses: { 200: jsonResponse('The categories', CategoryList) },
     }),
     async (c) => c.json({ data: await listCategories(deps.db, c.get('appId')) }, 200),
   );
@@ -30,10 +29,10 @@ export function categoryRoutes(deps: { db: Db }) {
       summary: 'Define a category or change one (e.g. make it required)',
       description: 'Creates the category or replaces it whole: an omitted `description` is cleared and an omitted `required` is false.',
       request: {
-        params: z.object({ key: CategoryKey.meta({ param: { name: 'key', in: 'path' } }) }),
-        body: { required: true, content: json(PutCategoryBody) },
+        params: pathParams({ key: CategoryKey }),
+        body: jsonBody(PutCategoryBody),
       },
-      responses: { 200: { description: 'The category', content: json(Category) } },
+      responses: { 200: jsonResponse('The category', Category) },
     }),
     async (c) => c.json(await putCategory(deps.db, c.get('appId'), c.req.valid('param').key, c.req.valid('json')), 200),
   );

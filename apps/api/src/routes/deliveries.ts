@@ -3,7 +3,7 @@ import { getDelivery, listDeliveries, replayDelivery, replayFailed, type ReplayD
 import { DeliveryDetail, DeliveryListQuery, DeliveryPage, ReplayFilter, ReplayResult } from '@notify/core/schemas';
 import { newRouter } from '../context.js';
 import { requireRedis } from '../middleware/require-redis.js';
-import { errorResponses, IdParams, json, tenantRoute } from '../openapi.js';
+import { errorResponses, IdParams, jsonBody, jsonResponse, pageResponses, tenantRoute } from '../openapi.js';
 
 
 /** Deliveries across notifications: the dead-letter list and its replay. */
@@ -20,7 +20,7 @@ export function deliveryRoutes(deps: ReplayDeps & { redis: Redis }) {
       tags: ['deliveries'],
       summary: 'Deliveries newest first; `status=failed` lists the dead letters',
       request: { query: DeliveryListQuery },
-      responses: { 200: { description: 'A page', content: json(DeliveryPage) }, ...errorResponses(400) },
+      responses: pageResponses(DeliveryPage),
     }),
     async (c) => c.json(await listDeliveries(deps.db, c.get('appId'), c.req.valid('query')), 200),
   );
@@ -33,8 +33,8 @@ export function deliveryRoutes(deps: ReplayDeps & { redis: Redis }) {
       tags: ['deliveries'],
       summary: 'Replay failed deliveries matching a filter',
       description: 'Each goes back to its queue with fresh attempts and the same delivery id; each replay is recorded.',
-      request: { body: { required: true, content: json(ReplayFilter) } },
-      responses: { 200: { description: 'What was replayed', content: json(ReplayResult) } },
+      request: { body: jsonBody(ReplayFilter) },
+      responses: { 200: jsonResponse('What was replayed', ReplayResult) },
     }),
     async (c) => c.json(await replayFailed(deps, c.get('appId'), c.req.valid('json'), c.get('requestId')), 200),
   );
@@ -47,7 +47,7 @@ export function deliveryRoutes(deps: ReplayDeps & { redis: Redis }) {
       tags: ['deliveries'],
       summary: 'A delivery with every attempt and replay',
       request: { params: IdParams },
-      responses: { 200: { description: 'The delivery', content: json(DeliveryDetail) }, ...errorResponses(404) },
+      responses: { 200: jsonResponse('The delivery', DeliveryDetail), ...errorResponses(404) },
     }),
     async (c) => c.json(await getDelivery(deps.db, c.get('appId'), c.req.valid('param').id), 200),
   );
@@ -60,10 +60,7 @@ export function deliveryRoutes(deps: ReplayDeps & { redis: Redis }) {
       tags: ['deliveries'],
       summary: 'Replay one failed delivery',
       request: { params: IdParams },
-      responses: {
-        200: { description: 'The delivery, queued again', content: json(DeliveryDetail) },
-        ...errorResponses(404, 409),
-      },
+      responses: { 200: jsonResponse('The delivery, queued again', DeliveryDetail), ...errorResponses(404, 409) },
     }),
     async (c) => c.json(await replayDelivery(deps, c.get('appId'), c.req.valid('param').id, c.get('requestId')), 200),
   );

@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { AppError, type Db, type Redis } from '@notify/core/platform';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
-import { errorResponses, EVERY_REQUEST, json } from '../openapi.js';
+import { errorResponses, EVERY_REQUEST, jsonResponse } from '../openapi.js';
 
 const CHECK_TIMEOUT_MS = 1000;
 
@@ -24,9 +24,7 @@ async function check(fn: () => Promise<unknown>): Promise<string | null> {
 }
 
 const Health = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
-const Ready = z
-  .object({ status: z.literal('ready'), checks: z.object({ postgres: z.literal('ok'), redis: z.literal('ok') }) })
-  .meta({ id: 'Ready' });
+const Ready = z.object({ status: z.literal('ready'), checks: z.object({ postgres: z.literal('ok'), redis: z.literal('ok') }) }).meta({ id: 'Ready' });
 
 /** /health: the process is alive. /ready: PostgreSQL and Redis answer; 503 otherwise. Both without a key. */
 export function healthRoutes(deps: { db: Db; redis: Redis }) {
@@ -39,7 +37,7 @@ export function healthRoutes(deps: { db: Db; redis: Redis }) {
       tags: ['operations'],
       summary: 'Liveness: the process answers (checks nothing else)',
       security: [],
-      responses: { 200: { description: 'Alive', content: json(Health) }, ...errorResponses(...EVERY_REQUEST) },
+      responses: { 200: jsonResponse('Alive', Health), ...errorResponses(...EVERY_REQUEST) },
     }),
     (c) => c.json({ status: 'ok' as const }, 200),
   );
@@ -52,18 +50,12 @@ export function healthRoutes(deps: { db: Db; redis: Redis }) {
       summary: 'Readiness: PostgreSQL and Redis answer within 1 s',
       description: 'A 503 lists each failed check in `details` (`path` is `postgres` or `redis`).',
       security: [],
-      responses: { 200: { description: 'Ready', content: json(Ready) }, ...errorResponses(...EVERY_REQUEST, 503) },
+      responses: { 200: jsonResponse('Ready', Ready), ...errorResponses(...EVERY_REQUEST, 503) },
     }),
     async (c) => {
-      const [postgres, redis] = await Promise.all([
-        check(() => deps.db.pool.query('SELECT 1')),
-        check(() => deps.redis.ping()),
-      ]);
+      const [postgres, redis] = await Promise.all([check(() => deps.db.pool.query('SELECT 1')), check(() => deps.redis.ping())]);
       if (postgres === null && redis === null) return c.json({ status: 'ready' as const, checks: { postgres: 'ok' as const, redis: 'ok' as const } }, 200);
-      const details = [
-        ...(postgres ? [{ path: 'postgres', message: postgres }] : []),
-        ...(redis ? [{ path: 'redis', message: redis }] : []),
-      ];
+      const details = [...(postgres ? [{ path: 'postgres', message: postgres }] : []), ...(redis ? [{ path: 'redis', message: redis }] : [])];
       throw new AppError('unavailable', 'Not ready', details);
     },
   );

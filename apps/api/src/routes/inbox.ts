@@ -1,14 +1,14 @@
 import { isUuid, type Db, type Redis } from '@notify/core/platform';
 import { inboxItemsAfter, listInbox, markAllRead, markRead, unreadCount, type InboxEvent } from '@notify/core/inbox';
-import { InboxItem, InboxPage, InboxQuery, ReadAllResult, ResourceId, UnreadCount, UserParams } from '@notify/core/schemas';
+import { InboxItem, InboxPage, InboxQuery, ReadAllResult, UnreadCount, UserParams } from '@notify/core/schemas';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
 import type { InboxHub } from '../inbox-hub.js';
-import { errorResponses, json, tenantRoute } from '../openapi.js';
+import { errorResponses, IdParams, jsonResponse, pageResponses, tenantRoute } from '../openapi.js';
 
-const ItemParams = UserParams.extend({ id: ResourceId.meta({ param: { name: 'id', in: 'path' } }) });
+const ItemParams = UserParams.extend(IdParams.shape);
 const KEEPALIVE_MS = 15_000;
 
 /** The in-app inbox: list, unread count, mark read, and a live stream of new items. */
@@ -24,7 +24,7 @@ export function inboxRoutes(deps: { db: Db; hub: InboxHub; redis: Redis }) {
       tags: ['inbox'],
       summary: "A user's in-app inbox, newest first, with the unread count",
       request: { params: UserParams, query: InboxQuery },
-      responses: { 200: { description: 'A page', content: json(InboxPage) }, ...errorResponses(400) },
+      responses: pageResponses(InboxPage),
     }),
     async (c) => c.json(await listInbox(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('query')), 200),
   );
@@ -37,7 +37,7 @@ export function inboxRoutes(deps: { db: Db; hub: InboxHub; redis: Redis }) {
       tags: ['inbox'],
       summary: 'How many inbox items are unread (for a badge)',
       request: { params: UserParams },
-      responses: { 200: { description: 'The count', content: json(UnreadCount) } },
+      responses: { 200: jsonResponse('The count', UnreadCount) },
     }),
     async (c) => c.json({ unread_count: await unreadCount(db, c.get('appId'), c.req.valid('param').user_id) }, 200),
   );
@@ -50,7 +50,7 @@ export function inboxRoutes(deps: { db: Db; hub: InboxHub; redis: Redis }) {
       tags: ['inbox'],
       summary: 'Mark every item read',
       request: { params: UserParams },
-      responses: { 200: { description: 'How many changed', content: json(ReadAllResult) } },
+      responses: { 200: jsonResponse('How many changed', ReadAllResult) },
     }),
     async (c) => c.json(await markAllRead(db, c.get('appId'), c.req.valid('param').user_id), 200),
   );
@@ -63,7 +63,7 @@ export function inboxRoutes(deps: { db: Db; hub: InboxHub; redis: Redis }) {
       tags: ['inbox'],
       summary: 'Mark one item read',
       request: { params: ItemParams },
-      responses: { 200: { description: 'The item', content: json(InboxItem) }, ...errorResponses(404) },
+      responses: { 200: jsonResponse('The item', InboxItem), ...errorResponses(404) },
     }),
     async (c) => {
       const { user_id, id } = c.req.valid('param');
@@ -81,9 +81,7 @@ export function inboxRoutes(deps: { db: Db; hub: InboxHub; redis: Redis }) {
       description:
         'Each new item arrives as an `item` event whose data is the item and whose id is the item id. Reconnecting with `Last-Event-ID` first sends the items missed since; a `Last-Event-ID` that is not an item id is ignored (the stream starts live). A comment line every 15 s keeps proxies from closing the connection. Open streams are capped per app (`INBOX_STREAMS_PER_APP`, default 1000) and per user (`INBOX_STREAMS_PER_USER`, default 10) across replicas: one more answers 429 with `Retry-After`.',
       request: { params: UserParams },
-      responses: {
-        200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
-      },
+      responses: { 200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } } },
     }),
     async (c) => {
       const appId = c.get('appId');

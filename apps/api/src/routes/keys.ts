@@ -4,11 +4,9 @@ import { Timestamp } from '@notify/core/schemas';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
 import type { KeyCache } from '../middleware/api-key-auth.js';
-import { errorResponses, IdParams, json, tenantRoute } from '../openapi.js';
+import { errorResponses, IdParams, json, jsonResponse, listOf, tenantRoute } from '../openapi.js';
 
-const KeyInfo = z
-  .object({ id: z.uuid(), name: z.string().nullable(), prefix: z.string(), created_at: Timestamp, revoked_at: Timestamp.nullable() })
-  .meta({ id: 'ApiKey' });
+const KeyInfo = z.object({ id: z.uuid(), name: z.string().nullable(), prefix: z.string(), created_at: Timestamp, revoked_at: Timestamp.nullable() }).meta({ id: 'ApiKey' });
 const NewKey = z
   .object({ id: z.uuid(), name: z.string().nullable(), prefix: z.string(), key: z.string().meta({ description: 'Shown once: only its hash is stored' }), created_at: Timestamp })
   .meta({ id: 'NewApiKey' });
@@ -24,7 +22,7 @@ export function keyRoutes(deps: { db: Db; redis: Redis; keys: KeyCache }) {
       operationId: 'listKeys',
       tags: ['keys'],
       summary: "The app's API keys (never the keys themselves)",
-      responses: { 200: { description: 'The keys', content: json(z.object({ data: z.array(KeyInfo) })) } },
+      responses: { 200: jsonResponse('The keys', listOf(KeyInfo)) },
     }),
     async (c) => c.json({ data: await listKeys(deps.db, c.get('appId')) }, 200),
   );
@@ -37,7 +35,7 @@ export function keyRoutes(deps: { db: Db; redis: Redis; keys: KeyCache }) {
       tags: ['keys'],
       summary: 'Create another key for this app',
       request: { body: { required: false, content: json(z.object({ name: z.string().max(100).optional() }).strict()) } },
-      responses: { 201: { description: 'The key, shown once', content: json(NewKey) } },
+      responses: { 201: jsonResponse('The key, shown once', NewKey) },
     }),
     async (c) => {
       const { app_id: _app, ...created } = await createKey(deps.db, c.get('appId'), c.req.valid('json').name ?? null, deps.redis);

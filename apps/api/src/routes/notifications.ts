@@ -14,7 +14,7 @@ import { CreateNotificationBody, Batch, BulkBody, IdempotencyKey, Notification }
 import { z } from 'zod';
 import { newRouter } from '../context.js';
 import { requireRedis } from '../middleware/require-redis.js';
-import { errorResponses, IdParams, json, tenantRoute } from '../openapi.js';
+import { errorResponses, IdParams, json, jsonBody, jsonResponse, tenantRoute } from '../openapi.js';
 
 const CreateHeaders = z.object({
   'idempotency-key': IdempotencyKey.optional().meta({
@@ -40,7 +40,7 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
       operationId: 'createNotification',
       tags: ['notifications'],
       summary: 'Notify a user, or every subscriber of a topic',
-      request: { headers: CreateHeaders, body: { required: true, content: json(CreateNotificationBody) } },
+      request: { headers: CreateHeaders, body: jsonBody(CreateNotificationBody) },
       responses: {
         202: {
           description:
@@ -83,8 +83,8 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
       summary: 'Notify up to 1,000 users in one request',
       description:
         'One notification per recipient, each rendered with the shared `data` merged with its own. Stored in one transaction; answers the batch, whose progress GET /batches/{id} shows.',
-      request: { body: { required: true, content: json(BulkBody) } },
-      responses: { 202: { description: 'The batch', content: json(Batch) }, ...errorResponses(404) },
+      request: { body: jsonBody(BulkBody) },
+      responses: { 202: jsonResponse('The batch', Batch), ...errorResponses(404) },
     }),
     async (c) => c.json(await createBulk({ ...deps, requestId: c.get('requestId') }, c.get('appId'), c.req.valid('json')), 202),
   );
@@ -97,7 +97,7 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
       tags: ['notifications'],
       summary: 'A notification with its per-channel deliveries',
       request: { params: IdParams },
-      responses: { 200: { description: 'The notification', content: json(Notification) }, ...errorResponses(404) },
+      responses: { 200: jsonResponse('The notification', Notification), ...errorResponses(404) },
     }),
     async (c) => c.json(await getNotification(deps.db, c.get('appId'), notificationId(c.req.valid('param').id)), 200),
   );
@@ -112,10 +112,7 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
       description:
         'Queued and retrying deliveries become `cancelled` and their jobs are removed; one being sent right now finishes. 409 when nothing was left to cancel.',
       request: { params: IdParams },
-      responses: {
-        200: { description: 'The notification after cancelling', content: json(Notification) },
-        ...errorResponses(404, 409),
-      },
+      responses: { 200: jsonResponse('The notification after cancelling', Notification), ...errorResponses(404, 409) },
     }),
     async (c) => c.json(await cancelNotification(deps, c.get('appId'), notificationId(c.req.valid('param').id)), 200),
   );

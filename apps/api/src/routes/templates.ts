@@ -3,9 +3,9 @@ import { createTemplate, getTemplate, listTemplates, previewTemplate, updateTemp
 import { CreateTemplateBody, PageQuery, Preview, PreviewBody, Template, TemplateBody, TemplateKey, TemplateList } from '@notify/core/schemas';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
-import { errorResponses, json, tenantRoute } from '../openapi.js';
+import { errorResponses, jsonBody, jsonResponse, pageResponses, pathParams, tenantRoute } from '../openapi.js';
 
-const KeyParams = z.object({ key: TemplateKey.meta({ param: { name: 'key', in: 'path' } }) });
+const KeyParams = pathParams({ key: TemplateKey });
 const VersionQuery = z.object({ version: z.coerce.number().int().min(1).optional().meta({ description: 'A past version; default the latest' }) });
 
 /** Templates: versioned, per-channel, per-locale content rendered with Liquid. */
@@ -20,8 +20,8 @@ export function templateRoutes(deps: { db: Db }) {
       operationId: 'createTemplate',
       tags: ['templates'],
       summary: 'Create a template (version 1)',
-      request: { body: { required: true, content: json(CreateTemplateBody) } },
-      responses: { 201: { description: 'Created', content: json(Template) }, ...errorResponses(409) },
+      request: { body: jsonBody(CreateTemplateBody) },
+      responses: { 201: jsonResponse('Created', Template), ...errorResponses(409) },
     }),
     async (c) => {
       const { key, ...body } = c.req.valid('json');
@@ -37,7 +37,7 @@ export function templateRoutes(deps: { db: Db }) {
       tags: ['templates'],
       summary: 'Templates by key',
       request: { query: PageQuery },
-      responses: { 200: { description: 'A page', content: json(TemplateList) }, ...errorResponses(400) },
+      responses: pageResponses(TemplateList),
     }),
     async (c) => c.json(await listTemplates(db, c.get('appId'), c.req.valid('query')), 200),
   );
@@ -50,7 +50,7 @@ export function templateRoutes(deps: { db: Db }) {
       tags: ['templates'],
       summary: 'A template at its latest version, or `?version=n`',
       request: { params: KeyParams, query: VersionQuery },
-      responses: { 200: { description: 'The template', content: json(Template) }, ...errorResponses(404) },
+      responses: { 200: jsonResponse('The template', Template), ...errorResponses(404) },
     }),
     async (c) => c.json(await getTemplate(db, c.get('appId'), c.req.valid('param').key, c.req.valid('query').version), 200),
   );
@@ -64,8 +64,8 @@ export function templateRoutes(deps: { db: Db }) {
       summary: 'Replace a template: adds a new version',
       description:
         'A full replacement, not a patch: the body is the whole new version, and what it omits is gone from it (no `category` means none; the channels are those its locales have). Notifications already made keep the version they used.',
-      request: { params: KeyParams, body: { required: true, content: json(TemplateBody) } },
-      responses: { 200: { description: 'The new version', content: json(Template) }, ...errorResponses(404) },
+      request: { params: KeyParams, body: jsonBody(TemplateBody) },
+      responses: { 200: jsonResponse('The new version', Template), ...errorResponses(404) },
     }),
     async (c) => c.json(await updateTemplate(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json')), 200),
   );
@@ -77,8 +77,8 @@ export function templateRoutes(deps: { db: Db }) {
       operationId: 'previewTemplate',
       tags: ['templates'],
       summary: 'Render a template without sending anything',
-      request: { params: KeyParams, body: { required: true, content: json(PreviewBody) } },
-      responses: { 200: { description: 'What it renders to', content: json(Preview) }, ...errorResponses(404) },
+      request: { params: KeyParams, body: jsonBody(PreviewBody) },
+      responses: { 200: jsonResponse('What it renders to', Preview), ...errorResponses(404) },
     }),
     async (c) => c.json(await previewTemplate(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json')), 200),
   );

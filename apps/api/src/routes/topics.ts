@@ -3,9 +3,9 @@ import { getTopic, listSubscribers, subscribe, unsubscribe } from '@notify/core/
 import { PageQuery, SubscriberPage, Topic, TopicKey, TopicUsers } from '@notify/core/schemas';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
-import { errorResponses, json, tenantRoute } from '../openapi.js';
+import { errorResponses, jsonBody, jsonResponse, pageResponses, pathParams, tenantRoute } from '../openapi.js';
 
-const KeyParams = z.object({ key: TopicKey.meta({ param: { name: 'key', in: 'path' } }) });
+const KeyParams = pathParams({ key: TopicKey });
 
 /** Topics: named groups of users; a notification to a topic fans out to each subscriber. */
 export function topicRoutes(deps: { db: Db }) {
@@ -20,7 +20,7 @@ export function topicRoutes(deps: { db: Db }) {
       tags: ['topics'],
       summary: 'A topic and its subscriber count',
       request: { params: KeyParams },
-      responses: { 200: { description: 'The topic', content: json(Topic) }, ...errorResponses(404) },
+      responses: { 200: jsonResponse('The topic', Topic), ...errorResponses(404) },
     }),
     async (c) => c.json(await getTopic(db, c.get('appId'), c.req.valid('param').key), 200),
   );
@@ -32,10 +32,8 @@ export function topicRoutes(deps: { db: Db }) {
       operationId: 'subscribeToTopic',
       tags: ['topics'],
       summary: 'Subscribe users (up to 1,000 a call); creates the topic on first use',
-      request: { params: KeyParams, body: { required: true, content: json(TopicUsers) } },
-      responses: {
-        200: { description: 'The topic', content: json(Topic.extend({ added: z.number().int() })) },
-      },
+      request: { params: KeyParams, body: jsonBody(TopicUsers) },
+      responses: { 200: jsonResponse('The topic', Topic.extend({ added: z.number().int() })) },
     }),
     async (c) => c.json(await subscribe(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json').user_ids), 200),
   );
@@ -47,11 +45,8 @@ export function topicRoutes(deps: { db: Db }) {
       operationId: 'unsubscribeFromTopic',
       tags: ['topics'],
       summary: 'Unsubscribe users (up to 1,000 a call)',
-      request: { params: KeyParams, body: { required: true, content: json(TopicUsers) } },
-      responses: {
-        200: { description: 'The topic', content: json(Topic.extend({ removed: z.number().int() })) },
-        ...errorResponses(404),
-      },
+      request: { params: KeyParams, body: jsonBody(TopicUsers) },
+      responses: { 200: jsonResponse('The topic', Topic.extend({ removed: z.number().int() })), ...errorResponses(404) },
     }),
     async (c) => c.json(await unsubscribe(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json').user_ids), 200),
   );
@@ -64,7 +59,7 @@ export function topicRoutes(deps: { db: Db }) {
       tags: ['topics'],
       summary: 'Subscribers, by user id',
       request: { params: KeyParams, query: PageQuery },
-      responses: { 200: { description: 'A page', content: json(SubscriberPage) }, ...errorResponses(400, 404) },
+      responses: { ...pageResponses(SubscriberPage), ...errorResponses(404) },
     }),
     async (c) => c.json(await listSubscribers(db, c.get('appId'), c.req.valid('param').key, c.req.valid('query')), 200),
   );

@@ -5,7 +5,7 @@ import { NotificationListQuery, NotificationPage, Preferences, PutPreferencesBod
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import { newRouter } from '../context.js';
-import { errorResponses, json, tenantRoute } from '../openapi.js';
+import { errorResponses, jsonBody, jsonResponse, pageResponses, tenantRoute } from '../openapi.js';
 
 const Erased = z
   .object({
@@ -30,11 +30,8 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       tags: ['users'],
       summary: "Create or update a user's contacts",
       description: 'Omitted fields keep their value, null clears one; `devices`, when given, replaces the list.',
-      request: { params: UserParams, body: { required: true, content: json(PutUserBody) } },
-      responses: {
-        200: { description: 'Updated', content: json(User) },
-        201: { description: 'Created', content: json(User) },
-      },
+      request: { params: UserParams, body: jsonBody(PutUserBody) },
+      responses: { 200: jsonResponse('Updated', User), 201: jsonResponse('Created', User) },
     }),
     async (c) => {
       const { user, created } = await putUser(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('json'), deps.webhooks);
@@ -50,7 +47,7 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       tags: ['users'],
       summary: "A user's contacts and devices",
       request: { params: UserParams },
-      responses: { 200: { description: 'The user', content: json(User) }, ...errorResponses(404) },
+      responses: { 200: jsonResponse('The user', User), ...errorResponses(404) },
     }),
     async (c) => c.json(await getUser(db, c.get('appId'), c.req.valid('param').user_id), 200),
   );
@@ -65,7 +62,7 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       description:
         'Deletes contacts, devices, preferences, subscriptions, notifications (with deliveries and attempts), inbox items and status events, and their jobs. Later notifications to this id send nothing until it is created again with PUT.',
       request: { params: UserParams },
-      responses: { 200: { description: 'What was erased', content: json(Erased) } },
+      responses: { 200: jsonResponse('What was erased', Erased) },
     }),
     async (c) => c.json(await eraseUser(deps, c.get('appId'), c.req.valid('param').user_id), 200),
   );
@@ -78,10 +75,9 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       tags: ['notifications'],
       summary: "A user's notifications, newest first",
       request: { params: UserParams, query: NotificationListQuery },
-      responses: { 200: { description: 'A page', content: json(NotificationPage) }, ...errorResponses(400) },
+      responses: pageResponses(NotificationPage),
     }),
-    async (c) =>
-      c.json(await listUserNotifications(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('query')), 200),
+    async (c) => c.json(await listUserNotifications(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('query')), 200),
   );
 
   app.openapi(
@@ -92,11 +88,10 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       tags: ['preferences'],
       summary: 'Opt a user in or out of channels',
       description: 'Channels not mentioned keep their setting. Answers the effective settings.',
-      request: { params: UserParams, body: { required: true, content: json(PutPreferencesBody) } },
-      responses: { 200: { description: 'Effective settings', content: json(Preferences) } },
+      request: { params: UserParams, body: jsonBody(PutPreferencesBody) },
+      responses: { 200: jsonResponse('Effective settings', Preferences) },
     }),
-    async (c) =>
-      c.json(await setPreferences(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('json')), 200),
+    async (c) => c.json(await setPreferences(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('json')), 200),
   );
 
   app.openapi(
@@ -107,7 +102,7 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       tags: ['preferences'],
       summary: "A user's effective channel settings (default: enabled)",
       request: { params: UserParams },
-      responses: { 200: { description: 'Effective settings', content: json(Preferences) } },
+      responses: { 200: jsonResponse('Effective settings', Preferences) },
     }),
     async (c) => c.json(await getPreferences(db, c.get('appId'), c.req.valid('param').user_id), 200),
   );

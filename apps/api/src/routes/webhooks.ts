@@ -2,10 +2,8 @@ import type { Db } from '@notify/core/platform';
 import { createStatusWebhook, deleteStatusWebhook, getStatusWebhook, listStatusEvents, listStatusWebhooks } from '@notify/core/status-webhooks';
 import type { WebhookPolicy } from '@notify/core/audience';
 import { CreateStatusWebhook, StatusEventPage, StatusEventQuery, StatusWebhook } from '@notify/core/schemas';
-import { z } from 'zod';
 import { newRouter } from '../context.js';
-import { errorResponses, IdParams, json, tenantRoute } from '../openapi.js';
-
+import { errorResponses, IdParams, jsonBody, jsonResponse, listOf, pageResponses, tenantRoute } from '../openapi.js';
 
 /** Status webhooks: the app's own endpoints for delivery and notification events. */
 export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
@@ -20,8 +18,8 @@ export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
       tags: ['webhooks'],
       summary: 'Register an endpoint for delivery.delivered, delivery.failed and notification.completed',
       description: 'Requests are signed per Standard Webhooks with the returned secret; failed sends are retried with backoff.',
-      request: { body: { required: true, content: json(CreateStatusWebhook) } },
-      responses: { 201: { description: 'The endpoint, with its secret', content: json(StatusWebhook) } },
+      request: { body: jsonBody(CreateStatusWebhook) },
+      responses: { 201: jsonResponse('The endpoint, with its secret', StatusWebhook) },
     }),
     async (c) => c.json(await createStatusWebhook(db, c.get('appId'), c.req.valid('json'), deps.webhooks), 201),
   );
@@ -33,7 +31,7 @@ export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
       operationId: 'listWebhooks',
       tags: ['webhooks'],
       summary: "The app's endpoints",
-      responses: { 200: { description: 'The endpoints', content: json(z.object({ data: z.array(StatusWebhook) })) } },
+      responses: { 200: jsonResponse('The endpoints', listOf(StatusWebhook)) },
     }),
     async (c) => c.json({ data: await listStatusWebhooks(db, c.get('appId')) }, 200),
   );
@@ -46,7 +44,7 @@ export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
       tags: ['webhooks'],
       summary: 'One endpoint',
       request: { params: IdParams },
-      responses: { 200: { description: 'The endpoint', content: json(StatusWebhook) }, ...errorResponses(404) },
+      responses: { 200: jsonResponse('The endpoint', StatusWebhook), ...errorResponses(404) },
     }),
     async (c) => c.json(await getStatusWebhook(db, c.get('appId'), c.req.valid('param').id), 200),
   );
@@ -75,7 +73,7 @@ export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
       tags: ['webhooks'],
       summary: "The endpoint's delivery log: each event, its attempts and outcome",
       request: { params: IdParams, query: StatusEventQuery },
-      responses: { 200: { description: 'A page, newest first', content: json(StatusEventPage) }, ...errorResponses(400, 404) },
+      responses: { ...pageResponses(StatusEventPage, 'A page, newest first'), ...errorResponses(404) },
     }),
     async (c) => c.json(await listStatusEvents(db, c.get('appId'), c.req.valid('param').id, c.req.valid('query')), 200),
   );
