@@ -1,7 +1,7 @@
 import type { Db } from '@notify/core/platform';
 import { getBatch } from '@notify/core/notifications';
 import { Batch } from '@notify/core/schemas';
-import { newRouter } from '../context.js';
+import { newRouter } from '../router.js';
 import { errorResponses, IdParams, jsonResponse, tenantRoute } from '../openapi.js';
 
 /** Progress of a bulk send or a topic fan-out. */

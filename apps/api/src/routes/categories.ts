@@ -1,7 +1,7 @@
 import type { Db } from '@notify/core/platform';
 import { listCategories, putCategory } from '@notify/core/content';
 import { Category, CategoryKey, CategoryList, PutCategoryBody } from '@notify/core/schemas';
-import { newRouter } from '../context.js';
+import { newRouter } from '../router.js';
 import { jsonBody, jsonResponse, pathParams, tenantRoute } from '../openapi.js';
 
 /** Notification categories: preferences apply per category, and a required one cannot be opted out of. */

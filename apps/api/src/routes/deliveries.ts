@@ -1,7 +1,7 @@
 import type { Redis } from '@notify/core/platform';
 import { getDelivery, listDeliveries, replayDelivery, replayFailed, type ReplayDeps } from '@notify/core/deliveries';
 import { DeliveryDetail, DeliveryListQuery, DeliveryPage, ReplayFilter, ReplayResult } from '@notify/core/schemas';
-import { newRouter } from '../context.js';
+import { newRouter } from '../router.js';
 import { requireRedis } from '../middleware/require-redis.js';
 import { errorResponses, IdParams, jsonBody, jsonResponse, pageResponses, tenantRoute } from '../openapi.js';
 

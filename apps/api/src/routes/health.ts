@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { AppError, type Db, type Redis } from '@notify/core/platform';
 import { z } from 'zod';
-import { newRouter } from '../context.js';
+import { newRouter } from '../router.js';
 import { errorResponses, EVERY_REQUEST, jsonResponse } from '../openapi.js';
 
 const CHECK_TIMEOUT_MS = 1000;

@@ -4,7 +4,7 @@ import { InboxItem, InboxPage, InboxQuery, ReadAllResult, UnreadCount, UserParam
 import { setTimeout as sleep } from 'node:timers/promises';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import { newRouter } from '../context.js';
+import { newRouter } from '../router.js';
 import type { InboxHub } from '../inbox-hub.js';
 import { errorResponses, IdParams, jsonResponse, pageResponses, tenantRoute } from '../openapi.js';
 

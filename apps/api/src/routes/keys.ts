@@ -2,7 +2,7 @@ import type { Db, Redis } from '@notify/core/platform';
 import { createKey, listKeys, revokeKey } from '@notify/core/access';
 import { Timestamp } from '@notify/core/schemas';
 import { z } from 'zod';
-import { newRouter } from '../context.js';
+import { newRouter } from '../router.js';
 import type { KeyCache } from '../middleware/api-key-auth.js';
 import { errorResponses, IdParams, json, jsonResponse, listOf, tenantRoute } from '../openapi.js';
 

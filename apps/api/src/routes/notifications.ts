@@ -12,7 +12,7 @@ import {
 } from '@notify/core/notifications';
 import { CreateNotificationBody, Batch, BulkBody, IdempotencyKey, Notification } from '@notify/core/schemas';
 import { z } from 'zod';
-import { newRouter } from '../context.js';
+import { newRouter } from '../router.js';
 import { requireRedis } from '../middleware/require-redis.js';
 import { errorResponses, IdParams, json, jsonBody, jsonResponse, tenantRoute } from '../openapi.js';
 

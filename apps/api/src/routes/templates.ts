@@ -2,7 +2,7 @@ import type { Db } from '@notify/core/platform';
 import { createTemplate, getTemplate, listTemplates, previewTemplate, updateTemplate } from '@notify/core/content';
 import { CreateTemplateBody, PageQuery, Preview, PreviewBody, Template, TemplateBody, TemplateKey, TemplateList } from '@notify/core/schemas';
 import { z } from 'zod';
-import { newRouter } from '../context.js';
+import { newRouter } from '../router.js';
 import { errorResponses, jsonBody, jsonResponse, pageResponses, pathParams, tenantRoute } from '../openapi.js';
 
 const KeyParams = pathParams({ key: TemplateKey });

@@ -2,7 +2,7 @@ import type { Db } from '@notify/core/platform';
 import { getTopic, listSubscribers, subscribe, unsubscribe } from '@notify/core/audience';
 import { PageQuery, SubscriberPage, Topic, TopicKey, TopicUsers } from '@notify/core/schemas';
 import { z } from 'zod';
-import { newRouter } from '../context.js';
+import { newRouter } from '../router.js';
 import { errorResponses, jsonBody, jsonResponse, pageResponses, pathParams, tenantRoute } from '../openapi.js';
 
 const KeyParams = pathParams({ key: TopicKey });

@@ -4,7 +4,7 @@ import { getPreferences, getUser, putUser, setPreferences, eraseUser, type Webho
 import { NotificationListQuery, NotificationPage, Preferences, PutPreferencesBody, PutUserBody, User, UserParams } from '@notify/core/schemas';
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
-import { newRouter } from '../context.js';
+import { newRouter } from '../router.js';
 import { errorResponses, jsonBody, jsonResponse, pageResponses, tenantRoute } from '../openapi.js';
 
 const Erased = z

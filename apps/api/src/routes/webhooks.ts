@@ -2,7 +2,7 @@ import type { Db } from '@notify/core/platform';
 import { createStatusWebhook, deleteStatusWebhook, getStatusWebhook, listStatusEvents, listStatusWebhooks } from '@notify/core/status-webhooks';
 import type { WebhookPolicy } from '@notify/core/audience';
 import { CreateStatusWebhook, StatusEventPage, StatusEventQuery, StatusWebhook } from '@notify/core/schemas';
-import { newRouter } from '../context.js';
+import { newRouter } from '../router.js';
 import { errorResponses, IdParams, jsonBody, jsonResponse, listOf, pageResponses, tenantRoute } from '../openapi.js';
 
 /** Status webhooks: the app's own endpoints for delivery and notification events. */
