@@ -1,5 +1,4 @@
 import type { Channel } from '@notify/core/platform';
-import { createNotification, toOneUser, withWriter } from '@notify/core/notifications';
 import {
   createConsoleProvider,
   createFcmProvider,
@@ -11,7 +10,6 @@ import {
   type Provider,
 } from '@notify/core/channels';
 import { newWebhookSecret } from '@notify/core/audience';
-import { CreateNotificationBody } from '@notify/core/schemas';
 import {
   closedPort,
   createSubscriber,
@@ -31,7 +29,7 @@ import {
 import type { Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createChannelWorker } from '../channel-worker.js';
-import { testWorkerOptions } from '../testing/test-worker.js';
+import { notificationFinished, notifyForTest, testWorkerOptions } from '../testing/test-worker.js';
 
 /**
  * Each channel end to end through a worker, with the real provider speaking to
@@ -58,17 +56,9 @@ function start(channel: Channel, providers: Provider[], breaker = { failureThres
   return chain;
 }
 
-async function notify(userId: string, channels: Channel[], extra: Record<string, unknown> = {}, retry = { attempts: 4, baseDelayMs: 100 }) {
-  const deps = withWriter({ db: t.db, queues: t.queues, retry, log: t.log });
-  const { notification } = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: userId, message: 'Your order shipped', channels, ...extra })));
-  return notification;
-}
-
-const finished = (id: string) =>
-  waitFor(async () => {
-    const n = await t.db.prisma.notification.findUniqueOrThrow({ where: { id }, include: { deliveries: true } });
-    return n.status === 'pending' ? undefined : n;
-  }, 20_000, `notification ${id} to finish`);
+const notify = (userId: string, channels: Channel[], extra: Record<string, unknown> = {}, retry?: { attempts: number; baseDelayMs: number }) =>
+  notifyForTest(t, { user_id: userId, message: 'Your order shipped', channels, ...extra }, retry);
+const finished = (id: string) => notificationFinished(t, id);
 
 describe('email over SMTP', () => {
   it('delivers a real email: subject, text and HTML arrive', async () => {

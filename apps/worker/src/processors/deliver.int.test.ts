@@ -1,13 +1,11 @@
 import { PRIORITY, type Channel } from '@notify/core/platform';
-import { createNotification, toOneUser, withWriter } from '@notify/core/notifications';
 import { replayDelivery } from '@notify/core/deliveries';
 import { createSimulatedProvider, ProviderError, type Provider } from '@notify/core/channels';
-import { CreateNotificationBody } from '@notify/core/schemas';
 import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
 import type { Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createChannelWorker } from '../channel-worker.js';
-import { testWorkerOptions } from '../testing/test-worker.js';
+import { notificationFinished, notifyForTest, testWorkerOptions } from '../testing/test-worker.js';
 
 
 let t: TestEnv;
@@ -52,17 +50,9 @@ function recording(provider: Provider) {
 const simulated = (o: Partial<Parameters<typeof createSimulatedProvider>[0]> = {}) =>
   createSimulatedProvider({ failureRate: 0, failFirst: 0, latencyMs: 0, permanent: false, ...o });
 
-async function notify(input: Record<string, unknown>, retry = { attempts: 4, baseDelayMs: 100 }) {
-  const deps = withWriter({ db: t.db, queues: t.queues, retry, log: t.log });
-  const created = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: 'u1', message: 'Hello', ...input })));
-  return created.notification;
-}
-
-const finished = (id: string) =>
-  waitFor(async () => {
-    const n = await t.db.prisma.notification.findUniqueOrThrow({ where: { id }, include: { deliveries: true } });
-    return n.status === 'pending' ? undefined : n;
-  }, 20_000, `notification ${id} to finish`);
+const notify = (input: Record<string, unknown>, retry?: { attempts: number; baseDelayMs: number }) =>
+  notifyForTest(t, { user_id: 'u1', message: 'Hello', ...input }, retry);
+const finished = (id: string) => notificationFinished(t, id);
 
 describe('deliver', () => {
   it('delivers a notification to three channels and records provider and message id', async () => {
@@ -191,8 +181,7 @@ describe('deliver', () => {
 
   it('skips a delivery whose contact was removed after it was queued, without calling the provider', async () => {
     await t.db.prisma.user.create({ data: { appId: t.appId, id: 'u2', phone: '+14155550101' } });
-    const deps = withWriter({ db: t.db, queues: t.queues, retry: { attempts: 4, baseDelayMs: 20 }, log: t.log });
-    const { notification: n } = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: 'u2', message: 'x', channels: ['sms'] })));
+    const n = await notify({ user_id: 'u2', message: 'x', channels: ['sms'] }, { attempts: 4, baseDelayMs: 20 });
     await t.db.prisma.user.update({ where: { appId_id: { appId: t.appId, id: 'u2' } }, data: { phone: null } });
     const { provider, calls } = recording(simulated());
     startWorker('sms', provider);

@@ -1,6 +1,8 @@
 import type { Channel } from '@notify/core/platform';
 import { ProviderChain, type Provider } from '@notify/core/channels';
-import type { TestEnv } from '@notify/core/testing';
+import { createNotification, toOneUser, withWriter } from '@notify/core/notifications';
+import { CreateNotificationBody } from '@notify/core/schemas';
+import { waitFor, type TestEnv } from '@notify/core/testing';
 import type { ChannelWorkerOptions } from '../channel-worker.js';
 
 /**
@@ -8,12 +10,7 @@ import type { ChannelWorkerOptions } from '../channel-worker.js';
  * these providers in a chain whose breaker never trips (unless `over` says
  * otherwise), and the production defaults for the rest.
  */
-export function testWorkerOptions(
-  t: TestEnv,
-  channel: Channel,
-  providers: Provider | Provider[],
-  over: Partial<ChannelWorkerOptions> = {},
-): ChannelWorkerOptions {
+export function testWorkerOptions(t: TestEnv, channel: Channel, providers: Provider | Provider[], over: Partial<ChannelWorkerOptions> = {}): ChannelWorkerOptions {
   return {
     channel,
     connection: t.workerRedis,
@@ -29,3 +26,21 @@ export function testWorkerOptions(
     ...over,
   };
 }
+
+/** Accepts a notification as POST /notifications would (the body parsed, one user), for the test app. */
+export async function notifyForTest(t: TestEnv, body: Record<string, unknown>, retry = { attempts: 4, baseDelayMs: 100 }) {
+  const deps = withWriter({ db: t.db, queues: t.queues, retry, log: t.log });
+  const { notification } = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse(body)));
+  return notification;
+}
+
+/** The notification with its deliveries once it is no longer pending: every delivery has settled. */
+export const notificationFinished = (t: TestEnv, id: string) =>
+  waitFor(
+    async () => {
+      const n = await t.db.prisma.notification.findUniqueOrThrow({ where: { id }, include: { deliveries: true } });
+      return n.status === 'pending' ? undefined : n;
+    },
+    20_000,
+    `notification ${id} to finish`,
+  );
