@@ -111,15 +111,23 @@ describe('scheduling', () => {
 
 describe('quiet hours through the worker', () => {
   it('holds a normal email while a critical one goes out at once', async () => {
-    await t.db.prisma.user.create({ data: { appId: t.appId, id: 'qh-1', email: 'qh@example.com', timezone: 'UTC', quietStart: '00:00', quietEnd: '23:59' } });
+    // From an hour ago to an hour from now (UTC): "now" is always inside, and the end is a known minute.
+    const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+    const at = Date.now();
+    const end = new Date(Math.floor((at + 3_600_000) / 60_000) * 60_000);
+    await t.db.prisma.user.create({ data: { appId: t.appId, id: 'qh-1', email: 'qh@example.com', timezone: 'UTC', quietStart: hhmm(at - 3_600_000), quietEnd: hhmm(at + 3_600_000) } });
     const { provider, sent } = recorder(['email']);
     startWorker('email', provider);
     const normal = await notify({ user_id: 'qh-1', message: 'newsletter', channels: ['email'] });
     const critical = await notify({ user_id: 'qh-1', message: 'password reset', channels: ['email'], priority: 'critical' });
     await waitFor(async () => ((await status(critical.id)).status === 'delivered' ? true : undefined), 5000, 'critical delivery');
-    await sleep(300);
+    // The normal one waits in BullMQ as a delayed job until the window ends: no worker can take it before then.
+    const held = (await status(normal.id)).deliveries[0]!;
+    expect(held).toMatchObject({ status: 'queued', scheduledFor: end });
+    const job = await t.queues.email.getJob(held.id);
+    expect(await job?.getState()).toBe('delayed');
+    expect(job!.timestamp + job!.opts.delay!).toBeGreaterThanOrEqual(end.getTime() - 1000);
     expect(sent.map((e) => (e.channel === 'email' ? e.message.text : ''))).toEqual(['password reset']);
-    expect((await status(normal.id)).deliveries[0]).toMatchObject({ status: 'queued' });
   });
 });
 
