@@ -1,6 +1,6 @@
 import type { Channel, Priority } from '../platform/channels.js';
 import type { Db } from '../platform/db.js';
-import { countsUpdateSql } from './transitions.js';
+import { countsUpdateSql, sourceIs, target } from './transitions.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { decodeCursor, encodeCursor, isUuid } from '../platform/ids.js';
 import { deliveryView } from '../notifications/view.js';
@@ -88,7 +88,7 @@ async function replay(
     name: 'replay_deliveries',
     text: `WITH picked AS (
         SELECT id FROM deliveries
-        WHERE app_id = $1 AND status = 'failed'
+        WHERE app_id = $1 AND ${sourceIs('replay')}
           AND ($2::uuid[] IS NULL OR id = ANY($2))
           AND ($3::channel IS NULL OR channel = $3)
           AND ($4::text IS NULL OR last_error_code = $4)
@@ -97,7 +97,7 @@ async function replay(
         FOR UPDATE SKIP LOCKED
       ),
       moved AS (
-        UPDATE deliveries d SET status = 'queued', failed_at = NULL, updated_at = now()
+        UPDATE deliveries d SET status = ${target('replay', 'queued')}, failed_at = NULL, updated_at = now()
         FROM picked WHERE d.id = picked.id
         RETURNING d.id, d.notification_id, d.status, d.channel, d.last_error_code
       ),
@@ -105,7 +105,7 @@ async function replay(
         INSERT INTO delivery_replays (id, delivery_id, previous_error_code, request_id)
         SELECT gen_random_uuid(), id, last_error_code, $7 FROM moved
       ),
-      ${countsUpdateSql('moved', 'failed')}
+      ${countsUpdateSql('moved', 'replay')}
       SELECT moved.id, moved.notification_id, moved.channel, counted.priority
       FROM moved JOIN counted ON counted.id = moved.notification_id`,
     values: [appId, where.ids ?? null, f?.channel ?? null, f?.error_code ?? null, f?.notification_id ?? null, f?.limit ?? 1000, requestId],

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Channel, Priority } from '../platform/channels.js';
-import { countsUpdateSql } from './transitions.js';
+import { checkTarget, countsUpdateSql, sourceIs, target, type TargetOf } from './transitions.js';
 import { statusEventsSql } from '../status-webhooks/events.js';
 import type { PushDevice } from '../channels/provider.js';
 import type { RenderedContent } from '../schemas/templates.js';
@@ -33,15 +33,14 @@ export interface ClaimedDelivery {
   createdAt: Date;
 }
 
-/**
- * "This row is not finished yet", for statements that find their rows by id.
- * Compared as text on purpose: written as an enum test it matches the
- * sweeper's partial index, and when the statistics predate a sudden backlog
- * the planner thinks that index nearly empty and scans all of it (every
- * queued row) instead of looking the ids up: claims cost 3x as much behind a
- * 20,000-job backlog.
+/*
+ * BY_ID: claim and finish find their rows by id, and test the status as
+ * text on purpose: written as an enum test it matches the sweeper's partial
+ * index, and when the statistics predate a sudden backlog the planner thinks
+ * that index nearly empty and scans all of it (every queued row) instead of
+ * looking the ids up: claims cost 3x as much behind a 20,000-job backlog.
  */
-const UNFINISHED = "status::text IN ('queued', 'retrying', 'sending')";
+const BY_ID = { asText: true };
 
 /*
  * PLANNED_PER_CALL: the batched claim and finish are sent unnamed, so
@@ -63,9 +62,9 @@ export async function claimDeliveries(pool: pg.Pool, ids: string[]): Promise<Map
     // Unnamed (see PLANNED_PER_CALL). `old` is the row as it was before this update: its status
     // says whether a send was cut short.
     text: `/* claim_deliveries */ WITH c AS (
-        UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, updated_at = now()
+        UPDATE deliveries d SET status = ${target('claim', 'sending')}, attempts = d.attempts + 1, updated_at = now()
         FROM deliveries old
-        WHERE d.id = ANY($1::uuid[]) AND old.id = d.id AND d.${UNFINISHED}
+        WHERE d.id = ANY($1::uuid[]) AND old.id = d.id AND ${sourceIs('claim', 'd.status', BY_ID)}
         RETURNING d.id, d.app_id, d.notification_id, d.channel, d.attempts, old.status AS previous_status
       )
       SELECT c.*, n.user_id, n.type, n.subject, n.message, n.data, n.priority, n.created_at, n.content, u.email, u.phone,
@@ -138,7 +137,8 @@ export interface AttemptRecord {
   durationMs: number;
 }
 
-export type FinalStatus = 'delivered' | 'failed' | 'skipped';
+/** The outcomes `finish` may record (see TRANSITIONS). */
+export type FinalStatus = TargetOf<'finish'>;
 
 export interface DeliveryOutcome {
   status: FinalStatus;
@@ -151,17 +151,16 @@ export interface DeliveryOutcome {
   attempt?: AttemptRecord;
 }
 
-/** Inserts the attempt row for each row of `moved`, taking its six values from $first on. */
-function attemptInsertSql(first: number): string {
-  const p = (i: number) => `$${first + i}`;
-  return `INSERT INTO delivery_attempts (delivery_id, attempt, provider, outcome, error_code, error_message, duration_ms)
-    SELECT id, ${p(0)}::int, ${p(1)}::text, ${p(2)}::attempt_outcome, ${p(3)}::text, ${p(4)}::text, ${p(5)}::int
-    FROM moved WHERE ${p(0)}::int IS NOT NULL`;
-}
-
-function attemptValues(a: AttemptRecord | undefined): unknown[] {
-  return [a?.attempt ?? null, a?.provider ?? null, a?.outcome ?? null, a?.errorCode ?? null, a?.errorMessage ?? null, a?.durationMs ?? null];
-}
+/**
+ * The one insert of attempt rows (finish and retry): a statement that
+ * records attempts has a CTE `o` with each delivery's attempt columns and a
+ * CTE `moved` of the deliveries it moved. Only moved rows get one, so an
+ * outcome refused (already finished) leaves no attempt either; a null
+ * attempt means no provider was called.
+ */
+const INSERT_ATTEMPTS = `INSERT INTO delivery_attempts (delivery_id, attempt, provider, outcome, error_code, error_message, duration_ms)
+        SELECT o.id, o.attempt, o.attempt_provider, o.outcome, o.attempt_error_code, o.attempt_error_message, o.duration_ms
+        FROM o JOIN moved m ON m.id = o.id WHERE o.attempt IS NOT NULL`;
 
 export interface Finished {
   /** The new status of each moved delivery's notification, by delivery id. */
@@ -177,6 +176,7 @@ export interface Finished {
  * counts once; it is absent from `notificationStatus`.
  */
 export async function finishDeliveries(pool: pg.Pool, outcomes: Array<DeliveryOutcome & { id: string }>): Promise<Finished> {
+  for (const o of outcomes) checkTarget('finish', o.status);
   const col = <T>(f: (o: DeliveryOutcome & { id: string }) => T) => outcomes.map(f);
   const { rows } = await pool.query<{ id: string; status: string; event_ids: string[] | null }>({
     // Unnamed (see PLANNED_PER_CALL).
@@ -187,6 +187,7 @@ export async function finishDeliveries(pool: pg.Pool, outcomes: Array<DeliveryOu
             attempt, attempt_provider, outcome, attempt_error_code, attempt_error_message, duration_ms)
       ),
       moved AS (
+        -- o.status: each one checked against TRANSITIONS.finish above.
         UPDATE deliveries d SET status = o.status,
           provider = COALESCE(o.provider, d.provider), provider_message_id = COALESCE(o.provider_message_id, d.provider_message_id),
           reason = COALESCE(o.reason, d.reason),
@@ -196,16 +197,12 @@ export async function finishDeliveries(pool: pg.Pool, outcomes: Array<DeliveryOu
           failed_at = CASE WHEN o.status = 'failed' THEN now() END,
           updated_at = now()
         -- "id = ANY($1)" as well as the join: the primary key is then the obvious way in.
-        FROM o WHERE d.id = ANY($1::uuid[]) AND d.id = o.id AND d.${UNFINISHED}
+        FROM o WHERE d.id = ANY($1::uuid[]) AND d.id = o.id AND ${sourceIs('finish', 'd.status', BY_ID)}
         RETURNING d.id, d.notification_id, d.channel, d.status, d.provider, d.provider_message_id, d.attempts,
           d.last_error_code, d.last_error_message
       ),
-      attempt AS (
-        INSERT INTO delivery_attempts (delivery_id, attempt, provider, outcome, error_code, error_message, duration_ms)
-        SELECT o.id, o.attempt, o.attempt_provider, o.outcome, o.attempt_error_code, o.attempt_error_message, o.duration_ms
-        FROM o JOIN moved m ON m.id = o.id WHERE o.attempt IS NOT NULL
-      ),
-      ${countsUpdateSql('moved', 'pending')},
+      attempt AS (${INSERT_ATTEMPTS}),
+      ${countsUpdateSql('moved', 'finish')},
       ${statusEventsSql('moved')}
       SELECT m.id, c.status, (SELECT array_agg(id) FROM events) AS event_ids FROM moved m JOIN counted c ON c.id = m.notification_id`,
     values: [
@@ -243,16 +240,32 @@ export async function markRetrying(
   id: string,
   e: { provider: string; errorCode: string; errorMessage: string; attempt?: AttemptRecord },
 ): Promise<void> {
+  const a = e.attempt;
   await pool.query({
     name: 'mark_retrying',
-    text: `WITH moved AS (
-        UPDATE deliveries SET status = 'retrying', provider = $2,
+    text: `WITH o AS (
+        SELECT $1::uuid AS id, $5::int AS attempt, $6::text AS attempt_provider, $7::attempt_outcome AS outcome,
+          $8::text AS attempt_error_code, $9::text AS attempt_error_message, $10::int AS duration_ms
+      ),
+      moved AS (
+        UPDATE deliveries SET status = ${target('retry', 'retrying')}, provider = $2,
           last_error_code = $3, last_error_message = $4, updated_at = now(),
           attempts = attempts - CASE WHEN $5::int IS NULL THEN 1 ELSE 0 END
-        WHERE id = $1 AND status = 'sending'
+        WHERE id = $1 AND ${sourceIs('retry')}
         RETURNING id
       )
-      ${attemptInsertSql(5)}`,
-    values: [id, e.provider, e.errorCode, e.errorMessage, ...attemptValues(e.attempt)],
+      ${INSERT_ATTEMPTS}`,
+    values: [
+      id,
+      e.provider,
+      e.errorCode,
+      e.errorMessage,
+      a?.attempt ?? null,
+      a?.provider ?? null,
+      a?.outcome ?? null,
+      a?.errorCode ?? null,
+      a?.errorMessage ?? null,
+      a?.durationMs ?? null,
+    ],
   });
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Channel, Priority } from '../platform/channels.js';
 import { finishDelivery } from '../deliveries/store.js';
+import { UNFINISHED, statusIn } from '../deliveries/transitions.js';
 import type { Logger } from '../platform/logger.js';
 import type { Queue } from 'bullmq';
 import { deliveryJobOptions, type ChannelQueues, type FanoutJob, type RetryPolicy, type StatusEventJob } from '../platform/queues.js';
@@ -109,7 +110,7 @@ export async function sweepOutbox(
         name: 'sweep_page',
         text: `SELECT d.id, d.notification_id, d.channel, d.status, n.priority, d.scheduled_for, n.request_id
           FROM deliveries d JOIN notifications n ON n.id = d.notification_id
-          WHERE d.status IN ('queued', 'retrying', 'sending')
+          WHERE ${statusIn(UNFINISHED, 'd.status')}
             AND d.updated_at < now() - make_interval(secs => $1::float8 / 1000) AND d.id > $2
           ORDER BY d.id LIMIT $3`,
         values: [opts.graceMs, after, opts.pageSize ?? 1000],
