@@ -126,7 +126,7 @@ interface FcmResponse {
 }
 
 function classify(res: FcmResponse): ProviderError {
-  const retryAfterMs = parseRetryAfter(headerValue(res.headers['retry-after']));
+  const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
   const parsed = FcmErrorBody.safeParse(parseJson(res.body));
   const error: FcmError = parsed.success ? parsed.data.error : {};
   const errorCode = error.details?.find((d) => d.errorCode)?.errorCode;
@@ -218,10 +218,6 @@ async function post(
 
 function withTrailingSlash(base: string): string {
   return base.endsWith('/') ? base : `${base}/`;
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function parseJson(text: string): unknown {

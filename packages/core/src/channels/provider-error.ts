@@ -50,8 +50,9 @@ export function errnoCode(err: unknown): string | undefined {
   return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
 
-/** Parses an HTTP Retry-After header (seconds or an HTTP date) into ms. */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+/** Parses an HTTP Retry-After header (seconds or an HTTP date) into ms; of a repeated header, the first. */
+export function parseRetryAfter(header: string | string[] | null | undefined, now = Date.now()): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
   if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);

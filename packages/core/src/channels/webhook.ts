@@ -126,7 +126,7 @@ function outcome(status: number, headers: IncomingHttpHeaders): SendResult {
     throw new ProviderError(`webhook receiver answered ${status}`, {
       code,
       retryable: true,
-      retryAfterMs: parseRetryAfter(headerValue(headers['retry-after'])),
+      retryAfterMs: parseRetryAfter(headers['retry-after']),
     });
   }
   if (status === 408 || status === 425 || status >= 500) {
@@ -208,8 +208,4 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
