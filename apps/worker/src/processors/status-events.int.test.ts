@@ -59,7 +59,16 @@ describe('status webhooks', () => {
     start('sms', refusing);
     const { notification } = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: 'ev-1', message: 'Hi', channels: ['in_app', 'sms'] })));
     const requests = await received(3);
-    await new Promise((r) => setTimeout(r, 300));
+    // Nothing else can arrive once no job is left that could make or send an event: the channel
+    // queues and the events queue are idle and no event is pending.
+    await waitFor(async () => {
+      const queues = [t.queues.in_app, t.queues.sms, events];
+      const counts = await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
+      const busy = counts.some((c) => Object.values(c).some((n) => n > 0));
+      const pending = await t.db.prisma.statusEvent.count({ where: { status: 'pending' } });
+      return busy || pending > 0 ? undefined : true;
+    }, 10_000, 'idle queues');
+    expect(await t.db.prisma.statusEvent.count({ where: { userId: 'ev-1' } })).toBe(3);
     expect(rx.requests).toHaveLength(3);
     expect(requests.every((r) => r.verified)).toBe(true);
     const byType = Object.fromEntries(requests.map((r) => [(r.payload as { type: string }).type, r.payload as { data: Record<string, unknown> }]));
