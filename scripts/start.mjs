@@ -7,9 +7,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { DEFAULTS, planServices, startContainers } from './start-services.mjs';
 import { takeNoArguments } from './no-arguments.mjs';
+// The one channel list, from the build `npm start` makes first (this file alone, not all of core).
+import { CHANNELS } from '../packages/core/dist/platform/channels.js';
 
 const root = path.resolve(import.meta.dirname, '..');
-const CHANNELS = ['email', 'sms', 'push', 'in_app', 'webhook'];
 
 const USAGE = 'usage: npm start\n  migrations, then the API and one worker per channel; takes no arguments, settings come from the environment';
 takeNoArguments(USAGE);

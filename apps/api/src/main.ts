@@ -1,43 +1,16 @@
 // The API process: env -> connections -> app -> serve; graceful close on SIGTERM.
 import { serve } from '@hono/node-server';
-import {
-  closeDb,
-  closeQueues,
-  renderPoolOptions,
-  createDb,
-  createEventsQueue,
-  createFanoutQueue,
-  createLogger,
-  createQueues,
-  createRedis,
-  loadEnv,
-  redisReady,
-  assertNoEviction,
-  webhookAllowedHosts,
-} from '@notify/core/platform';
+import { closeDb, closeOnSignals, closeQueues, connect, createRedis, processBase, renderPoolOptions, webhookAllowedHosts } from '@notify/core/platform';
 import { closeRenderPool, configureRenderPool } from '@notify/core/content';
 import { Telemetry } from '@notify/core/observability';
 import { createApp } from './app.js';
 import { InboxHub } from './inbox-hub.js';
 import { KeyCache } from './middleware/api-key-auth.js';
 
-const env = loadEnv();
-const log = createLogger(env.LOG_LEVEL, { service: 'api' });
+const { env, log } = processBase('api');
 // Templates render in worker threads under one budget per request, off this event loop.
 configureRenderPool(renderPoolOptions(env));
-const db = createDb({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE });
-const redis = createRedis(env.REDIS_URL, 'producer');
-const queues = createQueues(redis, env.QUEUE_PREFIX);
-const fanout = createFanoutQueue(redis, env.QUEUE_PREFIX);
-const events = createEventsQueue(redis, env.QUEUE_PREFIX);
-
-try {
-  await redisReady(redis);
-  await assertNoEviction(redis);
-} catch (err) {
-  log.fatal({ err }, `refusing to start: ${(err as Error).message}`);
-  process.exit(1);
-}
+const { db, redis, queues, fanout, events } = await connect({ env, log }, { redisRole: 'producer' });
 
 const telemetry = new Telemetry(db.pool);
 telemetry.start();
@@ -69,29 +42,26 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (
   log.info({ port: info.port }, 'api listening'),
 );
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'shutting down');
-  const force = setTimeout(() => {
-    log.warn('grace period over: exiting with requests in flight');
-    process.exit(1);
-  }, env.SHUTDOWN_GRACE_SECONDS * 1000);
-  force.unref();
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  await hub.close();
-  keys.close();
-  await closed;
-  await closeRenderPool();
-  await telemetry.stop();
-  await closeQueues(queues);
-  await fanout.close();
-  await events.close();
-  await closeDb(db);
-  redis.disconnect();
-  log.info('stopped');
-  process.exit(0);
-}
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+closeOnSignals({
+  log,
+  graceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
+  stopping: 'shutting down',
+  late: 'grace period over: exiting with requests in flight',
+  closers: [
+    async () => {
+      // The server stops taking requests at once, but has closed only when its last response is sent:
+      // the inbox's live streams end first, or they would hold it open for the whole grace period.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await hub.close();
+      keys.close();
+      await closed;
+    },
+    closeRenderPool,
+    () => telemetry.stop(),
+    () => closeQueues(queues),
+    () => fanout.close(),
+    () => events.close(),
+    () => closeDb(db),
+    () => redis.disconnect(),
+  ],
+});

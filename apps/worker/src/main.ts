@@ -1,22 +1,6 @@
 // A worker process: serves the channels given on the command line or in
 // WORKER_CHANNELS, and takes its turn at the outbox sweep.
-import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  closeDb,
-  closeQueues,
-  renderPoolOptions,
-  concurrency,
-  createDb,
-  createLogger,
-  createEventsQueue,
-  createFanoutQueue,
-  createQueues,
-  createRedis,
-  loadEnv,
-  rateLimitFor,
-  redisReady,
-  assertNoEviction,
-} from '@notify/core/platform';
+import { closeDb, closeOnSignals, closeQueues, concurrency, connect, processBase, rateLimitFor, renderPoolOptions } from '@notify/core/platform';
 import { webhookProviderFromEnv, providerChainFor } from '@notify/core/channels';
 import { closeRenderPool, configureRenderPool } from '@notify/core/content';
 import { DeliveryMetrics, Telemetry } from '@notify/core/observability';
@@ -24,26 +8,13 @@ import { createChannelWorker, createEventsWorker, createFanoutWorker } from './c
 import { parseChannels } from './channels-arg.js';
 import { startMaintenance } from './maintenance.js';
 
-const env = loadEnv();
-const log = createLogger(env.LOG_LEVEL, { service: 'worker' });
+const { env, log } = processBase('worker');
 const channels = parseChannels(process.argv.slice(2), env.WORKER_CHANNELS);
 // Fan-outs render in worker threads under the same budget as an API request.
 configureRenderPool(renderPoolOptions(env));
-const db = createDb({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE });
-const redis = createRedis(env.REDIS_URL, 'worker');
-try {
-  await redisReady(redis, 60_000);
-  await assertNoEviction(redis);
-} catch (err) {
-  log.fatal({ err }, `refusing to start: ${(err as Error).message}`);
-  process.exit(1);
-}
-const retry = { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS };
-
 // The sweeper and fan-outs add jobs to any channel's queue, so the process has its own producers.
-const queues = createQueues(redis, env.QUEUE_PREFIX);
-const fanoutQueue = createFanoutQueue(redis, env.QUEUE_PREFIX);
-const eventsQueue = createEventsQueue(redis, env.QUEUE_PREFIX);
+const { db, redis, queues, fanout: fanoutQueue, events: eventsQueue } = await connect({ env, log }, { redisRole: 'worker', readyTimeoutMs: 60_000 });
+const retry = { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS };
 
 const chains = channels.map((channel) => providerChainFor({ env, pool: db.pool, redis, log }, channel));
 const telemetry = new Telemetry(db.pool, new DeliveryMetrics(redis, env.QUEUE_PREFIX));
@@ -94,27 +65,21 @@ const stopMaintenance = startMaintenance({
 });
 log.info({ channels }, 'worker started');
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'shutting down: finishing in-flight jobs');
-  const graceful = Promise.all([...workers.map((w) => w.close()), fanoutWorker.close(), eventsWorker.close(), stopMaintenance()]).then(() => true);
-  const inTime = await Promise.race([graceful, sleep(env.SHUTDOWN_GRACE_SECONDS * 1000).then(() => false)]);
-  if (!inTime) {
-    log.warn('grace period over: stopping with jobs in flight (they will be retried as stalled)');
-    await Promise.all([...workers.map((w) => w.close(true)), fanoutWorker.close(true), eventsWorker.close(true)]);
-  }
-  await closeRenderPool();
-  await telemetry.stop();
-  await closeQueues(queues);
-  await fanoutQueue.close();
-  await eventsQueue.close();
-  await Promise.all(chains.map((c) => c.close()));
-  await closeDb(db);
-  redis.disconnect();
-  log.info('stopped');
-  process.exit(0);
-}
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+closeOnSignals({
+  log,
+  graceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
+  stopping: 'shutting down: finishing in-flight jobs',
+  late: 'grace period over: stopping with jobs in flight (they will be retried as stalled)',
+  onLate: () => Promise.all([...workers.map((w) => w.close(true)), fanoutWorker.close(true), eventsWorker.close(true)]),
+  closers: [
+    () => Promise.all([...workers.map((w) => w.close()), fanoutWorker.close(), eventsWorker.close(), stopMaintenance()]),
+    closeRenderPool,
+    () => telemetry.stop(),
+    () => closeQueues(queues),
+    () => fanoutQueue.close(),
+    () => eventsQueue.close(),
+    () => Promise.all(chains.map((c) => c.close())),
+    () => closeDb(db),
+    () => redis.disconnect(),
+  ],
+});

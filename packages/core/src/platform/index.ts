@@ -1,4 +1,4 @@
-// Platform: the bottom layer every other folder builds on (env, db, redis, logger, errors, ids, limits, queues, channel list, group commit, SSRF, migrations).
+// Platform: the bottom layer every other folder builds on (env, db, redis, logger, errors, ids, limits, queues, channel list, group commit, SSRF, migrations, process lifecycle).
 export * from './channels.js';
 export * from './db.js';
 export * from './env.js';
@@ -11,4 +11,5 @@ export * from './group-commit.js';
 export * from './queues.js';
 export * from './redis.js';
 export * from './ssrf.js';
+export * from './lifecycle.js';
 export type { Pool } from 'pg';
