@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopicNotification, FANOUT_CHUNK, fanoutStep, getBatch } from './batches.js';
-import type { NotificationDeps } from './notifications.js';
+import type { NotificationDeps } from './accept.js';
 import { createFanoutQueue } from '../platform/queues.js';
 import { createTestEnv, type TestEnv } from '../testing/index.js';
 
@@ -20,7 +20,8 @@ afterAll(async () => {
 });
 
 const notificationsOf = async (batchId: string) =>
-  (await t.db.pool.query<{ n: number; users: number }>('SELECT count(*)::int AS n, count(DISTINCT user_id)::int AS users FROM notifications WHERE batch_id = $1', [batchId])).rows[0]!;
+  (await t.db.pool.query<{ n: number; users: number }>('SELECT count(*)::int AS n, count(DISTINCT user_id)::int AS users FROM notifications WHERE batch_id = $1', [batchId]))
+    .rows[0]!;
 
 describe('topic fan-out steps', () => {
   it('create one chunk each, resumable from the cursor, and finish the batch', async () => {

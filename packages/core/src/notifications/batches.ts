@@ -1,13 +1,11 @@
 import { withTransaction, type Db } from '../platform/db.js';
-import { AppError, notFound, type ErrorDetail } from '../platform/errors.js';
+import { AppError, notFound } from '../platform/errors.js';
 import { isUuid, newId } from '../platform/ids.js';
-import { localeFor, planNotification, type NotificationSpec } from './plan.js';
-import { checkRendersInEveryLocale, renderFailure, resolveSpec, type SpecInput } from './spec.js';
-import { insertNotifications, loadRecipients, type PlannedNotification, type RecipientProfile } from './store.js';
-import { enqueueAfterCommit, type NotificationDeps } from './notifications.js';
+import { checkRendersInEveryLocale, enqueueAfterCommit, insertPlanned, prepareNotifications, resolveRequest, type NotificationDeps } from './accept.js';
+import type { PlannedNotification } from './plan.js';
+import type { SpecInput } from './spec.js';
 import { addFanoutJob } from '../outbox/outbox.js';
 import { DeliveryStatus, NotificationStatus, type Batch, type BulkBody } from '../schemas/notifications.js';
-import { renderJobs, type LocaleOutcome, type RenderJob } from '../content/render-pool.js';
 
 /**
  * Up to 1,000 recipients in one request: every notification and delivery is
@@ -23,65 +21,32 @@ export async function createBulk(deps: NotificationDeps, appId: string, body: Bu
   }
   const batchId = newId();
   const { recipients: list, ...input } = body;
-  const spec = await resolveSpec(deps.db, appId, input, batchId, deps.requestId ?? null);
-  const recipients = await loadRecipients(deps.db.pool, appId, ids, spec.category);
-  const rendered = await renderForRecipients(
+  const spec = await resolveRequest(deps, appId, input, batchId);
+  const { planned, failures, now } = await prepareNotifications(
+    deps.db.pool,
     spec,
-    list.map((r, i) => ({ path: `recipients.${i}.`, recipient: recipients.get(r.user_id), data: r.data })),
+    list.map((r, i) => ({ userId: r.user_id, path: `recipients.${i}.`, data: r.data })),
   );
-  const now = new Date();
-  const errors: ErrorDetail[] = [];
-  const planned: PlannedNotification[] = [];
-  list.forEach((r, i) => {
-    try {
-      planned.push(planNotification(spec, r.user_id, recipients.get(r.user_id), r.data, now, rendered[i]));
-    } catch (err) {
-      const failure = renderFailure(err, `recipients.${i}.`);
-      if (!failure) throw err;
-      errors.push(...(failure.details ?? []));
-    }
-  });
-  if (errors.length > 0) throw new AppError('validation_failed', 'The template does not render for some recipients', errors);
+  if (failures.length > 0) {
+    throw new AppError(
+      'validation_failed',
+      'The template does not render for some recipients',
+      failures.flatMap((f) => f.details ?? []),
+    );
+  }
 
   await withTransaction(deps.db.pool, async (client) => {
-    await client.query(
-      `INSERT INTO batches (id, app_id, kind, request, status, created, created_at, updated_at) VALUES ($1, $2, 'bulk', $3, 'created', $4, $5, $5)`,
-      [batchId, appId, JSON.stringify(input), planned.length, now],
-    );
-    await insertNotifications(client, planned);
+    await client.query(`INSERT INTO batches (id, app_id, kind, request, status, created, created_at, updated_at) VALUES ($1, $2, 'bulk', $3, 'created', $4, $5, $5)`, [
+      batchId,
+      appId,
+      JSON.stringify(input),
+      planned.length,
+      now,
+    ]);
+    await insertPlanned(client, planned);
   });
   await enqueueAfterCommit(deps, planned);
   return getBatch(deps.db, appId, batchId);
-}
-
-/**
- * Renders a template for many recipients in ONE render-pool task (one budget
- * for the request): recipients without data of their own share one job per
- * locale, each recipient with data gets its own. Answers each recipient's
- * outcomes by locale, in order; undefined for a plain message.
- */
-export async function renderForRecipients(
-  spec: NotificationSpec,
-  recipients: { path: string; recipient: RecipientProfile | undefined; data: Record<string, unknown> | undefined }[],
-): Promise<(Record<string, LocaleOutcome> | undefined)[]> {
-  if (!spec.template) return recipients.map(() => undefined);
-  const shared = new Set<string>();
-  const jobs: RenderJob[] = [];
-  const jobOf: number[] = [];
-  for (const r of recipients) {
-    const locale = localeFor(spec, r.recipient)!;
-    if (r.data) {
-      jobOf.push(jobs.length);
-      jobs.push({ path: r.path, locales: [locale], data: { ...spec.data, ...r.data } });
-    } else {
-      jobOf.push(-1);
-      shared.add(locale);
-    }
-  }
-  const sharedJob = jobs.length;
-  if (shared.size > 0) jobs.push({ path: '', locales: [...shared], data: spec.data ?? {} });
-  const outcomes = await renderJobs(spec.template.body, spec.channels, jobs);
-  return jobOf.map((j) => outcomes[j === -1 ? sharedJob : j]);
 }
 
 /** How much of a topic fan-out one job step creates: bounded memory whatever the topic's size. */
@@ -97,14 +62,16 @@ export async function createTopicNotification(deps: NotificationDeps, appId: str
   const exists = await deps.db.prisma.topic.findUnique({ where: { appId_key: { appId, key: topic } } });
   if (!exists) throw notFound('Topic');
   const batchId = newId();
-  const spec = await resolveSpec(deps.db, appId, input, batchId, deps.requestId ?? null);
+  const spec = await resolveRequest(deps, appId, input, batchId);
   await checkRendersInEveryLocale(spec);
   // Pin the template version: subscribers reached later still get what this request saw.
   const request: SpecInput = { ...input, template_version: spec.template?.version };
-  await deps.db.pool.query(
-    `INSERT INTO batches (id, app_id, kind, topic_key, request, status) VALUES ($1, $2, 'topic', $3, $4, 'creating')`,
-    [batchId, appId, topic, JSON.stringify(request)],
-  );
+  await deps.db.pool.query(`INSERT INTO batches (id, app_id, kind, topic_key, request, status) VALUES ($1, $2, 'topic', $3, $4, 'creating')`, [
+    batchId,
+    appId,
+    topic,
+    JSON.stringify(request),
+  ]);
   try {
     await addFanoutJob(deps.fanout, batchId, deps.requestId);
   } catch (err) {
@@ -146,7 +113,7 @@ async function fanoutChunk(deps: NotificationDeps, batchId: string): Promise<Pla
       [batchId],
     );
     const batch = rows[0];
-    if (!batch || batch.status !== 'creating') return null;
+    if (batch?.status !== 'creating') return null;
     const { rows: subscribers } = await client.query<{ user_id: string }>(
       `SELECT user_id FROM topic_subscriptions WHERE app_id = $1 AND topic_key = $2 AND user_id > $3 ORDER BY user_id LIMIT $4`,
       [batch.app_id, batch.topic_key, batch.cursor ?? '', FANOUT_CHUNK],
@@ -155,27 +122,17 @@ async function fanoutChunk(deps: NotificationDeps, batchId: string): Promise<Pla
       await client.query(`UPDATE batches SET status = 'created', updated_at = now() WHERE id = $1`, [batchId]);
       return null;
     }
-    const spec = await resolveSpec(deps.db, batch.app_id, batch.request, batchId, deps.requestId ?? null);
+    const spec = await resolveRequest(deps, batch.app_id, batch.request, batchId);
     const userIds = subscribers.map((s) => s.user_id);
-    const recipients = await loadRecipients(client, batch.app_id, userIds, spec.category);
     // The chunk's rendering is one render-pool task, under the same budget as a request's.
-    const rendered = await renderForRecipients(
+    const { planned: chunk, failures } = await prepareNotifications(
+      client,
       spec,
-      userIds.map((userId) => ({ path: '', recipient: recipients.get(userId), data: undefined })),
+      userIds.map((userId) => ({ userId, path: '' })),
     );
-    const now = new Date();
-    let chunk: PlannedNotification[];
-    try {
-      chunk = userIds.map((userId, i) => planNotification(spec, userId, recipients.get(userId), undefined, now, rendered[i]));
-    } catch (err) {
-      throw renderFailure(err) ?? err;
-    }
-    await insertNotifications(client, chunk);
-    await client.query(`UPDATE batches SET cursor = $2, created = created + $3, updated_at = now() WHERE id = $1`, [
-      batchId,
-      userIds.at(-1),
-      chunk.length,
-    ]);
+    if (failures[0]) throw failures[0];
+    await insertPlanned(client, chunk);
+    await client.query(`UPDATE batches SET cursor = $2, created = created + $3, updated_at = now() WHERE id = $1`, [batchId, userIds.at(-1), chunk.length]);
     return chunk;
   });
 }
@@ -191,8 +148,7 @@ export async function getBatch(db: Db, appId: string, id: string): Promise<Batch
       [id],
     ),
   ]);
-  const count = (rows: { status: string; n: number }[], statuses: readonly string[]) =>
-    Object.fromEntries(statuses.map((s) => [s, rows.find((r) => r.status === s)?.n ?? 0]));
+  const count = (rows: { status: string; n: number }[], statuses: readonly string[]) => Object.fromEntries(statuses.map((s) => [s, rows.find((r) => r.status === s)?.n ?? 0]));
   const byStatus = count(notifications.rows, NotificationStatus.options);
   const created = notifications.rows.reduce((sum, r) => sum + r.n, 0);
   return {

@@ -1,4 +1,6 @@
 // Notifications: accepting a notification (spec -> plan -> insert -> enqueue) for single, keyed, bulk and topic sends, and reading it back.
+export * from './accept.js';
+export * from './recipients.js';
 export * from './store.js';
 export * from './notifications.js';
 export * from './writer.js';

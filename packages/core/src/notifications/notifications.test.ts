@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Channel } from '../platform/channels.js';
-import { planNotification, type NotificationSpec } from './plan.js';
-import type { RecipientProfile } from './store.js';
+import { planNotification } from './plan.js';
+import type { RecipientProfile } from './recipients.js';
+import type { NotificationSpec } from './spec.js';
 import type { PreferenceRow } from '../audience/preferences.js';
 import { CreateNotificationBody } from '../schemas/notifications.js';
 import { TemplateBody } from '../schemas/templates.js';
@@ -52,13 +53,7 @@ describe('planNotification', () => {
   });
 
   it('skips channels without a contact as no_contact; an unknown user still gets the in-app inbox', () => {
-    expect(fates(['email', 'sms', 'push', 'in_app', 'webhook'], spec(), undefined).map((f) => f[2])).toEqual([
-      'no_contact',
-      'no_contact',
-      'no_contact',
-      null,
-      'no_contact',
-    ]);
+    expect(fates(['email', 'sms', 'push', 'in_app', 'webhook'], spec(), undefined).map((f) => f[2])).toEqual(['no_contact', 'no_contact', 'no_contact', null, 'no_contact']);
     expect(fates(['webhook'], spec(), person({ webhookUrl: 'https://hooks.example.com/x' }))).toEqual([['webhook', 'queued', null]]);
   });
 
@@ -88,10 +83,7 @@ describe('planNotification', () => {
 
   it('ignores every opt-out for a required category', () => {
     const prefs = [off('email', 'security'), off('sms')];
-    expect(fates(['email', 'sms'], spec({ category: 'security', categoryRequired: true }), person({ preferences: prefs })).map((f) => f[1])).toEqual([
-      'queued',
-      'queued',
-    ]);
+    expect(fates(['email', 'sms'], spec({ category: 'security', categoryRequired: true }), person({ preferences: prefs })).map((f) => f[1])).toEqual(['queued', 'queued']);
   });
 
   it('holds email, SMS and push until quiet hours end, in the user time zone; not in-app, not critical', () => {
@@ -107,9 +99,7 @@ describe('planNotification', () => {
     const at = new Date('2026-01-15T15:00:00Z');
     expect(planNotification(spec({ sendAt: at }), 'u1', person(), undefined, now).deliveries[0]!.scheduledFor).toEqual(at);
     const night = person({ timezone: 'UTC', quietHours: { start: '14:00', end: '16:00' } });
-    expect(planNotification(spec({ sendAt: at, channels: ['sms'] }), 'u1', night, undefined, now).deliveries[0]!.scheduledFor?.toISOString()).toBe(
-      '2026-01-15T16:00:00.000Z',
-    );
+    expect(planNotification(spec({ sendAt: at, channels: ['sms'] }), 'u1', night, undefined, now).deliveries[0]!.scheduledFor?.toISOString()).toBe('2026-01-15T16:00:00.000Z');
   });
 
   it("renders a template in the user's language, merging per-recipient data", () => {

@@ -1,44 +1,15 @@
-import type { Queue } from 'bullmq';
 import type { Channel } from '../platform/channels.js';
 import type { Db } from '../platform/db.js';
-import { countsUpdateSql, sourceIs, target } from '../deliveries/transitions.js';
+import { countsUpdateSql } from '../deliveries/transitions.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { decodeCursor, encodeCursor } from '../platform/ids.js';
-import type { Logger } from '../platform/logger.js';
-import { localeFor, planNotification } from './plan.js';
-import { renderFailure, resolveSpec } from './spec.js';
-import {
-  findIdempotencyKey,
-  insertKeyedNotification,
-  loadRecipients,
-  type PlannedNotification,
-} from './store.js';
+import { enqueueAfterCommit, insertPlannedOnce, prepareNotifications, resolveRequest, type NotificationDeps } from './accept.js';
+import { findIdempotencyKey } from './store.js';
 import { notificationView, plannedView } from './view.js';
 import type { NotificationWriter } from './writer.js';
-import { addDeliveryJobs, type QueuedDelivery } from '../outbox/outbox.js';
-import { renderJobs } from '../content/render-pool.js';
-import type { ChannelQueues, FanoutJob, RetryPolicy, StatusEventJob } from '../platform/queues.js';
 import { statusEventsSql } from '../status-webhooks/events.js';
-import type { Telemetry } from '../observability/telemetry.js';
 import { enqueueStatusEvents } from '../status-webhooks/endpoints.js';
 import type { CreateNotificationBody, Notification, NotificationPage } from '../schemas/notifications.js';
-
-export interface NotificationDeps {
-  db: Db;
-  queues: ChannelQueues;
-  retry: RetryPolicy;
-  log: Logger;
-  /** How long an Idempotency-Key is remembered. */
-  idempotencyTtlSeconds?: number;
-  /** Topic fan-outs (needed only to notify a topic). */
-  fanout?: Queue<FanoutJob>;
-  /** The X-Request-Id being served, carried into the notification and its jobs. */
-  requestId?: string | null;
-  /** Status webhook events (a cancel can complete a notification). */
-  events?: Queue<StatusEventJob>;
-  /** Counts accepted deliveries for the dashboard. */
-  telemetry?: Telemetry;
-}
 
 export interface Idempotency {
   key: string;
@@ -60,23 +31,6 @@ export function toOneUser(body: CreateNotificationBody): UserNotificationBody {
   return { ...body, user_id: body.user_id };
 }
 
-/** The jobs a planned notification needs: one per queued delivery, held until its time. */
-export function queuedDeliveries(n: PlannedNotification): QueuedDelivery[] {
-  return n.deliveries
-    .filter((d) => d.status === 'queued')
-    .map((d) => ({ id: d.id, notificationId: n.id, channel: d.channel, priority: n.priority, notBefore: d.scheduledFor, requestId: n.requestId }));
-}
-
-/** Adds the jobs after the commit; a failure here is repaired by the sweeper, so the request still succeeds. */
-export async function enqueueAfterCommit(deps: NotificationDeps, planned: PlannedNotification[]): Promise<void> {
-  deps.telemetry?.accepted(planned);
-  try {
-    await addDeliveryJobs(deps.queues, deps.retry, planned.flatMap(queuedDeliveries));
-  } catch (err) {
-    deps.log.warn({ err, notifications: planned.length }, 'enqueue failed after commit; the sweeper will re-add the jobs');
-  }
-}
-
 /**
  * Stores a notification to one user with its deliveries, then enqueues one
  * job per queued delivery (without a key, through the group-committing
@@ -96,25 +50,15 @@ export async function createNotification(
     const replay = await replayOf(deps, appId, idempotency);
     if (replay) return replay;
   }
-  const spec = await resolveSpec(deps.db, appId, body, null, deps.requestId ?? null);
+  const spec = await resolveRequest(deps, appId, body);
   if (!idempotency) {
     return { notification: plannedView(await deps.writer.write(spec, body.user_id)), replayed: false };
   }
-  const recipients = await loadRecipients(deps.db.pool, appId, [body.user_id], spec.category);
-  const recipient = recipients.get(body.user_id);
-  const locale = localeFor(spec, recipient);
-  const rendered =
-    spec.template && locale !== null
-      ? (await renderJobs(spec.template.body, spec.channels, [{ path: '', locales: [locale], data: spec.data ?? {} }]))[0]
-      : undefined;
-  let planned: PlannedNotification;
-  try {
-    planned = planNotification(spec, body.user_id, recipient, undefined, new Date(), rendered);
-  } catch (err) {
-    throw renderFailure(err) ?? err;
-  }
-  const view = plannedView(planned);
-  const claimed = await insertKeyedNotification(deps.db.pool, planned, {
+  const { planned, failures } = await prepareNotifications(deps.db.pool, spec, [{ userId: body.user_id, path: '' }]);
+  if (failures[0]) throw failures[0];
+  const notification = planned[0]!;
+  const view = plannedView(notification);
+  const claimed = await insertPlannedOnce(deps.db.pool, notification, {
     ...idempotency,
     response: view,
     ttlSeconds: deps.idempotencyTtlSeconds ?? 86_400,
@@ -126,7 +70,7 @@ export async function createNotification(
       headers: { 'Retry-After': '1' },
     });
   }
-  await enqueueAfterCommit(deps, [planned]);
+  await enqueueAfterCommit(deps, [notification]);
   return { notification: view, replayed: false };
 }
 
@@ -156,11 +100,11 @@ export async function cancelNotification(deps: NotificationDeps, appId: string, 
   const { rows } = await deps.db.pool.query<{ id: string; channel: Channel; event_ids: string[] | null }>({
     name: 'cancel_notification',
     text: `WITH moved AS (
-        UPDATE deliveries SET status = ${target('cancel', 'cancelled')}, reason = 'cancelled', updated_at = now()
-        WHERE notification_id = $1 AND ${sourceIs('cancel')}
+        UPDATE deliveries SET status = 'cancelled', reason = 'cancelled', updated_at = now()
+        WHERE notification_id = $1 AND status IN ('queued', 'retrying')
         RETURNING id, notification_id, status, channel
       ),
-      ${countsUpdateSql('moved', 'cancel')},
+      ${countsUpdateSql('moved', 'pending')},
       ${statusEventsSql(null)}
       SELECT moved.id, moved.channel, (SELECT array_agg(id) FROM events) AS event_ids FROM moved`,
     values: [id],

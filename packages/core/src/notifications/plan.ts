@@ -1,32 +1,43 @@
 import type { Channel, Priority } from '../platform/channels.js';
 import { hasContact } from '../audience/contacts.js';
 import { newId } from '../platform/ids.js';
-import type { PlannedNotification, RecipientProfile } from './store.js';
+import type { RecipientProfile } from './recipients.js';
+import type { NotificationSpec } from './spec.js';
 import { channelEnabled } from '../audience/preferences.js';
 import { QUIET_CHANNELS, quietHoursEnd } from '../audience/quiet-hours.js';
 import type { RenderedContent } from '../schemas/templates.js';
 import { resolveLocale, TemplateRenderError } from '../content/engine.js';
 import type { LocaleOutcome } from '../content/render-pool.js';
-import type { LoadedTemplate } from '../content/templates.js';
 
-/** A notification request, resolved (template loaded, category checked), for any number of recipients. */
-export interface NotificationSpec {
+/** A notification ready to be written, with its deliveries already planned. */
+export interface PlannedNotification {
+  id: string;
   appId: string;
-  message: string | null;
-  template: LoadedTemplate | null;
-  channels: Channel[];
-  priority: Priority;
-  subject: string | null;
+  userId: string;
   type: string | null;
   category: string | null;
-  categoryRequired: boolean;
-  /** Render in this locale rather than the recipient's. */
-  locale: string | null;
+  subject: string | null;
+  message: string | null;
   data: Record<string, unknown> | null;
+  priority: Priority;
+  template: { key: string; version: number } | null;
+  locale: string | null;
+  content: RenderedContent | null;
   sendAt: Date | null;
   batchId: string | null;
-  /** The X-Request-Id of the request: stored on the notification and carried by its jobs. */
   requestId: string | null;
+  idempotencyKey: string | null;
+  createdAt: Date;
+  deliveries: PlannedDelivery[];
+}
+
+export interface PlannedDelivery {
+  id: string;
+  channel: Channel;
+  status: 'queued' | 'skipped';
+  reason: string | null;
+  /** Not before this moment (send_at or the end of quiet hours); null: at once. */
+  scheduledFor: Date | null;
 }
 
 /** The template locale a recipient gets: the request's locale, else theirs, else the template's default. */

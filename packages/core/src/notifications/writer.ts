@@ -1,11 +1,9 @@
 import { GroupCommit } from '../platform/group-commit.js';
 import { isConnectionError } from '../platform/errors.js';
-import { candidateLocales, planNotification, type NotificationSpec } from './plan.js';
-import { renderFailure } from './spec.js';
-import { insertNotifications, loadRecipients, type PlannedNotification } from './store.js';
-import { renderJobs, type LocaleOutcome } from '../content/render-pool.js';
-import type { NotificationDeps } from './notifications.js';
-import { enqueueAfterCommit } from './notifications.js';
+import type { LocaleOutcome } from '../content/render-pool.js';
+import { enqueueAfterCommit, insertPlanned, loadRecipientsFor, planRecipients, renderContent, type NotificationDeps } from './accept.js';
+import { candidateLocales, type PlannedNotification } from './plan.js';
+import type { NotificationSpec } from './spec.js';
 
 interface Request {
   spec: NotificationSpec;
@@ -51,10 +49,7 @@ export class NotificationWriter {
    * template must never hold the other requests' commit.
    */
   async write(spec: NotificationSpec, userId: string): Promise<PlannedNotification> {
-    let rendered: Record<string, LocaleOutcome> | undefined;
-    if (spec.template) {
-      [rendered] = await renderJobs(spec.template.body, spec.channels, [{ path: '', locales: candidateLocales(spec), data: spec.data ?? {} }]);
-    }
+    const [rendered] = await renderContent(spec, [{ path: '', locales: candidateLocales(spec) }]);
     const outcome = await this.groupCommit.submit({ spec, userId, rendered });
     if (!outcome.ok) throw outcome.error;
     return outcome.planned;
@@ -65,14 +60,15 @@ export class NotificationWriter {
     const recipients = await this.recipientsOf(requests);
     const outcomes = requests.map((r, i): Outcome => {
       try {
-        return { ok: true, planned: planNotification(r.spec, r.userId, recipients[i], undefined, now, r.rendered) };
+        const { planned, failures } = planRecipients(r.spec, [{ userId: r.userId, path: '', recipient: recipients[i], rendered: r.rendered }], now);
+        return failures[0] ? { ok: false, error: failures[0] } : { ok: true, planned: planned[0]! };
       } catch (err) {
-        return { ok: false, error: renderFailure(err) ?? err };
+        return { ok: false, error: err };
       }
     });
     const planned = outcomes.flatMap((o) => (o.ok ? [o.planned] : []));
     if (planned.length > 0) {
-      await insertNotifications(this.deps.db.pool, planned);
+      await insertPlanned(this.deps.db.pool, planned);
       await enqueueAfterCommit(this.deps, planned);
     }
     return outcomes;
@@ -80,18 +76,15 @@ export class NotificationWriter {
 
   /** One query per (app, category) among the requests; usually one in all. */
   private async recipientsOf(requests: Request[]) {
-    const groups = new Map<string, { appId: string; category: string | null; userIds: Set<string> }>();
+    const groups = new Map<string, { spec: NotificationSpec; userIds: Set<string> }>();
     for (const { spec, userId } of requests) {
       const key = `${spec.appId}\0${spec.category ?? ''}`;
-      const group = groups.get(key) ?? { appId: spec.appId, category: spec.category, userIds: new Set() };
+      const group = groups.get(key) ?? { spec, userIds: new Set() };
       group.userIds.add(userId);
       groups.set(key, group);
     }
-    const loaded = new Map(
-      await Promise.all(
-        [...groups].map(async ([key, g]) => [key, await loadRecipients(this.deps.db.pool, g.appId, [...g.userIds], g.category)] as const),
-      ),
-    );
+    // Any spec of a group stands for all of them: loading needs only the app and the category they share.
+    const loaded = new Map(await Promise.all([...groups].map(async ([key, g]) => [key, await loadRecipientsFor(this.deps.db.pool, g.spec, [...g.userIds])] as const)));
     return requests.map(({ spec, userId }) => loaded.get(`${spec.appId}\0${spec.category ?? ''}`)!.get(userId));
   }
 }

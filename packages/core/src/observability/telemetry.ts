@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Channel, Priority } from '../platform/channels.js';
 import { DeliveryStats } from './delivery-stats.js';
 import type { DeliveryMetrics } from './metrics.js';
-import type { PlannedNotification } from '../notifications/store.js';
+import type { PlannedNotification } from '../notifications/plan.js';
 
 /**
  * Where delivery outcomes are counted: Prometheus metrics (summed in Redis)

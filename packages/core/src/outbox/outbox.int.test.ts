@@ -1,7 +1,8 @@
 import { Worker, UnrecoverableError } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimDelivery } from '../deliveries/store.js';
-import { insertNotifications, loadRecipients } from '../notifications/store.js';
+import { insertNotifications } from '../notifications/store.js';
+import { loadRecipients } from '../notifications/recipients.js';
 import { planNotification } from '../notifications/plan.js';
 import { resolveSpec } from '../notifications/spec.js';
 import { deleteExpiredIdempotencyKeys, sweepOutbox } from './outbox.js';

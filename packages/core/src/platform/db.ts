@@ -13,6 +13,9 @@ export interface Db {
   pool: pg.Pool;
 }
 
+/** A pool or a client inside a transaction. */
+export type Queryable = Pick<pg.Pool, 'query'>;
+
 export interface DbOptions {
   url: string;
   schema: string;
