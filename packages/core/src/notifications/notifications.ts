@@ -1,6 +1,6 @@
 import type { Channel } from '../platform/channels.js';
 import type { Db } from '../platform/db.js';
-import { countsUpdateSql } from '../deliveries/transitions.js';
+import { countsUpdateSql, sourceIs, target } from '../deliveries/transitions.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { decodeCursor, encodeCursor } from '../platform/ids.js';
 import { enqueueAfterCommit, insertPlannedOnce, prepareNotifications, resolveRequest, type NotificationDeps } from './accept.js';
@@ -100,11 +100,11 @@ export async function cancelNotification(deps: NotificationDeps, appId: string, 
   const { rows } = await deps.db.pool.query<{ id: string; channel: Channel; event_ids: string[] | null }>({
     name: 'cancel_notification',
     text: `WITH moved AS (
-        UPDATE deliveries SET status = 'cancelled', reason = 'cancelled', updated_at = now()
-        WHERE notification_id = $1 AND status IN ('queued', 'retrying')
+        UPDATE deliveries SET status = ${target('cancel', 'cancelled')}, reason = 'cancelled', updated_at = now()
+        WHERE notification_id = $1 AND ${sourceIs('cancel')}
         RETURNING id, notification_id, status, channel
       ),
-      ${countsUpdateSql('moved', 'pending')},
+      ${countsUpdateSql('moved', 'cancel')},
       ${statusEventsSql(null)}
       SELECT moved.id, moved.channel, (SELECT array_agg(id) FROM events) AS event_ids FROM moved`,
     values: [id],

@@ -3,8 +3,8 @@ import type { PlannedNotification } from './plan.js';
 import type { Delivery, Notification } from '../schemas/notifications.js';
 import type { RenderedContent } from '../schemas/templates.js';
 
-/** The API's snake_case shape of a delivery row. */
-export function deliveryView(d: DeliveryRow): Delivery {
+/** The API's snake_case shape of a delivery row (the columns it shows). */
+export function deliveryView(d: Omit<DeliveryRow, 'appId' | 'notificationId'>): Delivery {
   return {
     id: d.id,
     channel: d.channel,
@@ -67,20 +67,20 @@ export function plannedView(n: PlannedNotification): Notification {
     request_id: n.requestId,
     created_at: at,
     updated_at: at,
-    deliveries: n.deliveries.map((d) => ({
-      id: d.id,
-      channel: d.channel,
-      status: d.status,
-      scheduled_for: d.scheduledFor?.toISOString() ?? null,
-      reason: d.reason,
-      attempts: 0,
-      last_error: null,
-      provider: null,
-      provider_message_id: null,
-      created_at: at,
-      updated_at: at,
-      delivered_at: null,
-      failed_at: null,
-    })),
+    // The rows as just inserted: no attempt yet, stamped with the notification's time.
+    deliveries: n.deliveries.map((d) =>
+      deliveryView({
+        ...d,
+        attempts: 0,
+        lastErrorCode: null,
+        lastErrorMessage: null,
+        provider: null,
+        providerMessageId: null,
+        createdAt: n.createdAt,
+        updatedAt: n.createdAt,
+        deliveredAt: null,
+        failedAt: null,
+      }),
+    ),
   };
 }
