@@ -19,9 +19,13 @@ afterAll(() => t?.close());
 async function failJobs(deliveries: Notification['deliveries']) {
   for (const d of deliveries) {
     const queue = t.queues[d.channel];
-    const worker = new Worker(queue.name, async () => {
-      throw new UnrecoverableError('no such mailbox');
-    }, { connection: t.workerRedis, prefix: t.env.QUEUE_PREFIX });
+    const worker = new Worker(
+      queue.name,
+      async () => {
+        throw new UnrecoverableError('no such mailbox');
+      },
+      { connection: t.workerRedis, prefix: t.env.QUEUE_PREFIX },
+    );
     try {
       for (const started = Date.now(); (await (await queue.getJob(d.id))?.getState()) !== 'failed'; ) {
         if (Date.now() - started > 5000) throw new Error(`job ${d.id} did not fail`);
@@ -71,9 +75,7 @@ describe('GET /deliveries/{id}', () => {
   it('shows the attempt history', async () => {
     const n = await failed(['sms'], 'unsubscribed');
     const d = await json<DeliveryDetail>(await t.call('GET', `/deliveries/${n.deliveries[0]!.id}`));
-    expect(d.history).toEqual([
-      expect.objectContaining({ attempt: 1, provider: 'smtp', outcome: 'permanent_error', error_code: 'unsubscribed', duration_ms: 12 }),
-    ]);
+    expect(d.history).toEqual([expect.objectContaining({ attempt: 1, provider: 'smtp', outcome: 'permanent_error', error_code: 'unsubscribed', duration_ms: 12 })]);
     expect(d.replays).toEqual([]);
   });
 

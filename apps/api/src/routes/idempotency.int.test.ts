@@ -44,9 +44,7 @@ describe('Idempotency-Key on POST /notifications', () => {
   });
 
   it('creates exactly one notification from 50 concurrent requests with one key', async () => {
-    const responses = await Promise.all(
-      Array.from({ length: 50 }, () => t.call('POST', '/notifications', { ...body, user_id: 'i-4' }, { 'idempotency-key': 'k-race' })),
-    );
+    const responses = await Promise.all(Array.from({ length: 50 }, () => t.call('POST', '/notifications', { ...body, user_id: 'i-4' }, { 'idempotency-key': 'k-race' })));
     const statuses = responses.map((r) => r.status);
     expect(statuses.every((s) => s === 202 || s === 409)).toBe(true);
     const ids = new Set(await Promise.all(responses.filter((r) => r.status === 202).map(async (r) => (await json<Notification>(r)).id)));

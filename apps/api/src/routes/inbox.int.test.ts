@@ -71,7 +71,10 @@ describe('GET /users/{user_id}/inbox/stream', () => {
     // A second replica: its own app and its own Redis subscription.
     const hub = new InboxHub(createRedis(t.env.REDIS_URL, 'subscriber'), createLogger('silent'));
     const replica = createApp({ ...t.deps, hub });
-    const [here, there] = await Promise.all([t.call('GET', '/users/sse-1/inbox/stream'), replica.request('/users/sse-1/inbox/stream', { headers: { authorization: `Bearer ${t.key}` } })]);
+    const [here, there] = await Promise.all([
+      t.call('GET', '/users/sse-1/inbox/stream'),
+      replica.request('/users/sse-1/inbox/stream', { headers: { authorization: `Bearer ${t.key}` } }),
+    ]);
     expect(here.headers.get('content-type')).toMatch(/text\/event-stream/);
     const streams = [sseReader(here.body!), sseReader(there.body!)];
     for (const s of streams) expect((await s.next()).event).toBe('ready');

@@ -31,7 +31,7 @@ async function failedDelivery(code: string) {
 }
 
 describe('tenancy: deliveries', () => {
-  it('GET /deliveries lists only the caller\'s deliveries, and GET /deliveries/{id} answers 404 for ours', async () => {
+  it("GET /deliveries lists only the caller's deliveries, and GET /deliveries/{id} answers 404 for ours", async () => {
     const ours = await failedDelivery('t-list');
     const other = await json<Notification>(await asOther('POST', '/notifications', { user_id: 'shared-id', message: 'x', channels: ['email'] }));
     const page = await json<DeliveryPage>(await asOther('GET', '/deliveries?limit=100'));
@@ -111,7 +111,7 @@ describe('tenancy: users and keys', () => {
     expect(await t.db.prisma.notification.count({ where: { appId: t.appId, userId: 'shared-id' } })).toBeGreaterThan(0);
   });
 
-  it('GET /keys lists only the caller\'s keys, and DELETE /keys/{id} answers 404 for ours, which keeps working', async () => {
+  it("GET /keys lists only the caller's keys, and DELETE /keys/{id} answers 404 for ours, which keeps working", async () => {
     const { id, prefix, key } = await createKey(t.db, t.appId, 'mine');
     const list = await json<{ data: { id: string; prefix: string }[] }>(await asOther('GET', '/keys'));
     expect(list.data.length).toBeGreaterThan(0);

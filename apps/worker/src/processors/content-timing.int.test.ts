@@ -53,21 +53,17 @@ function recorder(channels: Channel[]) {
 }
 
 function startWorker(channel: Channel, provider: Provider, concurrency = 10) {
-  workers.push(
-    createChannelWorker(testWorkerOptions(t, channel, provider, { concurrency })),
-  );
+  workers.push(createChannelWorker(testWorkerOptions(t, channel, provider, { concurrency })));
 }
 
-const notify = async (input: Record<string, unknown>) =>
-  (await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse(input)))).notification;
+const notify = async (input: Record<string, unknown>) => (await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse(input)))).notification;
 
-const status = async (id: string) => (await t.db.prisma.notification.findUniqueOrThrow({ where: { id }, include: { deliveries: true } }));
+const status = async (id: string) => await t.db.prisma.notification.findUniqueOrThrow({ where: { id }, include: { deliveries: true } });
 
 describe('templates through the worker', () => {
   it('sends what the template rendered, and a notification made before an edit keeps its version', async () => {
     await t.db.prisma.user.create({ data: { appId: t.appId, id: 'tv-1', email: 'tv@example.com' } });
-    const body = (subject: string) =>
-      TemplateBody.parse({ locales: { en: { email: { subject, text: 'Hi {{ name }}', html: '<b>{{ name }}</b>' } } } });
+    const body = (subject: string) => TemplateBody.parse({ locales: { en: { email: { subject, text: 'Hi {{ name }}', html: '<b>{{ name }}</b>' } } } });
     await createTemplate(t.db, t.appId, 'promo', body('v1 for {{ name }}'));
     const scheduled = await notify({ user_id: 'tv-1', template: 'promo', data: { name: 'Ada & Co' }, send_at: new Date(Date.now() + 1500).toISOString() });
     await updateTemplate(t.db, t.appId, 'promo', body('v2 for {{ name }}'));
@@ -115,7 +111,9 @@ describe('quiet hours through the worker', () => {
     const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
     const at = Date.now();
     const end = new Date(Math.floor((at + 3_600_000) / 60_000) * 60_000);
-    await t.db.prisma.user.create({ data: { appId: t.appId, id: 'qh-1', email: 'qh@example.com', timezone: 'UTC', quietStart: hhmm(at - 3_600_000), quietEnd: hhmm(at + 3_600_000) } });
+    await t.db.prisma.user.create({
+      data: { appId: t.appId, id: 'qh-1', email: 'qh@example.com', timezone: 'UTC', quietStart: hhmm(at - 3_600_000), quietEnd: hhmm(at + 3_600_000) },
+    });
     const { provider, sent } = recorder(['email']);
     startWorker('email', provider);
     const normal = await notify({ user_id: 'qh-1', message: 'newsletter', channels: ['email'] });

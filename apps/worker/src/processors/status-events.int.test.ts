@@ -24,7 +24,15 @@ beforeAll(async () => {
   const endpoint = await createStatusWebhook(t.db, t.appId, { url: `${rx.origin}/status` }, { allowedHosts: new Set(['127.0.0.1']) });
   rx.useSecret(endpoint.secret);
   endpointId = endpoint.id;
-  workers.push(createEventsWorker({ connection: t.workerRedis, prefix: t.env.QUEUE_PREFIX, db: t.db, webhook: createWebhookProvider({ timeoutMs: 2000, allowedHosts: new Set(['127.0.0.1']) }), log: t.log }));
+  workers.push(
+    createEventsWorker({
+      connection: t.workerRedis,
+      prefix: t.env.QUEUE_PREFIX,
+      db: t.db,
+      webhook: createWebhookProvider({ timeoutMs: 2000, allowedHosts: new Set(['127.0.0.1']) }),
+      log: t.log,
+    }),
+  );
   await t.db.prisma.user.create({ data: { appId: t.appId, id: 'ev-1', phone: '+14155550100' } });
 });
 afterEach(() => {
@@ -39,9 +47,7 @@ afterAll(async () => {
 });
 
 function start(channel: Channel, provider: Provider) {
-  workers.push(
-    createChannelWorker(testWorkerOptions(t, channel, provider, { events })),
-  );
+  workers.push(createChannelWorker(testWorkerOptions(t, channel, provider, { events })));
 }
 
 const received = (n: number) => waitFor(async () => (rx.requests.length >= n ? rx.requests : undefined), 10_000, `${n} status events`);
@@ -61,13 +67,17 @@ describe('status webhooks', () => {
     const requests = await received(3);
     // Nothing else can arrive once no job is left that could make or send an event: the channel
     // queues and the events queue are idle and no event is pending.
-    await waitFor(async () => {
-      const queues = [t.queues.in_app, t.queues.sms, events];
-      const counts = await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
-      const busy = counts.some((c) => Object.values(c).some((n) => n > 0));
-      const pending = await t.db.prisma.statusEvent.count({ where: { status: 'pending' } });
-      return busy || pending > 0 ? undefined : true;
-    }, 10_000, 'idle queues');
+    await waitFor(
+      async () => {
+        const queues = [t.queues.in_app, t.queues.sms, events];
+        const counts = await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
+        const busy = counts.some((c) => Object.values(c).some((n) => n > 0));
+        const pending = await t.db.prisma.statusEvent.count({ where: { status: 'pending' } });
+        return busy || pending > 0 ? undefined : true;
+      },
+      10_000,
+      'idle queues',
+    );
     expect(await t.db.prisma.statusEvent.count({ where: { userId: 'ev-1' } })).toBe(3);
     expect(rx.requests).toHaveLength(3);
     expect(requests.every((r) => r.verified)).toBe(true);
@@ -95,7 +105,11 @@ describe('status webhooks', () => {
   });
 
   it('announce notification.completed when a cancel finishes a notification', async () => {
-    const n = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: 'ev-1', message: 'x', channels: ['sms'], send_at: new Date(Date.now() + 60_000).toISOString() })));
+    const n = await createNotification(
+      deps,
+      t.appId,
+      toOneUser(CreateNotificationBody.parse({ user_id: 'ev-1', message: 'x', channels: ['sms'], send_at: new Date(Date.now() + 60_000).toISOString() })),
+    );
     await cancelNotification(deps, t.appId, n.notification.id);
     const [request] = await received(1);
     expect(request!.payload).toMatchObject({ type: 'notification.completed', data: { notification_id: n.notification.id, status: 'cancelled' } });

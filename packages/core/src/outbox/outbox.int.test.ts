@@ -74,9 +74,13 @@ describe('sweepOutbox', () => {
     const b = await committedButNotEnqueued(['sms']);
     await sweep();
     // Fail both jobs for good, as BullMQ does to a job that stalled too often.
-    const worker = new Worker(QUEUE.sms, async () => {
-      throw new UnrecoverableError('job stalled more than allowable limit');
-    }, { connection: t.workerRedis, prefix: t.env.QUEUE_PREFIX });
+    const worker = new Worker(
+      QUEUE.sms,
+      async () => {
+        throw new UnrecoverableError('job stalled more than allowable limit');
+      },
+      { connection: t.workerRedis, prefix: t.env.QUEUE_PREFIX },
+    );
     await new Promise<void>((resolve) => {
       let failed = 0;
       worker.on('failed', () => ++failed === 2 && resolve());
