@@ -1,10 +1,10 @@
 import { defineConfig, mergeConfig } from 'vitest/config';
-import shared from '../vitest.shared.ts';
+import { base, databases } from '../vitest.shared.ts';
 
 // The fault suite: scenarios run one after another (each starts its own processes).
 export default mergeConfig(
-  shared,
+  base,
   defineConfig({
-    test: { include: ['src/faults/**/*.fault.test.ts'], setupFiles: ['src/setup.ts'], testTimeout: 180_000, fileParallelism: false },
+    test: { include: ['src/faults/**/*.fault.test.ts'], globalSetup: [databases], setupFiles: ['src/setup.ts'], testTimeout: 180_000, fileParallelism: false },
   }),
 );
