@@ -15,6 +15,7 @@ import {
   createSubscriber,
   createTestEnv,
   createTlsCertificate,
+  notificationFinished,
   startFakeFcm,
   startFakePushService,
   startFakeTwilio,
@@ -29,7 +30,7 @@ import {
 import type { Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createChannelWorker } from '../channel-worker.js';
-import { notificationFinished, notifyForTest, testWorkerOptions } from '../testing/test-worker.js';
+import { notifyForTest, testWorkerOptions } from '../testing/test-worker.js';
 
 /**
  * Each channel end to end through a worker, with the real provider speaking to
@@ -58,7 +59,7 @@ function start(channel: Channel, providers: Provider[], breaker = { failureThres
 
 const notify = (userId: string, channels: Channel[], extra: Record<string, unknown> = {}, retry?: { attempts: number; baseDelayMs: number }) =>
   notifyForTest(t, { user_id: userId, message: 'Your order shipped', channels, ...extra }, retry);
-const finished = (id: string) => notificationFinished(t, id);
+const finished = (id: string) => notificationFinished(t.db, id);
 
 describe('email over SMTP', () => {
   it('delivers a real email: subject, text and HTML arrive', async () => {

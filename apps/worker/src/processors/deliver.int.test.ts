@@ -1,11 +1,11 @@
 import { PRIORITY, type Channel } from '@notify/core/platform';
 import { replayDelivery } from '@notify/core/deliveries';
 import { createSimulatedProvider, ProviderError, type Provider } from '@notify/core/channels';
-import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
+import { createTestEnv, notificationFinished, waitFor, type TestEnv } from '@notify/core/testing';
 import type { Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createChannelWorker } from '../channel-worker.js';
-import { notificationFinished, notifyForTest, testWorkerOptions } from '../testing/test-worker.js';
+import { notifyForTest, testWorkerOptions } from '../testing/test-worker.js';
 
 
 let t: TestEnv;
@@ -52,7 +52,7 @@ const simulated = (o: Partial<Parameters<typeof createSimulatedProvider>[0]> = {
 
 const notify = (input: Record<string, unknown>, retry?: { attempts: number; baseDelayMs: number }) =>
   notifyForTest(t, { user_id: 'u1', message: 'Hello', ...input }, retry);
-const finished = (id: string) => notificationFinished(t, id);
+const finished = (id: string) => notificationFinished(t.db, id);
 
 describe('deliver', () => {
   it('delivers a notification to three channels and records provider and message id', async () => {

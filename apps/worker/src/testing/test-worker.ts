@@ -2,7 +2,7 @@ import type { Channel } from '@notify/core/platform';
 import { ProviderChain, type Provider } from '@notify/core/channels';
 import { createNotification, toOneUser, withWriter } from '@notify/core/notifications';
 import { CreateNotificationBody } from '@notify/core/schemas';
-import { waitFor, type TestEnv } from '@notify/core/testing';
+import type { TestEnv } from '@notify/core/testing';
 import type { ChannelWorkerOptions } from '../channel-worker.js';
 
 /**
@@ -33,14 +33,3 @@ export async function notifyForTest(t: TestEnv, body: Record<string, unknown>, r
   const { notification } = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse(body)));
   return notification;
 }
-
-/** The notification with its deliveries once it is no longer pending: every delivery has settled. */
-export const notificationFinished = (t: TestEnv, id: string) =>
-  waitFor(
-    async () => {
-      const n = await t.db.prisma.notification.findUniqueOrThrow({ where: { id }, include: { deliveries: true } });
-      return n.status === 'pending' ? undefined : n;
-    },
-    20_000,
-    `notification ${id} to finish`,
-  );

@@ -1,5 +1,6 @@
 export * from './test-env.js';
 export * from './wait-for.js';
+export * from './notification-finished.js';
 export * from './sse.js';
 export * from '../channels/testing/fake-fcm.js';
 export * from '../channels/testing/fake-push-service.js';
