@@ -101,8 +101,8 @@ try {
     ['failed deliveries, newest 50', DASHBOARD_SQL.failed, ['app', null, null, null, 50]],
     ['failed deliveries of one error code', DASHBOARD_SQL.failed, ['app', 'sms', 'provider-sms', 'error_3', 50]],
     // The timeline's lookups, as Prisma issues them:
-    ['timeline: a user\'s latest notifications', `SELECT * FROM notifications WHERE app_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT 20`, ['app', someId.user_id]],
-    ['timeline: one notification\'s deliveries', `SELECT * FROM deliveries WHERE notification_id = ANY($1::uuid[])`, [[someId.id]]],
+    ["timeline: a user's latest notifications", `SELECT * FROM notifications WHERE app_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT 20`, ['app', someId.user_id]],
+    ["timeline: one notification's deliveries", `SELECT * FROM deliveries WHERE notification_id = ANY($1::uuid[])`, [[someId.id]]],
     ['timeline: their attempts', `SELECT * FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE notification_id = $1) ORDER BY id`, [someId.id]],
   ];
   const summary: string[] = [];

@@ -62,7 +62,8 @@ export async function planServices({ set, defaults = DEFAULTS, probe: isUp = pro
   missing.sort((a, b) => kinds.indexOf(a) - kinds.indexOf(b));
   if (missing.length === 0) return { urls, containers: [], notes };
   if (await docker()) {
-    for (const kind of missing) notes.push(`${NAMES[kind]}: nothing at ${defaults[kind]} and ${VARIABLES[kind]} is not set; starting a Docker container (data in volume ${VOLUMES[kind]})`);
+    for (const kind of missing)
+      notes.push(`${NAMES[kind]}: nothing at ${defaults[kind]} and ${VARIABLES[kind]} is not set; starting a Docker container (data in volume ${VOLUMES[kind]})`);
     return { urls, containers: missing, notes };
   }
   const lines = missing.map((kind) => `  ${NAMES[kind]}: ${VARIABLES[kind]} is not set and nothing answers at ${defaults[kind]}`);

@@ -53,9 +53,7 @@ console.log('API keys: npm run keys -- create --app <name>');
 
 const children = [
   spawn(process.execPath, ['apps/api/dist/main.js'], { cwd: root, stdio: 'inherit', env }),
-  ...CHANNELS.map((channel) =>
-    spawn(process.execPath, ['apps/worker/dist/main.js', '--channel', channel], { cwd: root, stdio: 'inherit', env }),
-  ),
+  ...CHANNELS.map((channel) => spawn(process.execPath, ['apps/worker/dist/main.js', '--channel', channel], { cwd: root, stdio: 'inherit', env })),
 ];
 
 let stopping = false;

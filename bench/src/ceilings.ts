@@ -28,9 +28,7 @@ export interface Ceilings {
 const RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 2000 };
 
 export async function measureCeilings(b: BenchEnv, o: BenchOptions): Promise<Ceilings[]> {
-  const sizes = o.quick
-    ? { addProcess: 10_000, addBulk: 20_000, single: 5_000, batch: 20_000 }
-    : { addProcess: 40_000, addBulk: 60_000, single: 20_000, batch: 100_000 };
+  const sizes = o.quick ? { addProcess: 10_000, addBulk: 20_000, single: 5_000, batch: 20_000 } : { addProcess: 40_000, addBulk: 60_000, single: 20_000, batch: 100_000 };
   const reps: Ceilings[] = [];
   for (let rep = 1; rep <= o.reps; rep++) {
     const c: Ceilings = {

@@ -75,10 +75,7 @@ export async function deliveryStats(b: BenchEnv, appId: string): Promise<Deliver
 
 /** Deliveries of the app not finished yet (queued, being sent, or waiting to retry): an indexed count. */
 export async function unfinishedDeliveries(b: BenchEnv, appId: string): Promise<number> {
-  const { rows } = await b.db.pool.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM deliveries WHERE app_id = $1 AND status IN ('queued', 'sending', 'retrying')`,
-    [appId],
-  );
+  const { rows } = await b.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM deliveries WHERE app_id = $1 AND status IN ('queued', 'sending', 'retrying')`, [appId]);
   return rows[0]!.n;
 }
 

@@ -191,7 +191,12 @@ export async function runStep(b: BenchEnv, d: Deployment, rate: number, seconds:
 function judge(rate: number, load: LoadResult, drainMs: number | null, delivery: DeliveryStats): string[] {
   const reasons: string[] = [];
   if (load.aborted) reasons.push(`stopped early: ${load.aborted}`);
-  if (load.non2xx > 0) reasons.push(`${load.non2xx} non-2xx (${Object.entries(load.statuses).map(([s, n]) => `${s}: ${n}`).join(', ')})`);
+  if (load.non2xx > 0)
+    reasons.push(
+      `${load.non2xx} non-2xx (${Object.entries(load.statuses)
+        .map(([s, n]) => `${s}: ${n}`)
+        .join(', ')})`,
+    );
   if (load.errors > 0) reasons.push(`${load.errors} errors (${load.timeouts} timeouts)`);
   if (load.achievedRate < SUSTAINED.minAchievedShare * rate) reasons.push(`achieved ${round(load.achievedRate, 0)}/s`);
   if (drainMs === null) reasons.push('deliveries unfinished 120 s after the load');

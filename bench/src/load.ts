@@ -155,10 +155,7 @@ export async function fixedRateLoad(spec: LoadSpec): Promise<LoadResult> {
     timeouts,
     statuses,
     achievedRate: ok / (aborted ? elapsed : spec.seconds),
-    latencyMs:
-      ok === 0
-        ? null
-        : { p50: percentile(latencies, 0.5)!, p90: percentile(latencies, 0.9)!, p99: percentile(latencies, 0.99)!, max: latencies.at(-1)! },
+    latencyMs: ok === 0 ? null : { p50: percentile(latencies, 0.5)!, p90: percentile(latencies, 0.9)!, p99: percentile(latencies, 0.99)!, max: latencies.at(-1)! },
     aborted,
   };
 }

@@ -39,7 +39,10 @@ const cleanup = (): Promise<void> =>
 // `on`, not `once`: Ctrl-C reaches us several times (the terminal's process group, then tsx and npm
 // relaying it), and a second signal without a listener would kill us before the cleanup is done.
 let interrupted = false;
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   process.on(signal, () => {
     if (interrupted) return;
     interrupted = true;
@@ -116,7 +119,9 @@ async function service(env: BenchEnv): Promise<Deployment> {
   progress('starting the API and one worker from their build output');
   const started = await startDeployment(env, o.serviceEnv, o.profileDir);
   live.deployment = started;
-  const settings = Object.entries(started.settings).map(([k, v]) => `${k}=${v}`).join(' ');
+  const settings = Object.entries(started.settings)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   progress(`api pid ${started.api.pid}, worker pid ${started.worker.pid} at ${started.url}; ${settings}`);
   return started;
 }
@@ -149,10 +154,7 @@ function contentionOf(r: SectionResults): { outsideCpuMedian: number | null; out
   if (r.soak && !(r.soak instanceof Error)) usages.push(...r.soak.reps.map((rep) => rep.cpu));
   const s = summarize(usages.map(outsideCpu));
   if (!s) return { outsideCpuMedian: null, outsideCpuMax: null, warning: null };
-  const warning =
-    s.median > 20
-      ? `processes outside the benchmark used ${s.median} % of a core (median over the measurements, max ${s.max} %): the figures are understated`
-      : null;
+  const warning = s.median > 20 ? `processes outside the benchmark used ${s.median} % of a core (median over the measurements, max ${s.max} %): the figures are understated` : null;
   return { outsideCpuMedian: s.median, outsideCpuMax: s.max, warning };
 }
 

@@ -63,7 +63,14 @@ export function parseOptions(argv: string[]): BenchOptions {
     process.exit(0);
   }
   const quick = values.quick;
-  const sections = values.only === undefined ? [...SECTIONS] : values.only.split(',').map((s) => s.trim()).filter(Boolean).map(section);
+  const sections =
+    values.only === undefined
+      ? [...SECTIONS]
+      : values.only
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .map(section);
   const serviceEnv: Record<string, string> = {};
   for (const pair of values.set) {
     const eq = pair.indexOf('=');

@@ -50,15 +50,17 @@ export function samplePgWaits(pool: pg.Pool, backends: () => Promise<ReadonlySet
     async stop() {
       running = false;
       await loop;
-      const average = (m: Map<string, number>) =>
-        Object.fromEntries([...m].map(([k, n]) => [k, round(n / Math.max(1, samples), 2)] as const).sort((a, b) => b[1] - a[1]));
+      const average = (m: Map<string, number>) => Object.fromEntries([...m].map(([k, n]) => [k, round(n / Math.max(1, samples), 2)] as const).sort((a, b) => b[1] - a[1]));
       return { waits: average(counts), statements: average(statements) };
     },
   };
 }
 
 export function formatWaits(w: PgWaits): string {
-  const total = round(Object.values(w).reduce((a, b) => a + b, 0), 1);
+  const total = round(
+    Object.values(w).reduce((a, b) => a + b, 0),
+    1,
+  );
   const top = Object.entries(w)
     .slice(0, 4)
     .map(([what, n]) => `${what} ${n}`)

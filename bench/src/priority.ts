@@ -50,9 +50,7 @@ export async function measurePriority(b: BenchEnv, service: ServiceHandle, o: Be
         await queue.resume();
         // Let the worker pick up the backlog first: the critical ones must find it busy.
         await sleep(500);
-        const { result: sent, cpu } = await withCpu(b.db.pool, { api: d.api.pid, worker: d.worker.pid }, () =>
-          sendCritical(d, critical.key, o.criticalRate, o.criticalSeconds),
-        );
+        const { result: sent, cpu } = await withCpu(b.db.pool, { api: d.api.pid, worker: d.worker.pid }, () => sendCritical(d, critical.key, o.criticalRate, o.criticalSeconds));
         const backlogAtEnd = await queue.getPrioritizedCount();
         if ((await waitUntilFinished(b, critical.appId, 60_000, () => d.assertAlive())) === null) {
           throw new Error('critical notifications not delivered within 60 s');

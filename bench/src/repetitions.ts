@@ -20,12 +20,7 @@ export interface Repeated<T> {
  * shared machine something may kill it), the service is restarted and the
  * repetition run once more, so one outside kill does not cost the figure.
  */
-export async function repeat<T>(
-  what: string,
-  reps: number,
-  service: ServiceHandle,
-  run: (rep: number, d: Deployment) => Promise<T>,
-): Promise<Repeated<T>> {
+export async function repeat<T>(what: string, reps: number, service: ServiceHandle, run: (rep: number, d: Deployment) => Promise<T>): Promise<Repeated<T>> {
   const out: Repeated<T> = { reps: [], failures: [] };
   for (let rep = 1; rep <= reps; rep++) {
     for (let attempt = 1; ; attempt++) {

@@ -92,15 +92,45 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
       );
       const at = e.reps.flatMap((rep) => (rep.atSustained ? [rep.atSustained] : []));
       const rateNote = at.length ? `at ${at.map((s) => s.rate).join(', ')}/s` : 'no sustained rate';
-      rows.push(row('e2e', 'API latency p50 at the sustained rate', 'ms', stepSummary(at, (s) => s.load.latencyMs?.p50), { note: rateNote }));
-      rows.push(row('e2e', 'API latency p99 at the sustained rate', 'ms', stepSummary(at, (s) => s.load.latencyMs?.p99), { note: rateNote }));
-      rows.push(row('e2e', 'Accept-to-delivered p50 at the sustained rate', 'ms', stepSummary(at, (s) => s.delivery.p50Ms), { note: rateNote }));
       rows.push(
-        row('e2e', 'Accept-to-delivered p99 at the sustained rate', 'ms', stepSummary(at, (s) => s.delivery.p99Ms), {
-          target: '< 1,000 ms',
-          met: (v) => v < 1000,
-          note: rateNote,
-        }),
+        row(
+          'e2e',
+          'API latency p50 at the sustained rate',
+          'ms',
+          stepSummary(at, (s) => s.load.latencyMs?.p50),
+          { note: rateNote },
+        ),
+      );
+      rows.push(
+        row(
+          'e2e',
+          'API latency p99 at the sustained rate',
+          'ms',
+          stepSummary(at, (s) => s.load.latencyMs?.p99),
+          { note: rateNote },
+        ),
+      );
+      rows.push(
+        row(
+          'e2e',
+          'Accept-to-delivered p50 at the sustained rate',
+          'ms',
+          stepSummary(at, (s) => s.delivery.p50Ms),
+          { note: rateNote },
+        ),
+      );
+      rows.push(
+        row(
+          'e2e',
+          'Accept-to-delivered p99 at the sustained rate',
+          'ms',
+          stepSummary(at, (s) => s.delivery.p99Ms),
+          {
+            target: '< 1,000 ms',
+            met: (v) => v < 1000,
+            note: rateNote,
+          },
+        ),
       );
       const lr = e.reps.map((rep) => rep.atLatencyRate);
       const notSustained = lr.filter((s) => !s.pass);
@@ -108,13 +138,27 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
         ? `${o.latencyRate}/s NOT sustained in ${notSustained.length} of ${lr.length} repetitions (${notSustained[0]!.reasons[0]}): latency of an overloaded API`
         : `${o.latencyRate}/s sustained in every repetition`;
       const lrName = o.latencyRate.toLocaleString('en-US');
-      rows.push(row('e2e', `API latency p50 at ${lrName}/s`, 'ms', stepSummary(lr, (s) => s.load.latencyMs?.p50), { note: lrNote }));
       rows.push(
-        row('e2e', `API latency p99 at ${lrName}/s`, 'ms', stepSummary(lr, (s) => s.load.latencyMs?.p99), {
-          target: '< 20 ms',
-          met: (v) => v < 20,
-          note: lrNote,
-        }),
+        row(
+          'e2e',
+          `API latency p50 at ${lrName}/s`,
+          'ms',
+          stepSummary(lr, (s) => s.load.latencyMs?.p50),
+          { note: lrNote },
+        ),
+      );
+      rows.push(
+        row(
+          'e2e',
+          `API latency p99 at ${lrName}/s`,
+          'ms',
+          stepSummary(lr, (s) => s.load.latencyMs?.p99),
+          {
+            target: '< 20 ms',
+            met: (v) => v < 20,
+            note: lrNote,
+          },
+        ),
       );
     }
   }
@@ -160,9 +204,31 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
         p.reps.some((rep) => rep.refused.length) ? `refused: ${p.reps.flatMap((rep) => rep.refused)[0]}` : '',
         p.failures.join('; '),
       );
-      const pick = (f: (rep: PriorityRep) => number | null) => summarize(p.reps.flatMap((rep) => { const v = f(rep); return v === null ? [] : [v]; }));
-      rows.push(row('priority', `${name} p50`, 'ms', pick((rep) => rep.delivery.p50Ms), { note }));
-      rows.push(row('priority', `${name} p99`, 'ms', pick((rep) => rep.delivery.p99Ms), { target: '< 50 ms', met: (v) => v < 50, note }));
+      const pick = (f: (rep: PriorityRep) => number | null) =>
+        summarize(
+          p.reps.flatMap((rep) => {
+            const v = f(rep);
+            return v === null ? [] : [v];
+          }),
+        );
+      rows.push(
+        row(
+          'priority',
+          `${name} p50`,
+          'ms',
+          pick((rep) => rep.delivery.p50Ms),
+          { note },
+        ),
+      );
+      rows.push(
+        row(
+          'priority',
+          `${name} p99`,
+          'ms',
+          pick((rep) => rep.delivery.p99Ms),
+          { target: '< 50 ms', met: (v) => v < 50, note },
+        ),
+      );
     }
   }
 
@@ -229,10 +295,12 @@ function one(v: number | null | undefined): Summary | null {
 }
 
 function stepSummary(steps: StepResult[], pick: (s: StepResult) => number | null | undefined): Summary | null {
-  return summarize(steps.flatMap((s) => {
-    const v = pick(s);
-    return v === null || v === undefined ? [] : [v];
-  }));
+  return summarize(
+    steps.flatMap((s) => {
+      const v = pick(s);
+      return v === null || v === undefined ? [] : [v];
+    }),
+  );
 }
 
 /** What stopped repetition 1's ramp: the first thing the optimiser wants to know. */
@@ -315,7 +383,10 @@ export function writeResults(o: BenchOptions, report: object, startedAt: Date): 
   const dir = path.resolve(import.meta.dirname, '../results');
   mkdirSync(dir, { recursive: true });
   const partial = o.sections.length < SECTIONS.length;
-  const name = `${startedAt.toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}${o.quick ? '-quick' : ''}${partial ? `-only-${o.sections.join('-')}` : ''}.json`;
+  const name = `${startedAt
+    .toISOString()
+    .replaceAll(':', '-')
+    .replace(/\.\d+Z$/, 'Z')}${o.quick ? '-quick' : ''}${partial ? `-only-${o.sections.join('-')}` : ''}.json`;
   const json = `${JSON.stringify(report, null, 2)}\n`;
   const written = [path.join(dir, name)];
   writeFileSync(written[0]!, json);

@@ -105,7 +105,13 @@ export async function startDeployment(b: BenchEnv, extraEnv: Record<string, stri
 async function waitForHealth(d: Deployment): Promise<void> {
   for (let i = 0; i < 600; i++) {
     d.assertAlive();
-    if (await fetch(`${d.url}/health`).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(`${d.url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await sleep(50);
   }
   throw new Error(`the API did not answer /health within 30 s:\n${d.api.tail()}`);

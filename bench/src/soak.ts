@@ -111,7 +111,23 @@ async function soakOnce(b: BenchEnv, d: Deployment, o: BenchOptions, rate: numbe
     `soak: achieved ${round(load.achievedRate, 0)}/s, ${load.non2xx} non-2xx, ${load.errors} errors, api p99 ${round(load.latencyMs?.p99 ?? NaN)} ms, ` +
       `accept-to-delivered p99 ${round(delivery.p99Ms ?? NaN, 0)} ms | ${formatCpu(cpu)} | ${formatWaits(pgWaits)} | ${formatStatements(pgStatements)}`,
   );
-  return { rate, rateSource, warmupSeconds: o.soakWarmupSeconds, seconds: o.soakSeconds, load, delivery, drainMs, start, end, samples, sampleSeconds: every, cpu, pgWaits, pgStatements, logs };
+  return {
+    rate,
+    rateSource,
+    warmupSeconds: o.soakWarmupSeconds,
+    seconds: o.soakSeconds,
+    load,
+    delivery,
+    drainMs,
+    start,
+    end,
+    samples,
+    sampleSeconds: every,
+    cpu,
+    pgWaits,
+    pgStatements,
+    logs,
+  };
 }
 
 async function memorySample(b: BenchEnv, d: Deployment, atSeconds: number): Promise<MemorySample> {

@@ -26,7 +26,10 @@ describe('real channels through the built processes', () => {
   it('delivers an email over SMTP, a signed webhook, and an in-app item on the live stream', async () => {
     const smtp = await startSmtpTestServer();
     const rx = await startWebhookReceiver({ secret: 'whsec_placeholderplaceholderplaceholder' });
-    closers.push(() => smtp.close(), () => rx.close());
+    closers.push(
+      () => smtp.close(),
+      () => rx.close(),
+    );
     const env = {
       EMAIL_PROVIDERS: 'smtp',
       SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,

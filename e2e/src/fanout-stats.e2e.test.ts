@@ -43,9 +43,7 @@ describe('topic fan-out on the dashboard', () => {
     const res = await api.call('POST', '/notifications', { topic: 'release', message: 'Release 2.0', channels: ['in_app'] });
     expect(res.status).toBe(202);
     const batch = (await res.json()) as { id: string };
-    await expect
-      .poll(async () => ((await (await api.call('GET', `/batches/${batch.id}`)).json()) as { notifications: number }).notifications, { timeout: 20_000 })
-      .toBe(N);
+    await expect.poll(async () => ((await (await api.call('GET', `/batches/${batch.id}`)).json()) as { notifications: number }).notifications, { timeout: 20_000 }).toBe(N);
     await expect.poll(async () => (await accepted()).accepted, { timeout: 10_000 }).toBe(1 + N);
     await expect.poll(async () => (await accepted()).delivered, { timeout: 20_000 }).toBe(1 + N);
     // Counted once: a few more flushes change nothing.

@@ -61,7 +61,10 @@ describe('operations', () => {
   it('follows a request id into the worker, moves the metrics, signs status webhooks, and keeps personal data out of logs and Redis', async () => {
     const smtp = await startSmtpTestServer();
     const statusRx = await startWebhookReceiver({ secret: 'whsec_placeholderplaceholderplaceholder' });
-    closers.push(() => smtp.close(), () => statusRx.close());
+    closers.push(
+      () => smtp.close(),
+      () => statusRx.close(),
+    );
     const env = {
       EMAIL_PROVIDERS: 'smtp',
       SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
@@ -94,14 +97,15 @@ describe('operations', () => {
     expect(smtp.received[0]!.mail.subject).toBe(PII.subject);
 
     // The request id, from the API's access log into each delivery's worker log lines.
-    const workerLines = worker.output().split('\n').filter((l) => l.includes('"request_id":"req-trace-123"'));
+    const workerLines = worker
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"request_id":"req-trace-123"'));
     expect(workerLines.length).toBeGreaterThanOrEqual(3);
     expect(api.output()).toMatch(/"request_id":"req-trace-123".*"path":"\/notifications"/);
 
     // Metrics move as deliveries happen (workers flush to Redis every second).
-    await waitFor(async () =>
-      (await metric(/notify_deliveries_total\{channel="email",provider="smtp",outcome="delivered"\} (\d+)/)) === deliveredBefore + 1 ? true : undefined,
-    );
+    await waitFor(async () => ((await metric(/notify_deliveries_total\{channel="email",provider="smtp",outcome="delivered"\} (\d+)/)) === deliveredBefore + 1 ? true : undefined));
     expect(await metric(/notify_accept_to_delivered_seconds_count\{channel="email",priority="normal"\} (\d+)/)).toBeGreaterThanOrEqual(1);
     expect(await metric(/http_requests_total\{method="POST",route="\/notifications",status="202"\} (\d+)/)).toBeGreaterThanOrEqual(1);
     expect(await metric(/notify_queue_jobs\{queue="notify.email",state="completed"\} (\d+)/)).toBeGreaterThanOrEqual(1);

@@ -88,7 +88,10 @@ export async function startApi(t: TestEnv, env: Record<string, string> = {}): Pr
     });
   for (let i = 0; i < 200; i++) {
     if (api.child.exitCode !== null) throw new Error(`api exited:\n${api.output()}`);
-    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return { ...api, url, key, call };
     await sleep(50);
   }

@@ -7,16 +7,7 @@ import { CHANNELS } from '@notify/core/platform';
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, startApi, startWorker, type ApiService, type Service } from './processes.js';
-import {
-  isCurl,
-  matchExcerpt,
-  matchLines,
-  parseExcerpt,
-  parseReadme,
-  placeholders,
-  type Bindings,
-  type Example,
-} from './readme-examples.js';
+import { isCurl, matchExcerpt, matchLines, parseExcerpt, parseReadme, placeholders, type Bindings, type Example } from './readme-examples.js';
 
 /**
  * The README runs: every ```sh example, in order, against the built API and

@@ -17,7 +17,13 @@ export async function scratchRedis(args: string[]): Promise<{ url: string; stop(
     const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
     probe.on('error', () => {});
     for (let i = 0; i < 100; i++) {
-      if (await probe.connect().then(() => true, () => false)) break;
+      if (
+        await probe.connect().then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
       await sleep(50);
     }
     probe.disconnect();
@@ -29,7 +35,10 @@ export async function scratchRedis(args: string[]): Promise<{ url: string; stop(
     };
   }
   const { GenericContainer } = await import('testcontainers');
-  const container = await new GenericContainer('redis:7-alpine').withCommand(['redis-server', ...args]).withExposedPorts(6379).start();
+  const container = await new GenericContainer('redis:7-alpine')
+    .withCommand(['redis-server', ...args])
+    .withExposedPorts(6379)
+    .start();
   return {
     url: `redis://${container.getHost()}:${container.getMappedPort(6379)}`,
     async stop() {

@@ -73,17 +73,24 @@ async function settled(r: Recorded) {
 const clean = { outside: [], failed: [], errors: [] };
 
 describe('every page loads only from the service', () => {
-  it.each(['/admin/queues', '/admin/queues/'])('Bull Board at %s shows the queues, with fonts and scripts from the service only', async (path) => {
-    const r = await open(path);
-    await r.page.getByText('notify.email').first().waitFor({ timeout: 20_000 });
-    // Open a queue: its view loads more chunks lazily.
-    await r.page.getByText('notify.email').first().click();
-    await r.page.waitForURL(/\/admin\/queues\/queue\/notify\.email/);
-    await r.page.getByText(/completed/i).first().waitFor();
-    expect(r.requests.some((u) => u.includes('/admin/queues/api/queues'))).toBe(true);
-    expect(r.requests.filter((u) => /\/admin\/queues\/static\/.+\.js$/.test(u)).length).toBeGreaterThanOrEqual(3);
-    expect(await settled(r)).toEqual(clean);
-  }, 60_000);
+  it.each(['/admin/queues', '/admin/queues/'])(
+    'Bull Board at %s shows the queues, with fonts and scripts from the service only',
+    async (path) => {
+      const r = await open(path);
+      await r.page.getByText('notify.email').first().waitFor({ timeout: 20_000 });
+      // Open a queue: its view loads more chunks lazily.
+      await r.page.getByText('notify.email').first().click();
+      await r.page.waitForURL(/\/admin\/queues\/queue\/notify\.email/);
+      await r.page
+        .getByText(/completed/i)
+        .first()
+        .waitFor();
+      expect(r.requests.some((u) => u.includes('/admin/queues/api/queues'))).toBe(true);
+      expect(r.requests.filter((u) => /\/admin\/queues\/static\/.+\.js$/.test(u)).length).toBeGreaterThanOrEqual(3);
+      expect(await settled(r)).toEqual(clean);
+    },
+    60_000,
+  );
 
   it('a deep link into Bull Board with a trailing slash works too', async () => {
     const r = await open('/admin/queues/queue/notify.sms/');

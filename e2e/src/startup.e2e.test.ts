@@ -33,4 +33,3 @@ describe('startup checks', () => {
     expect(failed).toMatch(/refusing to start/);
   });
 });
-

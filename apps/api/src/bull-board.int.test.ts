@@ -15,7 +15,10 @@ const get = (path: string, method = 'GET') => t.app.request(path, { method, head
 function assets(html: string): string[] {
   const base = /<base href="([^"]+)"/.exec(html)?.[1];
   expect(base).toBe('/admin/queues/');
-  return [...html.matchAll(/\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]!).filter((u) => u !== base).map((u) => new URL(u, `http://x${base}`).pathname);
+  return [...html.matchAll(/\b(?:src|href)="([^"]+)"/g)]
+    .map((m) => m[1]!)
+    .filter((u) => u !== base)
+    .map((u) => new URL(u, `http://x${base}`).pathname);
 }
 
 describe('Bull Board', () => {

@@ -67,7 +67,7 @@ export function mountDocs(app: OpenAPIHono<ApiEnv>): void {
     path: '/metrics',
     operationId: 'getMetrics',
     tags: ['operations'],
-    summary: 'Prometheus metrics: HTTP requests, queue depths, the workers\' deliveries',
+    summary: "Prometheus metrics: HTTP requests, queue depths, the workers' deliveries",
     security: [{ admin: [] }],
     responses: {
       200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } },
@@ -89,8 +89,5 @@ export function mountDocs(app: OpenAPIHono<ApiEnv>): void {
     tags: TAGS,
   });
   app.get('/docs', (c) => c.html(PAGE));
-  app.use(
-    '/docs/assets/*',
-    serveStatic({ root: path.relative(process.cwd(), swaggerDir), rewriteRequestPath: (p) => p.replace(/^\/docs\/assets/, '') }),
-  );
+  app.use('/docs/assets/*', serveStatic({ root: path.relative(process.cwd(), swaggerDir), rewriteRequestPath: (p) => p.replace(/^\/docs\/assets/, '') }));
 }

@@ -96,8 +96,7 @@ export class InboxHub {
   async admit(redis: Redis, appId: string, userId: string): Promise<StreamLease> {
     const keys = streamLeaseKeys(appId, userId);
     const id = randomUUID();
-    const run = (mode: 'admit' | 'renew') =>
-      redis.eval(ADMIT, 2, ...keys, id, LEASE_MS, this.limits.perApp, this.limits.perUser, mode) as Promise<number>;
+    const run = (mode: 'admit' | 'renew') => redis.eval(ADMIT, 2, ...keys, id, LEASE_MS, this.limits.perApp, this.limits.perUser, mode) as Promise<number>;
     const refused = await run('admit');
     if (refused !== 0) {
       const [cap, whose] = refused === 1 ? [this.limits.perApp, 'this app'] : [this.limits.perUser, 'this user'];

@@ -77,7 +77,10 @@ describe('fault suite', () => {
       await insertNotifications(d.t.db.pool, planned);
       expect(await d.t.queues.in_app.count()).toBe(0);
       await d.startWorkers(1);
-      const r = await d.settle(planned.map((p) => p.id), 30_000);
+      const r = await d.settle(
+        planned.map((p) => p.id),
+        30_000,
+      );
       expect(r.delivered).toBe(100);
       return { scenario: '3 crash between commit and enqueue', accepted: planned.length, ...counts(r), stalled: d.stalled, recover_s: r.seconds };
     });

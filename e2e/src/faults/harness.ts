@@ -64,9 +64,7 @@ export class Deployment {
   }
 
   async startWorkers(count: number, env: Record<string, string> = {}): Promise<Service[]> {
-    const started = await Promise.all(
-      Array.from({ length: count }, () => startWorker(this.t, ['in_app'], { ...this.baseEnv(), ...env })),
-    );
+    const started = await Promise.all(Array.from({ length: count }, () => startWorker(this.t, ['in_app'], { ...this.baseEnv(), ...env })));
     this.workers.push(...started);
     return started;
   }
@@ -183,5 +181,7 @@ export function formatTable(rows: FaultRow[]): string {
   const cell = (r: FaultRow, c: keyof FaultRow) => (c === 'recover_s' ? (r.recover_s === null ? '-' : r.recover_s.toFixed(1)) : String(r[c]));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r, c).length)));
   const line = (vals: string[]) => `| ${vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join(' | ')} |`;
-  return [line(cols), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map((r) => line(cols.map((c) => cell(r, c))))].join('\n');
+  return [line(cols), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map((r) => line(cols.map((c) => cell(r, c))))].join(
+    '\n',
+  );
 }

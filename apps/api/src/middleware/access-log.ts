@@ -9,9 +9,6 @@ export function accessLog(log: Logger): MiddlewareHandler<ApiEnv> {
     const child = log.child({ request_id: c.get('requestId') });
     c.set('log', child);
     await next();
-    child.info(
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
-      'request',
-    );
+    child.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
   };
 }

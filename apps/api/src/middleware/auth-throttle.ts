@@ -139,7 +139,10 @@ export function throttleBucket(ip: string): string {
   if (family !== 6) return 'unknown';
   const g = ipv6Groups(ip);
   if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `${g[6]! >> 8}.${g[6]! & 0xff}.${g[7]! >> 8}.${g[7]! & 0xff}`;
-  return `${g.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64`;
+  return `${g
+    .slice(0, 4)
+    .map((x) => x.toString(16))
+    .join(':')}::/64`;
 }
 
 /**
@@ -157,7 +160,10 @@ export function clientAddress(c: Context, trustedProxyHops: number): string {
     socket = undefined;
   }
   if (trustedProxyHops > 0) {
-    const hops = (c.req.header('x-forwarded-for') ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+    const hops = (c.req.header('x-forwarded-for') ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean);
     const seen = hops[Math.max(0, hops.length - trustedProxyHops)];
     if (seen && net.isIP(seen)) return throttleBucket(seen);
   }
