@@ -12,8 +12,7 @@ export function deliveryView(d: Omit<DeliveryRow, 'appId' | 'notificationId'>): 
     scheduled_for: d.scheduledFor?.toISOString() ?? null,
     reason: d.reason,
     attempts: d.attempts,
-    last_error:
-      d.lastErrorCode === null && d.lastErrorMessage === null ? null : { code: d.lastErrorCode, message: d.lastErrorMessage },
+    last_error: d.lastErrorCode === null && d.lastErrorMessage === null ? null : { code: d.lastErrorCode, message: d.lastErrorMessage },
     provider: d.provider,
     provider_message_id: d.providerMessageId,
     created_at: d.createdAt.toISOString(),
