@@ -5,7 +5,6 @@ import { newRouter } from '../router.js';
 import { requireRedis } from '../middleware/require-redis.js';
 import { errorResponses, IdParams, jsonBody, jsonResponse, pageResponses, tenantRoute } from '../openapi.js';
 
-
 /** Deliveries across notifications: the dead-letter list and its replay. */
 export function deliveryRoutes(deps: ReplayDeps & { redis: Redis }) {
   const app = newRouter();

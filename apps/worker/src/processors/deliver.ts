@@ -21,10 +21,7 @@ export interface DeliverDeps {
   telemetry?: Telemetry | undefined;
 }
 
-export type DeliverResult =
-  | { outcome: 'delivered'; provider: string; provider_message_id: string }
-  | { outcome: 'skipped'; reason: string }
-  | { outcome: 'already_finished' };
+export type DeliverResult = { outcome: 'delivered'; provider: string; provider_message_id: string } | { outcome: 'skipped'; reason: string } | { outcome: 'already_finished' };
 
 /**
  * Delivers one job: claim the delivery row (which refuses finished ones), send

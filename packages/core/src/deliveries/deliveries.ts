@@ -77,12 +77,7 @@ export interface ReplayDeps {
  * replay record are one statement; the jobs follow (the sweeper covers a crash
  * in between).
  */
-async function replay(
-  deps: ReplayDeps,
-  appId: string,
-  where: { ids?: string[]; filter?: ReplayFilter },
-  requestId: string | null,
-): Promise<string[]> {
+async function replay(deps: ReplayDeps, appId: string, where: { ids?: string[]; filter?: ReplayFilter }, requestId: string | null): Promise<string[]> {
   const f = where.filter;
   const { rows } = await deps.db.pool.query<{ id: string; notification_id: string; channel: Channel; priority: Priority }>({
     name: 'replay_deliveries',

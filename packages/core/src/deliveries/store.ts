@@ -121,10 +121,7 @@ export async function removeDevices(pool: pg.Pool, ids: string[]): Promise<void>
 
 /** Disables a user's webhook endpoint after it answered 410 Gone; setting the URL again re-enables it. */
 export async function disableWebhook(pool: pg.Pool, appId: string, userId: string): Promise<void> {
-  await pool.query(
-    'UPDATE users SET webhook_disabled_at = now(), updated_at = now() WHERE app_id = $1 AND id = $2 AND webhook_disabled_at IS NULL',
-    [appId, userId],
-  );
+  await pool.query('UPDATE users SET webhook_disabled_at = now(), updated_at = now() WHERE app_id = $1 AND id = $2 AND webhook_disabled_at IS NULL', [appId, userId]);
 }
 
 /** One provider call, for the delivery's error history (delivery_attempts). */
@@ -235,11 +232,7 @@ export async function finishDelivery(pool: pg.Pool, id: string, o: DeliveryOutco
  * Records a failed attempt that will be retried. Without `attempt`, no
  * provider was called (every breaker open): the claim is not counted either.
  */
-export async function markRetrying(
-  pool: pg.Pool,
-  id: string,
-  e: { provider: string; errorCode: string; errorMessage: string; attempt?: AttemptRecord },
-): Promise<void> {
+export async function markRetrying(pool: pg.Pool, id: string, e: { provider: string; errorCode: string; errorMessage: string; attempt?: AttemptRecord }): Promise<void> {
   const a = e.attempt;
   await pool.query({
     name: 'mark_retrying',

@@ -28,9 +28,7 @@ const EXPECTED: Array<[DeliveryStatus, DeliveryStatus]> = [
   ['retrying', 'sending'],
   ['sending', 'sending'],
   // finish (from queued or retrying too: the sweeper fails a job BullMQ gave up on, tests finish directly)
-  ...(['queued', 'retrying', 'sending'] as const).flatMap((from) =>
-    (['delivered', 'failed', 'skipped'] as const).map((to): [DeliveryStatus, DeliveryStatus] => [from, to]),
-  ),
+  ...(['queued', 'retrying', 'sending'] as const).flatMap((from) => (['delivered', 'failed', 'skipped'] as const).map((to): [DeliveryStatus, DeliveryStatus] => [from, to])),
   // retry
   ['sending', 'retrying'],
   // cancel
@@ -103,9 +101,7 @@ function sources(dir: string): string[] {
 }
 
 describe('every writer of delivery status', () => {
-  const files = [path.join(root, 'packages/core/src'), path.join(root, 'apps')].flatMap((d) =>
-    sources(d).filter((f) => !f.includes(`${path.sep}node_modules${path.sep}`)),
-  );
+  const files = [path.join(root, 'packages/core/src'), path.join(root, 'apps')].flatMap((d) => sources(d).filter((f) => !f.includes(`${path.sep}node_modules${path.sep}`)));
   // Each UPDATE of deliveries that sets status, with the status it writes.
   const updates = files.flatMap((f) =>
     [...readFileSync(f, 'utf8').matchAll(/UPDATE deliveries\b[^\n]*?SET\s+status\s*=\s*(\$\{target\('\w+', '\w+'\)\}|[^,\n]+)/g)].map((m) => ({

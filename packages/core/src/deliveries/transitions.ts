@@ -133,9 +133,7 @@ const BUCKETS = Object.keys(COLUMN) as Bucket[];
 export function countsUpdateSql(moved: string, t: TransitionName): string {
   const from = sourceBucket(t);
   const counts = BUCKETS.map((b) => `count(*) FILTER (WHERE ${statusIn(statusesIn(b))}) AS to_${b}`).join(', ');
-  const next = Object.fromEntries(
-    BUCKETS.map((b) => [b, `n.${COLUMN[b]} + d.to_${b}${b === from ? ' - d.moved' : ''}`]),
-  ) as Record<Bucket, string>;
+  const next = Object.fromEntries(BUCKETS.map((b) => [b, `n.${COLUMN[b]} + d.to_${b}${b === from ? ' - d.moved' : ''}`])) as Record<Bucket, string>;
   return `delta AS (
       SELECT notification_id, count(*) AS moved, ${counts} FROM ${moved} GROUP BY notification_id
     ),

@@ -25,11 +25,7 @@ function byChannel(deliveries: QueuedDelivery[]): Map<Channel, QueuedDelivery[]>
 }
 
 /** Adds one job per delivery, one round trip per channel queue. An existing job id is left alone. */
-export async function addDeliveryJobs(
-  queues: ChannelQueues,
-  retry: RetryPolicy,
-  deliveries: QueuedDelivery[],
-): Promise<void> {
+export async function addDeliveryJobs(queues: ChannelQueues, retry: RetryPolicy, deliveries: QueuedDelivery[]): Promise<void> {
   const now = Date.now();
   await Promise.all(
     [...byChannel(deliveries)].map(([channel, ds]) =>
@@ -53,11 +49,7 @@ export async function addFanoutJob(fanout: Queue<FanoutJob>, batchId: string, re
  * Replaces finished jobs (a replayed delivery's old failed job keeps its id)
  * with fresh ones. A job a worker holds right now cannot be removed and stays.
  */
-export async function requeueDeliveries(
-  queues: ChannelQueues,
-  retry: RetryPolicy,
-  deliveries: QueuedDelivery[],
-): Promise<void> {
+export async function requeueDeliveries(queues: ChannelQueues, retry: RetryPolicy, deliveries: QueuedDelivery[]): Promise<void> {
   await Promise.all(deliveries.map((d) => queues[d.channel].remove(d.id).catch(() => 0)));
   await addDeliveryJobs(queues, retry, deliveries);
 }
@@ -106,7 +98,15 @@ export async function sweepOutbox(
     if (!lock[0]?.ok) return null;
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
-      const { rows } = await client.query<{ id: string; notification_id: string; channel: Channel; status: string; priority: Priority; scheduled_for: Date | null; request_id: string | null }>({
+      const { rows } = await client.query<{
+        id: string;
+        notification_id: string;
+        channel: Channel;
+        status: string;
+        priority: Priority;
+        scheduled_for: Date | null;
+        request_id: string | null;
+      }>({
         name: 'sweep_page',
         text: `SELECT d.id, d.notification_id, d.channel, d.status, n.priority, d.scheduled_for, n.request_id
           FROM deliveries d JOIN notifications n ON n.id = d.notification_id
@@ -210,9 +210,6 @@ async function jobStates(redis: Redis, queues: ChannelQueues, rows: { id: string
 
 /** Deletes idempotency keys past their window, a page at a time. */
 export async function deleteExpiredIdempotencyKeys(pool: pg.Pool, limit = 10_000): Promise<number> {
-  const { rowCount } = await pool.query(
-    `DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys WHERE expires_at < now() LIMIT $1)`,
-    [limit],
-  );
+  const { rowCount } = await pool.query(`DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys WHERE expires_at < now() LIMIT $1)`, [limit]);
   return rowCount ?? 0;
 }
