@@ -59,3 +59,15 @@ export function parseRetryAfter(header: string | string[] | null | undefined, no
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
+
+/**
+ * A copy of a provider's error with `redact` applied to its message and stack,
+ * keeping only the given fields: pino prints a cause's message and stack, and
+ * the original may hold a recipient's address, the request or the raw reply.
+ */
+export function scrubbedError(err: Error, redact: (text: string) => string, fields: Record<string, unknown>): Error {
+  const copy = new Error(redact(err.message));
+  copy.name = err.name;
+  copy.stack = err.stack === undefined ? undefined : redact(err.stack);
+  return Object.assign(copy, fields);
+}

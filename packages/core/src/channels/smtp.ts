@@ -2,7 +2,7 @@ import nodemailer from 'nodemailer';
 import type { NodemailerError } from 'nodemailer';
 import type { Env } from '../platform/env.js';
 import { messageFor, type Provider } from './provider.js';
-import { ProviderError } from './provider-error.js';
+import { ProviderError, scrubbedError } from './provider-error.js';
 
 export interface SmtpProviderOptions {
   /**
@@ -102,18 +102,8 @@ function redact(text: string, to: string): string {
   return named.replace(EMAIL_ADDRESS, '[address]');
 }
 
-/**
- * A copy of the error without addresses, kept as the cause: pino prints a
- * cause's message and stack, and the original also holds the raw server reply.
- */
+/** The error without addresses, kept as the cause (the original also holds the raw server reply). */
 function scrubbed(err: NodemailerError, to: string): Error {
-  const copy = new Error(redact(err.message, to));
-  copy.name = err.name;
-  copy.stack = err.stack === undefined ? undefined : redact(err.stack, to);
-  return Object.assign(copy, {
-    code: err.code,
-    originalCode: err.originalCode,
-    responseCode: err.responseCode,
-    command: err.command,
-  });
+  const { code, originalCode, responseCode, command } = err;
+  return scrubbedError(err, (text) => redact(text, to), { code, originalCode, responseCode, command });
 }

@@ -7,7 +7,7 @@ import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import type * as HttpResponse from 'twilio/lib/http/response.js';
 import type { Env } from '../platform/env.js';
 import { messageFor, type Provider } from './provider.js';
-import { errnoCode, parseRetryAfter, ProviderError } from './provider-error.js';
+import { errnoCode, parseRetryAfter, ProviderError, scrubbedError } from './provider-error.js';
 
 type Response<T> = HttpResponse.default<T>;
 
@@ -169,10 +169,7 @@ function redact(text: string, to: string): string {
   return named.replace(PHONE_NUMBER, '[phone]');
 }
 
-/** A copy of the error without the number, kept as the cause: pino prints a cause's message and stack. */
+/** The error without the number, kept as the cause. */
 function scrubbed(err: Error, to: string, fields: Record<string, unknown>): Error {
-  const copy = new Error(redact(err.message, to));
-  copy.name = err.name;
-  copy.stack = err.stack === undefined ? undefined : redact(err.stack, to);
-  return Object.assign(copy, fields);
+  return scrubbedError(err, (text) => redact(text, to), fields);
 }
