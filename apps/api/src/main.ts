@@ -38,9 +38,7 @@ const app = createApp({
     trustedProxyHops: env.TRUST_PROXY_HOPS,
   },
 });
-const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) =>
-  log.info({ port: info.port }, 'api listening'),
-);
+const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => log.info({ port: info.port }, 'api listening'));
 
 closeOnSignals({
   log,

@@ -37,13 +37,16 @@ export function startMaintenance(deps: MaintenanceDeps): () => Promise<void> {
   };
   const schedule = () => {
     // Jitter spreads replicas started together.
-    const timer = setTimeout(() => {
-      if (stopped) return;
-      running = runOnce().finally(() => {
-        running = null;
-        if (!stopped) schedule();
-      });
-    }, deps.intervalMs * (0.8 + Math.random() * 0.4));
+    const timer = setTimeout(
+      () => {
+        if (stopped) return;
+        running = runOnce().finally(() => {
+          running = null;
+          if (!stopped) schedule();
+        });
+      },
+      deps.intervalMs * (0.8 + Math.random() * 0.4),
+    );
     timer.unref();
   };
   schedule();

@@ -12,6 +12,11 @@ if (out) {
   register(new URL('./hooks.mjs', import.meta.url), { data: { out } });
   const cache = createRequire(import.meta.url).cache;
   process.on('exit', () => {
-    appendFileSync(out, Object.keys(cache).map((file) => `${pathToFileURL(file).href}\n`).join(''));
+    appendFileSync(
+      out,
+      Object.keys(cache)
+        .map((file) => `${pathToFileURL(file).href}\n`)
+        .join(''),
+    );
   });
 }

@@ -37,8 +37,15 @@ function drawCards(overview) {
       'article',
       { class: 'card' },
       el('h3', {}, channel.replace('_', '-')),
-      el('dl', {}, ...stat('sent', c.accepted), ...stat('delivered', c.delivered), ...stat('failed', c.failed), ...stat('skipped', c.skipped),
-        ...stat('in queue', state.queueDepth[channel] ?? '-')),
+      el(
+        'dl',
+        {},
+        ...stat('sent', c.accepted),
+        ...stat('delivered', c.delivered),
+        ...stat('failed', c.failed),
+        ...stat('skipped', c.skipped),
+        ...stat('in queue', state.queueDepth[channel] ?? '-'),
+      ),
     );
   });
   $('#channels').replaceChildren(...cards);
@@ -71,38 +78,110 @@ function drawChart(overview) {
 }
 
 function drawLatency(overview) {
-  table($('#latency'), ['channel', 'priority', 'delivered', 'p50', 'p95', 'p99'],
-    overview.latency.map((l) => el('tr', {}, el('td', {}, l.channel), el('td', {}, l.priority), el('td', { class: 'n' }, l.delivered),
-      el('td', { class: 'n' }, seconds(l.p50)), el('td', { class: 'n' }, seconds(l.p95)), el('td', { class: 'n' }, seconds(l.p99)))));
+  table(
+    $('#latency'),
+    ['channel', 'priority', 'delivered', 'p50', 'p95', 'p99'],
+    overview.latency.map((l) =>
+      el(
+        'tr',
+        {},
+        el('td', {}, l.channel),
+        el('td', {}, l.priority),
+        el('td', { class: 'n' }, l.delivered),
+        el('td', { class: 'n' }, seconds(l.p50)),
+        el('td', { class: 'n' }, seconds(l.p95)),
+        el('td', { class: 'n' }, seconds(l.p99)),
+      ),
+    ),
+  );
 }
 
 function drawFailures(overview) {
-  table($('#failures'), ['channel', 'provider', 'error', 'count', ''],
-    overview.failures.map((f) => el('tr', {}, el('td', {}, f.channel), el('td', {}, f.provider), el('td', {}, f.error_code), el('td', { class: 'n' }, f.count),
-      el('td', {}, el('a', { href: '#', class: 'show-failed', onclick: (e) => { e.preventDefault(); showFailed(f); } }, 'show deliveries')))));
+  table(
+    $('#failures'),
+    ['channel', 'provider', 'error', 'count', ''],
+    overview.failures.map((f) =>
+      el(
+        'tr',
+        {},
+        el('td', {}, f.channel),
+        el('td', {}, f.provider),
+        el('td', {}, f.error_code),
+        el('td', { class: 'n' }, f.count),
+        el(
+          'td',
+          {},
+          el(
+            'a',
+            {
+              href: '#',
+              class: 'show-failed',
+              onclick: (e) => {
+                e.preventDefault();
+                showFailed(f);
+              },
+            },
+            'show deliveries',
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 async function showFailed(filter) {
   const failed = await api(withApp('/failed', { channel: filter.channel, provider: filter.provider, error_code: filter.error_code }));
   $('#failed-filter').textContent = `${filter.channel} · ${filter.provider} · ${filter.error_code}`;
-  table($('#failed'), ['delivery', 'user', 'error', 'attempts', 'failed at', ''],
+  table(
+    $('#failed'),
+    ['delivery', 'user', 'error', 'attempts', 'failed at', ''],
     failed.data.map((d) => {
       const status = el('span', { class: 'replay-status' });
-      const button = el('button', { class: 'replay', 'data-delivery': d.id, onclick: async () => {
-        button.disabled = true;
-        try {
-          const r = await api(withApp(`/deliveries/${d.id}/replay`), { method: 'POST' });
-          status.textContent = ` ${r.status}`;
-          watchDelivery(d.notification_id, d.id, status);
-        } catch (err) {
-          status.textContent = ` ${err.message}`;
-          button.disabled = false;
-        }
-      } }, 'Replay');
-      return el('tr', {}, el('td', {}, el('a', { href: '#', onclick: (e) => { e.preventDefault(); search(d.notification_id); } }, d.id)),
-        el('td', {}, d.user_id), el('td', {}, `${d.last_error_code}: ${d.last_error_message ?? ''}`), el('td', { class: 'n' }, d.attempts),
-        el('td', {}, d.failed_at ? new Date(d.failed_at).toLocaleString() : ''), el('td', {}, button, status));
-    }));
+      const button = el(
+        'button',
+        {
+          class: 'replay',
+          'data-delivery': d.id,
+          onclick: async () => {
+            button.disabled = true;
+            try {
+              const r = await api(withApp(`/deliveries/${d.id}/replay`), { method: 'POST' });
+              status.textContent = ` ${r.status}`;
+              watchDelivery(d.notification_id, d.id, status);
+            } catch (err) {
+              status.textContent = ` ${err.message}`;
+              button.disabled = false;
+            }
+          },
+        },
+        'Replay',
+      );
+      return el(
+        'tr',
+        {},
+        el(
+          'td',
+          {},
+          el(
+            'a',
+            {
+              href: '#',
+              onclick: (e) => {
+                e.preventDefault();
+                search(d.notification_id);
+              },
+            },
+            d.id,
+          ),
+        ),
+        el('td', {}, d.user_id),
+        el('td', {}, `${d.last_error_code}: ${d.last_error_message ?? ''}`),
+        el('td', { class: 'n' }, d.attempts),
+        el('td', {}, d.failed_at ? new Date(d.failed_at).toLocaleString() : ''),
+        el('td', {}, button, status),
+      );
+    }),
+  );
   $('#failed-panel').hidden = false;
 }
 
@@ -111,7 +190,7 @@ async function watchDelivery(notificationId, deliveryId, status) {
   for (let i = 0; i < 60; i++) {
     await new Promise((r) => setTimeout(r, 1000));
     const [n] = (await api(withApp('/timeline', { q: notificationId }))).data;
-    const d = n && n.deliveries.find((x) => x.id === deliveryId);
+    const d = n?.deliveries.find((x) => x.id === deliveryId);
     if (d) status.textContent = ` ${d.status}`;
     if (d && !['queued', 'sending', 'retrying'].includes(d.status)) return;
   }
@@ -123,11 +202,28 @@ async function search(q) {
   const panel = $('#timeline');
   if (data.length === 0) panel.replaceChildren(el('p', {}, `Nothing found for ${q}`));
   else {
-    panel.replaceChildren(...data.flatMap((n) => [
-      el('h3', {}, `${n.id} · user ${n.user_id} · `, el('span', { class: n.status === 'failed' ? 'bad' : 'ok', 'data-notification-status': n.id }, n.status)),
-      el('ol', { class: 'events' }, ...n.events.map((e) => el('li', {}, el('span', { class: 'kind' }, e.kind), ' ', new Date(e.at).toLocaleTimeString(), ' ',
-        e.channel ? `${e.channel} ` : '', e.provider ? `via ${e.provider} ` : '', e.detail ?? ''))),
-    ]));
+    panel.replaceChildren(
+      ...data.flatMap((n) => [
+        el('h3', {}, `${n.id} · user ${n.user_id} · `, el('span', { class: n.status === 'failed' ? 'bad' : 'ok', 'data-notification-status': n.id }, n.status)),
+        el(
+          'ol',
+          { class: 'events' },
+          ...n.events.map((e) =>
+            el(
+              'li',
+              {},
+              el('span', { class: 'kind' }, e.kind),
+              ' ',
+              new Date(e.at).toLocaleTimeString(),
+              ' ',
+              e.channel ? `${e.channel} ` : '',
+              e.provider ? `via ${e.provider} ` : '',
+              e.detail ?? '',
+            ),
+          ),
+        ),
+      ]),
+    );
   }
   $('#timeline-panel').hidden = false;
 }
@@ -149,10 +245,24 @@ async function refreshLive() {
     if (cell) cell.textContent = depth;
   }
   const rows = [
-    ...live.breakers.map((b) => el('tr', {}, el('td', {}, `${b.channel} · ${b.provider}`), el('td', { class: `state-${b.state}` }, b.state.replace('_', '-')),
-      el('td', {}, `reported ${new Date(b.reported_at).toLocaleTimeString()}`))),
-    ...live.queues.map((q) => el('tr', {}, el('td', {}, `queue ${q.channel}`), el('td', { class: 'n' }, `${q.waiting + q.prioritized} waiting`),
-      el('td', {}, `${q.active} active · ${q.delayed} delayed · ${q.failed} failed`))),
+    ...live.breakers.map((b) =>
+      el(
+        'tr',
+        {},
+        el('td', {}, `${b.channel} · ${b.provider}`),
+        el('td', { class: `state-${b.state}` }, b.state.replace('_', '-')),
+        el('td', {}, `reported ${new Date(b.reported_at).toLocaleTimeString()}`),
+      ),
+    ),
+    ...live.queues.map((q) =>
+      el(
+        'tr',
+        {},
+        el('td', {}, `queue ${q.channel}`),
+        el('td', { class: 'n' }, `${q.waiting + q.prioritized} waiting`),
+        el('td', {}, `${q.active} active · ${q.delayed} delayed · ${q.failed} failed`),
+      ),
+    ),
   ];
   table($('#live'), ['', 'state', ''], rows);
   $('#live-at').textContent = `updated ${new Date(live.at).toLocaleTimeString()}`;
@@ -162,12 +272,22 @@ async function start() {
   const { data: apps } = await api('/apps');
   const wanted = new URLSearchParams(location.search).get('app') ?? localStorage.getItem('notify.app');
   $('#app').replaceChildren(...apps.map((a) => el('option', { value: a.id }, a.name)));
-  state.app = apps.some((a) => a.id === wanted) ? wanted : apps[0]?.id ?? null;
+  state.app = apps.some((a) => a.id === wanted) ? wanted : (apps[0]?.id ?? null);
   if (state.app) $('#app').value = state.app;
-  $('#app').addEventListener('change', (e) => { state.app = e.target.value; localStorage.setItem('notify.app', state.app); refreshOverview(); });
+  $('#app').addEventListener('change', (e) => {
+    state.app = e.target.value;
+    localStorage.setItem('notify.app', state.app);
+    refreshOverview();
+  });
   state.window = $('#window').value;
-  $('#window').addEventListener('change', (e) => { state.window = e.target.value; refreshOverview(); });
-  $('#search').addEventListener('submit', (e) => { e.preventDefault(); if ($('#q').value.trim()) search($('#q').value.trim()); });
+  $('#window').addEventListener('change', (e) => {
+    state.window = e.target.value;
+    refreshOverview();
+  });
+  $('#search').addEventListener('submit', (e) => {
+    e.preventDefault();
+    if ($('#q').value.trim()) search($('#q').value.trim());
+  });
   await refreshLive().catch(() => {});
   await refreshOverview();
   setInterval(() => refreshLive().catch(() => {}), 3000);

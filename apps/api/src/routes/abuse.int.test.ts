@@ -72,7 +72,13 @@ describe('failed authentication, throttled per client address', () => {
     const before = lookups();
 
     const answers = await Promise.all(
-      Array.from({ length: 300 }, () => fetch(`${v4}/categories`, { headers: bearer(generateKey()) }).then(async (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), body: await json<ErrorJson>(r) }))),
+      Array.from({ length: 300 }, () =>
+        fetch(`${v4}/categories`, { headers: bearer(generateKey()) }).then(async (r) => ({
+          status: r.status,
+          retryAfter: r.headers.get('retry-after'),
+          body: await json<ErrorJson>(r),
+        })),
+      ),
     );
     expect(lookups() - before).toBeLessThanOrEqual(20);
     const statuses = answers.map((a) => a.status);
@@ -218,7 +224,11 @@ describe('cross-site requests to operator pages', () => {
   }
   const statusOf = async (id: string) => (await t.db.prisma.delivery.findUniqueOrThrow({ where: { id } })).status;
   const replay = (id: string, headers: Record<string, string>) =>
-    t.app.request(`/dashboard/api/deliveries/${id}/replay?app=${t.appId}`, { method: 'POST', headers: { ...admin, ...headers }, body: headers['content-type'] ? 'x=1' : undefined });
+    t.app.request(`/dashboard/api/deliveries/${id}/replay?app=${t.appId}`, {
+      method: 'POST',
+      headers: { ...admin, ...headers },
+      body: headers['content-type'] ? 'x=1' : undefined,
+    });
   const admin = { authorization: adminHeader };
 
   it.each([
@@ -310,7 +320,10 @@ describe('IPv6 forms of a refused IPv4 address', () => {
         { channel: 'webhook', message: { url, secret: `whsec_${randomBytes(24).toString('base64')}`, payload: { type: 'x' } } },
         { deliveryId: randomUUID(), notificationId: randomUUID(), attempt: 1, log: t.log },
       );
-      const err = await sending.then(() => null, (e: unknown) => e);
+      const err = await sending.then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err, url).toBeInstanceOf(ProviderError);
       expect((err as ProviderError).code).toBe('webhook_url_forbidden');
       expect((err as ProviderError).retryable).toBe(false);

@@ -86,4 +86,3 @@ describe('topics', () => {
     expect(res.status).toBe(422);
   });
 });
-

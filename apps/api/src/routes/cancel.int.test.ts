@@ -10,8 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-const create = async (channels: string[]) =>
-  json<Notification>(await t.call('POST', '/notifications', { user_id: 'c-1', message: 'Sale!', channels }));
+const create = async (channels: string[]) => json<Notification>(await t.call('POST', '/notifications', { user_id: 'c-1', message: 'Sale!', channels }));
 
 describe('POST /notifications/{id}/cancel', () => {
   it('cancels deliveries not sent yet and removes their jobs', async () => {

@@ -57,14 +57,18 @@ async function leases(appId: string, userId: string): Promise<[number, number]> 
 
 /** Waits until nothing of the user's streams is left in Redis. */
 async function expectReleased(appId: string, users: string[]): Promise<void> {
-  await waitFor(async () => {
-    for (const u of users) {
-      if ((await subscribers(appId, u)) !== 0) return undefined;
-      const [a, b] = await leases(appId, u);
-      if (a !== 0 || b !== 0) return undefined;
-    }
-    return true;
-  }, 5000, `the streams of ${users.join(', ')} to be released`);
+  await waitFor(
+    async () => {
+      for (const u of users) {
+        if ((await subscribers(appId, u)) !== 0) return undefined;
+        const [a, b] = await leases(appId, u);
+        if (a !== 0 || b !== 0) return undefined;
+      }
+      return true;
+    },
+    5000,
+    `the streams of ${users.join(', ')} to be released`,
+  );
 }
 
 describe('streams release their subscription however they end', () => {
@@ -166,12 +170,16 @@ describe('open streams are capped per user and per app, across replicas', () => 
     await elsewhere.body!.cancel();
 
     await readers[0]!.close();
-    const later = await waitFor(async () => {
-      const res = await open(a, key, 'cap-3');
-      if (res.status === 200) return res;
-      await res.body?.cancel();
-      return undefined;
-    }, 5000, 'a place to free up');
+    const later = await waitFor(
+      async () => {
+        const res = await open(a, key, 'cap-3');
+        if (res.status === 200) return res;
+        await res.body?.cancel();
+        return undefined;
+      },
+      5000,
+      'a place to free up',
+    );
     readers.push(sseReader(later.body!));
     expect((await readers[3]!.next()).event).toBe('ready');
 

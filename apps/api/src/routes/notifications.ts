@@ -109,8 +109,7 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
       operationId: 'cancelNotification',
       tags: ['notifications'],
       summary: 'Cancel the deliveries not sent yet',
-      description:
-        'Queued and retrying deliveries become `cancelled` and their jobs are removed; one being sent right now finishes. 409 when nothing was left to cancel.',
+      description: 'Queued and retrying deliveries become `cancelled` and their jobs are removed; one being sent right now finishes. 409 when nothing was left to cancel.',
       request: { params: IdParams },
       responses: { 200: jsonResponse('The notification after cancelling', Notification), ...errorResponses(404, 409) },
     }),

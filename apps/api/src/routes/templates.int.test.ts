@@ -75,7 +75,9 @@ describe('templates', () => {
     });
     expect(n.deliveries.map((d) => d.channel)).toEqual(['email', 'sms']);
     // de-AT has no German: the default locale.
-    const de = await json<Notification>(await t.call('POST', '/notifications', { user_id: 'tpl-2', template: 'order_shipped', channels: ['email'], data: { name: 'Bob', order: 8 } }));
+    const de = await json<Notification>(
+      await t.call('POST', '/notifications', { user_id: 'tpl-2', template: 'order_shipped', channels: ['email'], data: { name: 'Bob', order: 8 } }),
+    );
     expect(de.locale).toBe('en');
   });
 

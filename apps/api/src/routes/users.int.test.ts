@@ -21,7 +21,12 @@ describe('PUT /users/{user_id}', () => {
 
   it('replaces the device list when given one', async () => {
     const sub = { endpoint: 'https://push.example.com/abc', keys: { p256dh: 'p', auth: 'a' } };
-    await t.call('PUT', '/users/u-2', { devices: [{ kind: 'fcm', token: 't1' }, { kind: 'webpush', subscription: sub }] });
+    await t.call('PUT', '/users/u-2', {
+      devices: [
+        { kind: 'fcm', token: 't1' },
+        { kind: 'webpush', subscription: sub },
+      ],
+    });
     const res = await t.call('PUT', '/users/u-2', { devices: [{ kind: 'fcm', token: 't2' }] });
     const body = await json<User>(res);
     expect(body.devices.map((d) => [d.kind, d.token])).toEqual([['fcm', 't2']]);
@@ -32,7 +37,11 @@ describe('PUT /users/{user_id}', () => {
     ['a phone that is not E.164', { phone: '0170 1234567' }, 'phone'],
     ['an unknown time zone', { timezone: 'Mars/Olympus' }, 'timezone'],
     ['an invalid locale', { locale: 'not a locale!' }, 'locale'],
-    ['a web push endpoint that is not https', { devices: [{ kind: 'webpush', subscription: { endpoint: 'http://x.example', keys: { p256dh: 'p', auth: 'a' } } }] }, 'devices.0.subscription.endpoint'],
+    [
+      'a web push endpoint that is not https',
+      { devices: [{ kind: 'webpush', subscription: { endpoint: 'http://x.example', keys: { p256dh: 'p', auth: 'a' } } }] },
+      'devices.0.subscription.endpoint',
+    ],
     ['an unknown field', { mail: 'a@example.com' }, ''],
   ];
   for (const [what, body, path] of bad) {

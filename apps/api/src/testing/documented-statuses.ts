@@ -10,7 +10,7 @@ interface Route {
   path: string;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A Hono route pattern (`/users/:user_id/inbox/:id{[0-9a-f-]+}`, `*`) as a regular expression. */
 function patternOf(path: string): RegExp {
@@ -19,7 +19,7 @@ function patternOf(path: string): RegExp {
     .map((segment) => {
       const param = /^:[A-Za-z_]\w*(?:\{(.+)\})?$/.exec(segment);
       if (param) return param[1] ? `(?:${param[1]})` : '[^/]+';
-      return segment === '*' ? '.*' : escape(segment);
+      return segment === '*' ? '.*' : escapeRegExp(segment);
     })
     .join('/');
   return new RegExp(`^${source}$`);

@@ -7,7 +7,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createChannelWorker } from '../channel-worker.js';
 import { notifyForTest, testWorkerOptions } from '../testing/test-worker.js';
 
-
 let t: TestEnv;
 const workers: Worker[] = [];
 
@@ -21,13 +20,7 @@ afterEach(async () => {
 });
 afterAll(() => t?.close());
 
-function startWorker(
-  channel: Channel,
-  provider: Provider | Provider[],
-  concurrency = 5,
-  autorun = true,
-  rateLimit?: { max: number; durationMs: number },
-): Worker {
+function startWorker(channel: Channel, provider: Provider | Provider[], concurrency = 5, autorun = true, rateLimit?: { max: number; durationMs: number }): Worker {
   const worker = createChannelWorker(testWorkerOptions(t, channel, provider, { concurrency, rateLimit, autorun }));
   workers.push(worker);
   return worker;
@@ -50,8 +43,7 @@ function recording(provider: Provider) {
 const simulated = (o: Partial<Parameters<typeof createSimulatedProvider>[0]> = {}) =>
   createSimulatedProvider({ failureRate: 0, failFirst: 0, latencyMs: 0, permanent: false, ...o });
 
-const notify = (input: Record<string, unknown>, retry?: { attempts: number; baseDelayMs: number }) =>
-  notifyForTest(t, { user_id: 'u1', message: 'Hello', ...input }, retry);
+const notify = (input: Record<string, unknown>, retry?: { attempts: number; baseDelayMs: number }) => notifyForTest(t, { user_id: 'u1', message: 'Hello', ...input }, retry);
 const finished = (id: string) => notificationFinished(t.db, id);
 
 describe('deliver', () => {

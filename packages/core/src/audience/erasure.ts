@@ -20,11 +20,7 @@ export interface Erased {
  * keeps later requests for the same id from sending anything until the user
  * is created again with PUT /users/{id}.
  */
-export async function eraseUser(
-  deps: { db: Db; queues: ChannelQueues; events?: Queue<StatusEventJob> | undefined },
-  appId: string,
-  userId: string,
-): Promise<Erased> {
+export async function eraseUser(deps: { db: Db; queues: ChannelQueues; events?: Queue<StatusEventJob> | undefined }, appId: string, userId: string): Promise<Erased> {
   const counts = { notifications: 0, inbox_items: 0 };
   const { deliveries, events } = await withTransaction(deps.db.pool, async (client) => {
     const deliveries = (
@@ -33,23 +29,15 @@ export async function eraseUser(
         [appId, userId],
       )
     ).rows;
-    const events = (await client.query<{ id: string }>('DELETE FROM status_events WHERE app_id = $1 AND user_id = $2 RETURNING id', [appId, userId])).rows.map(
-      (r) => r.id,
-    );
-    await client.query(
-      'DELETE FROM idempotency_keys WHERE app_id = $1 AND notification_id IN (SELECT id FROM notifications WHERE app_id = $1 AND user_id = $2)',
-      [appId, userId],
-    );
+    const events = (await client.query<{ id: string }>('DELETE FROM status_events WHERE app_id = $1 AND user_id = $2 RETURNING id', [appId, userId])).rows.map((r) => r.id);
+    await client.query('DELETE FROM idempotency_keys WHERE app_id = $1 AND notification_id IN (SELECT id FROM notifications WHERE app_id = $1 AND user_id = $2)', [appId, userId]);
     counts.notifications = (await client.query('DELETE FROM notifications WHERE app_id = $1 AND user_id = $2', [appId, userId])).rowCount ?? 0;
     counts.inbox_items = (await client.query('DELETE FROM inbox_items WHERE app_id = $1 AND user_id = $2', [appId, userId])).rowCount ?? 0;
     for (const table of ['preferences', 'topic_subscriptions']) {
       await client.query(`DELETE FROM ${table} WHERE app_id = $1 AND user_id = $2`, [appId, userId]);
     }
     await client.query('DELETE FROM users WHERE app_id = $1 AND id = $2', [appId, userId]);
-    await client.query(
-      'INSERT INTO erased_users (app_id, user_id) VALUES ($1, $2) ON CONFLICT (app_id, user_id) DO UPDATE SET erased_at = now()',
-      [appId, userId],
-    );
+    await client.query('INSERT INTO erased_users (app_id, user_id) VALUES ($1, $2) ON CONFLICT (app_id, user_id) DO UPDATE SET erased_at = now()', [appId, userId]);
     return { deliveries, events };
   });
   // Jobs hold ids only, but erasure leaves none: waiting, delayed, finished. A

@@ -32,16 +32,11 @@ function byChannel(fn: (c: Channel) => boolean): Record<Channel, boolean> {
 
 /** The effective settings: per channel, and per category x channel (required categories show on). */
 export async function getPreferences(db: Db, appId: string, userId: string): Promise<Preferences> {
-  const [rows, categories] = await Promise.all([
-    db.prisma.preference.findMany({ where: { appId, userId } }),
-    listCategories(db, appId),
-  ]);
+  const [rows, categories] = await Promise.all([db.prisma.preference.findMany({ where: { appId, userId } }), listCategories(db, appId)]);
   return {
     user_id: userId,
     channels: byChannel((c) => channelEnabled(rows, c, null, false)),
-    categories: Object.fromEntries(
-      categories.map((cat) => [cat.key, { required: cat.required, channels: byChannel((c) => channelEnabled(rows, c, cat.key, cat.required)) }]),
-    ),
+    categories: Object.fromEntries(categories.map((cat) => [cat.key, { required: cat.required, channels: byChannel((c) => channelEnabled(rows, c, cat.key, cat.required)) }])),
   };
 }
 

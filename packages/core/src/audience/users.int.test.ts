@@ -65,9 +65,7 @@ describe("a user's updated_at", () => {
 
   it('moves when the preferences change', async () => {
     const { userId } = await freshUser();
-    const { before, after } = await updatedAcross(userId, () =>
-      setPreferences(t.db, t.appId, userId, PutPreferencesBody.parse({ channels: { email: false } })),
-    );
+    const { before, after } = await updatedAcross(userId, () => setPreferences(t.db, t.appId, userId, PutPreferencesBody.parse({ channels: { email: false } })));
     expect(after > before).toBe(true);
   });
 

@@ -35,13 +35,7 @@ export interface WebhookPolicy {
 }
 
 /** Creates or updates a user's contacts. Returns whether the user was created. */
-export async function putUser(
-  db: Db,
-  appId: string,
-  userId: string,
-  body: PutUserBody,
-  webhooks: WebhookPolicy,
-): Promise<{ user: User; created: boolean }> {
+export async function putUser(db: Db, appId: string, userId: string, body: PutUserBody, webhooks: WebhookPolicy): Promise<{ user: User; created: boolean }> {
   if (body.webhook_url) {
     try {
       await resolveWebhookTarget(body.webhook_url, webhooks.allowedHosts, webhooks.lookup);
@@ -58,9 +52,7 @@ export async function putUser(
     ...(body.quiet_hours === undefined ? {} : { quietStart: body.quiet_hours?.start ?? null, quietEnd: body.quiet_hours?.end ?? null }),
   };
   const devices = body.devices?.map((d) =>
-    d.kind === 'fcm'
-      ? { id: newId(), kind: d.kind, token: d.token }
-      : { id: newId(), kind: d.kind, token: d.subscription.endpoint, keys: d.subscription.keys },
+    d.kind === 'fcm' ? { id: newId(), kind: d.kind, token: d.token } : { id: newId(), kind: d.kind, token: d.subscription.endpoint, keys: d.subscription.keys },
   );
   // Duplicate tokens in one request would break the (user, token) unique key.
   const uniqueDevices = devices && [...new Map(devices.map((d) => [d.token, d])).values()];

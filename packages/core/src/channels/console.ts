@@ -12,10 +12,7 @@ export function createConsoleProvider(): Provider {
     channels: CHANNELS,
     async send({ message }, ctx) {
       const providerMessageId = `console-${newId()}`;
-      ctx.log.info(
-        { provider: 'console', provider_message_id: providerMessageId, bytes: JSON.stringify(message).length },
-        'delivered (console provider)',
-      );
+      ctx.log.info({ provider: 'console', provider_message_id: providerMessageId, bytes: JSON.stringify(message).length }, 'delivered (console provider)');
       return { providerMessageId };
     },
   };

@@ -173,11 +173,7 @@ function invalidToken(error: FcmError): boolean {
   return onToken || /registration token/i.test(error.message ?? '');
 }
 
-async function post(
-  url: URL,
-  body: string,
-  opts: { headers: Record<string, string>; timeoutMs: number; agent: http.Agent | undefined },
-): Promise<FcmResponse> {
+async function post(url: URL, body: string, opts: { headers: Record<string, string>; timeoutMs: number; agent: http.Agent | undefined }): Promise<FcmResponse> {
   const request = url.protocol === 'https:' ? https.request : http.request;
   const signal = AbortSignal.timeout(opts.timeoutMs);
   try {

@@ -3,9 +3,7 @@ import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circui
 import type { Envelope, Provider, SendContext } from './provider.js';
 import { ProviderError, toProviderError } from './provider-error.js';
 
-export type ChainOutcome =
-  | { ok: true; provider: string; providerMessageId: string }
-  | { ok: false; provider: string; error: ProviderError };
+export type ChainOutcome = { ok: true; provider: string; providerMessageId: string } | { ok: false; provider: string; error: ProviderError };
 
 /**
  * A channel's providers in order (e.g. `EMAIL_PROVIDERS=smtp,console`), each

@@ -34,9 +34,6 @@ function provider(url: string, from = FROM): Provider {
   return p;
 }
 
-
-
-
 describe('smtp provider', () => {
   it('delivers from, to, subject and text + html as multipart/alternative, returning the Message-ID', async () => {
     const s = await server();

@@ -38,11 +38,9 @@ export function createSmtpProvider(opts: SmtpProviderOptions): Provider {
     channels: ['email'],
     async send(envelope) {
       const m = messageFor(envelope, 'email');
-      const info = await transport
-        .sendMail({ from: opts.from, to: m.to, subject: m.subject, text: m.text, html: m.html })
-        .catch((err: unknown) => {
-          throw smtpError(err, m.to);
-        });
+      const info = await transport.sendMail({ from: opts.from, to: m.to, subject: m.subject, text: m.text, html: m.html }).catch((err: unknown) => {
+        throw smtpError(err, m.to);
+      });
       // Only some of several recipients were refused: the others already have the message, so a retry would duplicate it.
       if (info.rejected.length > 0) {
         const responseCode = info.rejectedErrors?.[0]?.responseCode;

@@ -32,9 +32,6 @@ function provider(f: Pick<FakeTwilio, 'accountSid' | 'authToken' | 'baseUrl'>, o
   return p;
 }
 
-
-
-
 describe('twilio provider', () => {
   it('sends To, From and Body through the SDK and returns the message SID', async () => {
     const f = await fake();
@@ -136,7 +133,9 @@ describe('twilio provider', () => {
   it('gives each of several concurrent sends its own Retry-After', async () => {
     const f = await fake();
     const numbers = ['+14155550101', '+14155550102', '+14155550103', '+14155550104'];
-    numbers.forEach((to, i) => f.failFor(to, { status: 429, code: 20429, message: 'Too Many Requests', retryAfter: String(i + 1) }));
+    numbers.forEach((to, i) => {
+      f.failFor(to, { status: 429, code: 20429, message: 'Too Many Requests', retryAfter: String(i + 1) });
+    });
     const p = provider(f);
 
     const errors = await Promise.all(numbers.map((to) => sendError(p, sms(to))));
@@ -170,10 +169,7 @@ describe('twilio provider', () => {
     const f = await fake();
     const p = provider(f);
     const refused = await sendError(p, sms('+44 20 7946 0958x'));
-    const unreachable = await sendError(
-      provider({ accountSid: f.accountSid, authToken: f.authToken, baseUrl: `http://127.0.0.1:${await closedPort()}` }),
-      sms('+447946095800'),
-    );
+    const unreachable = await sendError(provider({ accountSid: f.accountSid, authToken: f.authToken, baseUrl: `http://127.0.0.1:${await closedPort()}` }), sms('+447946095800'));
 
     expect(refused.code).toBe('twilio_21211');
     expect(unreachable.code).toBe('twilio_connection');
@@ -186,9 +182,7 @@ describe('twilio provider', () => {
   });
 
   it('twilioProviderFromEnv names every missing variable', () => {
-    expect(() => twilioProviderFromEnv(loadEnv({}))).toThrow(
-      'The twilio provider needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM (unset or empty)',
-    );
+    expect(() => twilioProviderFromEnv(loadEnv({}))).toThrow('The twilio provider needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM (unset or empty)');
     expect(() => twilioProviderFromEnv(loadEnv({ TWILIO_ACCOUNT_SID: `AC${'1'.repeat(32)}`, TWILIO_FROM: ' ' }))).toThrow(
       'The twilio provider needs TWILIO_AUTH_TOKEN, TWILIO_FROM (unset or empty)',
     );

@@ -42,8 +42,7 @@ export function createWebhookProvider(opts: WebhookProviderOptions): Provider {
     async send(envelope, ctx) {
       const { url, secret, payload } = messageFor(envelope, 'webhook');
       const signal = AbortSignal.timeout(opts.timeoutMs);
-      const timedOut = (cause?: unknown) =>
-        new ProviderError(`webhook send did not finish within ${opts.timeoutMs} ms`, { code: 'webhook_timeout', retryable: true, cause });
+      const timedOut = (cause?: unknown) => new ProviderError(`webhook send did not finish within ${opts.timeoutMs} ms`, { code: 'webhook_timeout', retryable: true, cause });
 
       // A resolver failure is not a verdict on the URL: the guard reports it as "does not resolve", which must stay retryable.
       let dnsFailed = false;

@@ -1,4 +1,4 @@
-import https from 'node:https';
+import type https from 'node:https';
 import webpush from 'web-push';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../platform/logger.js';
@@ -34,8 +34,7 @@ function push(d: PushDevice, data: Record<string, unknown> | null = { url: '/ord
   return { channel: 'push', message: { device: d, title: 'Order shipped', body: 'Your order is on its way', data } };
 }
 
-const provider = (over: { ttlSeconds?: number; timeoutMs?: number; agent?: https.Agent } = {}) =>
-  createWebPushProvider({ vapid, agent: service.agent, ...over });
+const provider = (over: { ttlSeconds?: number; timeoutMs?: number; agent?: https.Agent } = {}) => createWebPushProvider({ vapid, agent: service.agent, ...over });
 
 async function sendError(p: ReturnType<typeof provider>, envelope: Envelope): Promise<ProviderError> {
   const err: unknown = await p.send(envelope, ctx).then(
@@ -186,9 +185,7 @@ describe('webPushProviderFromEnv', () => {
   });
 
   it('names the missing keys and how to make them', () => {
-    expect(() => webPushProviderFromEnv({ ...env, VAPID_PUBLIC_KEY: '', VAPID_PRIVATE_KEY: ' ' })).toThrow(
-      /VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY.*generate-vapid-keys/,
-    );
+    expect(() => webPushProviderFromEnv({ ...env, VAPID_PUBLIC_KEY: '', VAPID_PRIVATE_KEY: ' ' })).toThrow(/VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY.*generate-vapid-keys/);
   });
 
   it('rejects malformed keys and subjects at startup', () => {

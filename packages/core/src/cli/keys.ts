@@ -17,8 +17,7 @@ const [command, arg, ...extra] = positionals;
 /** What is wrong with the arguments, or null; checked before loading the environment or connecting. */
 function problem(): string | null {
   const unexpected = (allowed: { arg: boolean; app: boolean; name: boolean }) =>
-    (allowed.arg ? extra[0] : arg) ??
-    (!allowed.app && values.app !== undefined ? '--app' : !allowed.name && values.name !== undefined ? '--name' : undefined);
+    (allowed.arg ? extra[0] : arg) ?? (!allowed.app && values.app !== undefined ? '--app' : !allowed.name && values.name !== undefined ? '--name' : undefined);
   switch (command) {
     case undefined:
       return 'Missing command';

@@ -15,9 +15,7 @@ export const DEFAULT_CATEGORIES: Record<string, { description: string; required:
 /** The app's categories: the defaults, overridden and extended by its own. */
 export async function listCategories(db: Db, appId: string): Promise<Category[]> {
   const rows = await db.prisma.category.findMany({ where: { appId }, orderBy: { key: 'asc' } });
-  const byKey = new Map<string, Category>(
-    Object.entries(DEFAULT_CATEGORIES).map(([key, c]) => [key, { key, description: c.description, required: c.required, built_in: true }]),
-  );
+  const byKey = new Map<string, Category>(Object.entries(DEFAULT_CATEGORIES).map(([key, c]) => [key, { key, description: c.description, required: c.required, built_in: true }]));
   for (const r of rows) byKey.set(r.key, { key: r.key, description: r.description, required: r.required, built_in: r.key in DEFAULT_CATEGORIES });
   return [...byKey.values()].sort((a, b) => a.key.localeCompare(b.key));
 }

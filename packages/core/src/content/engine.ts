@@ -163,7 +163,7 @@ function fields(content: TemplateContent): { path: string; source: string; html:
 
 function walkStrings(value: unknown, path: string, visit: (path: string, source: string) => void): void {
   if (typeof value === 'string') visit(path, value);
-  else if (Array.isArray(value)) value.forEach((v, i) => walkStrings(v, `${path}.${i}`, visit));
+  else if (Array.isArray(value)) for (const [i, v] of value.entries()) walkStrings(v, `${path}.${i}`, visit);
   else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walkStrings(v, `${path}.${k}`, visit);
 }
 
@@ -263,10 +263,7 @@ export function renderTemplate(
       content.webhook = { payload: mapStrings((source as { payload: unknown }).payload, 'webhook.payload', (s, p) => render(s, false, p)) };
     } else {
       content[channel] = Object.fromEntries(
-        Object.entries(source as Record<string, string>).map(([name, src]) => [
-          name,
-          render(src, channel === 'email' && name === 'html', `${channel}.${name}`),
-        ]),
+        Object.entries(source as Record<string, string>).map(([name, src]) => [name, render(src, channel === 'email' && name === 'html', `${channel}.${name}`)]),
       );
     }
   }

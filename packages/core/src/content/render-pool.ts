@@ -185,7 +185,10 @@ export async function checkTemplate(body: TemplateBody): Promise<void> {
  * outcome with details, since only the locale chosen for a recipient matters.
  */
 export async function renderJobs(body: TemplateBody, channels: Channel[], jobs: RenderJob[]): Promise<Record<string, LocaleOutcome>[]> {
-  const result = await renderPool().run({ kind: 'render', body, channels, jobs }, jobs.map((j) => j.path));
+  const result = await renderPool().run(
+    { kind: 'render', body, channels, jobs },
+    jobs.map((j) => j.path),
+  );
   if (!result.ok) throw failure(result, 'The template does not render with this data');
   return result.outcomes;
 }

@@ -23,9 +23,7 @@ export type RenderTask =
 /** A locale's content, or why it cannot render with the job's data (a missing variable: a 422 if that locale is chosen). */
 export type LocaleOutcome = { content: RenderedContent } | { details: ErrorDetail[] };
 
-export type RenderTaskResult =
-  | { ok: true; outcomes: Record<string, LocaleOutcome>[] }
-  | { ok: false; kind: 'invalid' | BudgetExceeded; details: ErrorDetail[] };
+export type RenderTaskResult = { ok: true; outcomes: Record<string, LocaleOutcome>[] } | { ok: false; kind: 'invalid' | BudgetExceeded; details: ErrorDetail[] };
 
 export default function run(task: RenderTask): RenderTaskResult {
   Atomics.store(task.progress, 0, 1);

@@ -85,7 +85,12 @@ describe('delivery transitions', () => {
     const id = n.deliveries[0]!.id;
     const first = await claimDelivery(t.db.pool, id);
     expect(first).toMatchObject({ attempts: 1, previousStatus: 'queued', email: 'a@example.com', subject: 'Hi', message: 'Hello' });
-    await markRetrying(t.db.pool, id, { provider: 'p', errorCode: 'e', errorMessage: 'm', attempt: { attempt: 2, provider: 'p', outcome: 'retryable_error', errorCode: 'e', errorMessage: 'm', durationMs: 5 } });
+    await markRetrying(t.db.pool, id, {
+      provider: 'p',
+      errorCode: 'e',
+      errorMessage: 'm',
+      attempt: { attempt: 2, provider: 'p', outcome: 'retryable_error', errorCode: 'e', errorMessage: 'm', durationMs: 5 },
+    });
     expect((await claimDelivery(t.db.pool, id))?.previousStatus).toBe('retrying');
     // A worker died while sending: the next claim says so.
     expect((await claimDelivery(t.db.pool, id))?.previousStatus).toBe('sending');
@@ -105,12 +110,20 @@ describe('delivery transitions', () => {
       { id: b, status: 'failed', provider: 'p', errorCode: 'bounced', errorMessage: 'no', attempt: { ...attempt, outcome: 'permanent_error', errorCode: 'bounced' } },
       { id: c, status: 'delivered' },
     ]);
-    expect(finished.notificationStatus).toEqual(new Map([[a, 'partial'], [b, 'partial']]));
+    expect(finished.notificationStatus).toEqual(
+      new Map([
+        [a, 'partial'],
+        [b, 'partial'],
+      ]),
+    );
     const row = await t.db.prisma.notification.findUniqueOrThrow({ where: { id: n.id } });
     expect(row).toMatchObject({ status: 'partial', pendingCount: 0, deliveredCount: 1, failedCount: 1, skippedCount: 1 });
     const attempts = await t.db.prisma.deliveryAttempt.findMany({ where: { deliveryId: { in: [a, b, c] } } });
     expect(attempts.map((x) => [x.deliveryId, x.outcome, x.errorCode]).sort()).toEqual(
-      [[a, 'delivered', null], [b, 'permanent_error', 'bounced']].sort(),
+      [
+        [a, 'delivered', null],
+        [b, 'permanent_error', 'bounced'],
+      ].sort(),
     );
   });
 });

@@ -26,12 +26,7 @@ export async function unreadCount(db: Db, appId: string, userId: string): Promis
 }
 
 /** The user's inbox, newest first, with the unread count. */
-export async function listInbox(
-  db: Db,
-  appId: string,
-  userId: string,
-  q: { limit: number; cursor?: string | undefined; unread_only?: boolean | undefined },
-): Promise<InboxPage> {
+export async function listInbox(db: Db, appId: string, userId: string, q: { limit: number; cursor?: string | undefined; unread_only?: boolean | undefined }): Promise<InboxPage> {
   const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
   if (after === null) throw new AppError('invalid_request', 'cursor is not valid');
   const [rows, unread] = await Promise.all([

@@ -36,7 +36,7 @@ describe('delivery stats', () => {
 });
 
 describe('dashboard lookups', () => {
-  it('list failed deliveries by error code and tell a notification\'s timeline', async () => {
+  it("list failed deliveries by error code and tell a notification's timeline", async () => {
     const deps = withWriter({ db: t.db, queues: t.queues, retry: { attempts: 4, baseDelayMs: 100 }, log: t.log });
     const { notification } = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: 'dash-u', message: 'x', channels: ['in_app'] })));
     const id = notification.deliveries[0]!.id;

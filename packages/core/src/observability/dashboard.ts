@@ -91,18 +91,14 @@ function sumHistograms(rows: { channel: Channel; priority: string; latency: numb
     if (!r.latency?.length) continue;
     const key = `${r.channel}|${r.priority}`;
     const sum = sums.get(key) ?? new Array<number>(r.latency.length).fill(0);
-    r.latency.forEach((n, i) => (sum[i] = (sum[i] ?? 0) + n));
+    for (const [i, n] of r.latency.entries()) sum[i] = (sum[i] ?? 0) + n;
     sums.set(key, sum);
   }
   return sums;
 }
 
 /** Failed deliveries, newest first, optionally of one channel, provider or error code. */
-export async function dashboardFailed(
-  db: Db,
-  appId: string,
-  f: { channel?: Channel | undefined; provider?: string | undefined; errorCode?: string | undefined; limit?: number },
-) {
+export async function dashboardFailed(db: Db, appId: string, f: { channel?: Channel | undefined; provider?: string | undefined; errorCode?: string | undefined; limit?: number }) {
   const { rows } = await db.pool.query<{
     id: string;
     notification_id: string;
@@ -140,9 +136,7 @@ export async function dashboardTimeline(db: Db, appId: string, query: string) {
     include: { deliveries: { include: { attemptLog: { orderBy: { id: 'asc' } }, replays: true } } },
   });
   return notifications.map((n) => {
-    const events: TimelineEvent[] = [
-      { at: n.createdAt.toISOString(), kind: 'created', channel: null, delivery_id: null, provider: null, detail: `priority ${n.priority}` },
-    ];
+    const events: TimelineEvent[] = [{ at: n.createdAt.toISOString(), kind: 'created', channel: null, delivery_id: null, provider: null, detail: `priority ${n.priority}` }];
     for (const d of n.deliveries) {
       const base = { channel: d.channel, delivery_id: d.id };
       if (d.scheduledFor) events.push({ ...base, at: d.createdAt.toISOString(), kind: 'scheduled', provider: null, detail: `not before ${d.scheduledFor.toISOString()}` });
@@ -158,7 +152,8 @@ export async function dashboardTimeline(db: Db, appId: string, query: string) {
       for (const r of d.replays) {
         events.push({ ...base, at: r.createdAt.toISOString(), kind: 'replayed', provider: null, detail: r.previousErrorCode ? `after ${r.previousErrorCode}` : null });
       }
-      if (d.status === 'delivered' && d.deliveredAt) events.push({ ...base, at: d.deliveredAt.toISOString(), kind: 'delivered', provider: d.provider, detail: d.providerMessageId });
+      if (d.status === 'delivered' && d.deliveredAt)
+        events.push({ ...base, at: d.deliveredAt.toISOString(), kind: 'delivered', provider: d.provider, detail: d.providerMessageId });
       if (d.status === 'failed' && d.failedAt) events.push({ ...base, at: d.failedAt.toISOString(), kind: 'failed', provider: d.provider, detail: d.lastErrorCode });
       if (d.status === 'skipped' || d.status === 'cancelled') events.push({ ...base, at: d.updatedAt.toISOString(), kind: d.status, provider: null, detail: d.reason });
     }

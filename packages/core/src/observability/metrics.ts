@@ -78,9 +78,7 @@ const labels = (pairs: [string, string][]) => `{${pairs.map(([k, v]) => `${k}="$
 
 /** The cluster-wide delivery metrics, in Prometheus text format, from what the workers flushed to Redis. */
 export async function renderDeliveryMetrics(redis: Redis, prefix: string): Promise<string> {
-  const [deliveries, attempts, latency, breakers] = await Promise.all(
-    ['deliveries', 'attempts', 'latency', 'breakers'].map((name) => redis.hgetall(key(prefix, name))),
-  );
+  const [deliveries, attempts, latency, breakers] = await Promise.all(['deliveries', 'attempts', 'latency', 'breakers'].map((name) => redis.hgetall(key(prefix, name))));
   const out: string[] = [];
   const counter = (name: string, help: string, hash: Record<string, string>, names: string[]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
@@ -104,10 +102,26 @@ export async function renderDeliveryMetrics(redis: Redis, prefix: string): Promi
   for (const [id, values] of series) {
     const [channel, priority] = id.split('|') as [string, string];
     for (const le of [...LATENCY_BUCKETS.map(String), '+Inf']) {
-      out.push(`${name}_bucket${labels([['channel', channel], ['priority', priority], ['le', le]])} ${values.get(le) ?? 0}`);
+      out.push(
+        `${name}_bucket${labels([
+          ['channel', channel],
+          ['priority', priority],
+          ['le', le],
+        ])} ${values.get(le) ?? 0}`,
+      );
     }
-    out.push(`${name}_sum${labels([['channel', channel], ['priority', priority]])} ${values.get('sum') ?? 0}`);
-    out.push(`${name}_count${labels([['channel', channel], ['priority', priority]])} ${values.get('+Inf') ?? 0}`);
+    out.push(
+      `${name}_sum${labels([
+        ['channel', channel],
+        ['priority', priority],
+      ])} ${values.get('sum') ?? 0}`,
+    );
+    out.push(
+      `${name}_count${labels([
+        ['channel', channel],
+        ['priority', priority],
+      ])} ${values.get('+Inf') ?? 0}`,
+    );
   }
 
   const gauge = 'notify_provider_breaker_open';
@@ -115,7 +129,12 @@ export async function renderDeliveryMetrics(redis: Redis, prefix: string): Promi
   for (const [field, value] of Object.entries(breakers!)) {
     const [channel, provider] = field.split('|') as [string, string];
     const state = value.split('|')[0];
-    out.push(`${gauge}${labels([['channel', channel], ['provider', provider]])} ${state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0}`);
+    out.push(
+      `${gauge}${labels([
+        ['channel', channel],
+        ['provider', provider],
+      ])} ${state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0}`,
+    );
   }
   return `${out.join('\n')}\n`;
 }

@@ -2,9 +2,7 @@ import { z } from 'zod';
 import { CHANNELS, type Channel } from './channels.js';
 import { STREAM_LIMITS } from './limits.js';
 
-const bool = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
 const rate = z.coerce.number().min(0).max(1);
 const RATE_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
@@ -30,7 +28,10 @@ export const Env = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: z.url().default('postgresql://postgres@127.0.0.1:5432/notify'),
   /** PostgreSQL schema for all tables; tests give each file its own. */
-  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public'),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default('public'),
   DATABASE_POOL_SIZE: int(10),
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
   /** BullMQ key prefix. Use a hash tag such as `{notify}` on Redis Cluster. */
@@ -51,7 +52,11 @@ export const Env = z.object({
    */
   TRUST_PROXY_HOPS: int(0),
   /** Largest request body accepted, in bytes (413 above, before parsing). */
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 * 1024),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(2 * 1024 * 1024),
   /** Open inbox streams (SSE) per app, and per user of an app, across all API replicas; past either: 429. */
   INBOX_STREAMS_PER_APP: z.coerce.number().int().min(1).default(STREAM_LIMITS.perApp),
   INBOX_STREAMS_PER_USER: z.coerce.number().int().min(1).default(STREAM_LIMITS.perUser),
@@ -60,8 +65,16 @@ export const Env = z.object({
   /** Liquid allocations (characters and array elements made by filters, ranges...) one request's rendering may make. */
   TEMPLATE_RENDER_MEMORY: z.coerce.number().int().min(1000).default(50_000_000),
   /** Bytes one rendered template field may have, and one request may render in all: past either, 422 template_output_too_large. */
-  TEMPLATE_MAX_FIELD_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
-  TEMPLATE_MAX_OUTPUT_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+  TEMPLATE_MAX_FIELD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(256 * 1024),
+  TEMPLATE_MAX_OUTPUT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(8 * 1024 * 1024),
   /** Render threads per process (API and worker), and how long a request waits for one before a 503. */
   TEMPLATE_RENDER_THREADS: z.coerce.number().int().min(1).max(64).default(2),
   TEMPLATE_RENDER_QUEUE_MS: z.coerce.number().int().min(10).default(5000),
@@ -198,5 +211,9 @@ export function renderPoolOptions(env: Env) {
 
 /** Hosts exempt from the webhook SSRF guard, lower-cased. */
 export function webhookAllowedHosts(env: Env): Set<string> {
-  return new Set(env.WEBHOOK_ALLOWED_HOSTS.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    env.WEBHOOK_ALLOWED_HOSTS.split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }

@@ -51,7 +51,10 @@ describe('GroupCommit', () => {
     const b = new GroupCommit(r.run, { maxGroup: 2, maxInFlight: 2 });
     const answers = Promise.all([1, 2, 3, 4, 5].map((i) => b.submit(i)));
     await new Promise((res) => setImmediate(res));
-    expect(r.groups).toEqual([[1, 2], [3, 4]]);
+    expect(r.groups).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     await r.releaseAll();
     expect(await answers).toEqual([10, 20, 30, 40, 50]);
   });

@@ -66,7 +66,7 @@ export class GroupCommit<I, O> {
     try {
       const results = await this.run(group.map((p) => p.item));
       if (results.length !== group.length) throw new Error(`group of ${group.length} answered ${results.length} results`);
-      group.forEach((p, i) => p.resolve(results[i]!));
+      for (const [i, p] of group.entries()) p.resolve(results[i]!);
     } catch (err) {
       if (group.length > 1 && this.options.splitOnError?.(err)) {
         await Promise.all(group.map((p) => this.settle([p])));

@@ -47,10 +47,7 @@ export async function applyMigrations(client: pg.ClientBase, dir: string, schema
       }
       if (previous) throw new Error(`Migration ${name} failed earlier; fix the database, then mark it rolled back`);
       const id = randomUUID();
-      await client.query(
-        'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())',
-        [id, checksum, name],
-      );
+      await client.query('INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())', [id, checksum, name]);
       try {
         await client.query('BEGIN');
         await client.query(sql.toString('utf8'));
@@ -60,10 +57,7 @@ export async function applyMigrations(client: pg.ClientBase, dir: string, schema
         await client.query('UPDATE "_prisma_migrations" SET logs = $2 WHERE id = $1', [id, String(err)]);
         throw new Error(`Migration ${name} failed: ${(err as Error).message}`, { cause: err });
       }
-      await client.query(
-        'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
-        [id],
-      );
+      await client.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1', [id]);
       applied.push(name);
     }
     return applied;
@@ -77,7 +71,7 @@ export function migrationsDir(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, 'prisma', 'migrations'))) {
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('prisma/migrations not found above ' + fileURLToPath(import.meta.url));
+    if (parent === dir) throw new Error(`prisma/migrations not found above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
   return path.join(dir, 'prisma', 'migrations');

@@ -74,7 +74,12 @@ export function createEventsQueue(connection: ConnectionOptions, prefix: string,
     connection,
     prefix,
     // With the 5 s base, about 21 minutes of retries (5 s, 10 s, 20 s, ...) for a receiver that is down.
-    defaultJobOptions: { attempts: 8, backoff: { type: 'exponential', delay: baseDelayMs }, removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600, count: 10_000 } },
+    defaultJobOptions: {
+      attempts: 8,
+      backoff: { type: 'exponential', delay: baseDelayMs },
+      removeOnComplete: { age: 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+    },
   });
 }
 

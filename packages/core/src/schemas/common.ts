@@ -21,7 +21,7 @@ export const ResourceId = z
 
 /** Whether a zod issue came from ResourceId (or another "does not exist" check). */
 export function isNotFoundIssue(issue: z.core.$ZodIssue): boolean {
-  return issue.code === 'custom' && issue.params?.['not_found'] === true;
+  return issue.code === 'custom' && issue.params?.not_found === true;
 }
 
 export const Timestamp = z.iso.datetime({ offset: true }).meta({ example: '2026-11-23T14:00:00.000Z' });

@@ -6,9 +6,7 @@ import { Delivery, DeliveryStatus } from './notifications.js';
 export const DeliveryListItem = Delivery.extend({ notification_id: z.uuid(), user_id: z.string() }).meta({ id: 'DeliveryListItem' });
 export type DeliveryListItem = z.infer<typeof DeliveryListItem>;
 
-export const DeliveryPage = z
-  .object({ data: z.array(DeliveryListItem), next_cursor: z.string().nullable() })
-  .meta({ id: 'DeliveryPage' });
+export const DeliveryPage = z.object({ data: z.array(DeliveryListItem), next_cursor: z.string().nullable() }).meta({ id: 'DeliveryPage' });
 export type DeliveryPage = z.infer<typeof DeliveryPage>;
 
 export const DeliveryListQuery = PageQuery.extend({
@@ -28,9 +26,7 @@ export const Attempt = z
   })
   .meta({ id: 'Attempt' });
 
-export const Replay = z
-  .object({ id: z.uuid(), previous_error_code: z.string().nullable(), request_id: z.string().nullable(), at: Timestamp })
-  .meta({ id: 'Replay' });
+export const Replay = z.object({ id: z.uuid(), previous_error_code: z.string().nullable(), request_id: z.string().nullable(), at: Timestamp }).meta({ id: 'Replay' });
 
 export const DeliveryDetail = DeliveryListItem.extend({
   history: z.array(Attempt).meta({ description: 'Every provider call, oldest first' }),
@@ -49,7 +45,5 @@ export const ReplayFilter = z
   .meta({ id: 'ReplayFilter', description: 'Which failed deliveries to replay; all given conditions must hold' });
 export type ReplayFilter = z.infer<typeof ReplayFilter>;
 
-export const ReplayResult = z
-  .object({ replayed: z.number().int(), delivery_ids: z.array(z.uuid()) })
-  .meta({ id: 'ReplayResult' });
+export const ReplayResult = z.object({ replayed: z.number().int(), delivery_ids: z.array(z.uuid()) }).meta({ id: 'ReplayResult' });
 export type ReplayResult = z.infer<typeof ReplayResult>;

@@ -14,9 +14,7 @@ export const InboxItem = z
   .meta({ id: 'InboxItem' });
 export type InboxItem = z.infer<typeof InboxItem>;
 
-export const InboxPage = z
-  .object({ data: z.array(InboxItem), unread_count: z.number().int(), next_cursor: z.string().nullable() })
-  .meta({ id: 'InboxPage' });
+export const InboxPage = z.object({ data: z.array(InboxItem), unread_count: z.number().int(), next_cursor: z.string().nullable() }).meta({ id: 'InboxPage' });
 export type InboxPage = z.infer<typeof InboxPage>;
 
 export const InboxQuery = PageQuery.extend({

@@ -77,16 +77,11 @@ export const CreateNotificationBody = z
   .meta({ id: 'CreateNotification' });
 export type CreateNotificationBody = z.infer<typeof CreateNotificationBody>;
 
-export const DeliveryStatus = z
-  .enum(['queued', 'sending', 'retrying', 'delivered', 'failed', 'skipped', 'cancelled'])
-  .meta({ id: 'DeliveryStatus' });
-export const NotificationStatus = z
-  .enum(['pending', 'delivered', 'partial', 'failed', 'skipped', 'cancelled'])
-  .meta({
-    id: 'NotificationStatus',
-    description:
-      'pending while any delivery is unfinished; then delivered (all sent), partial (some sent, some failed), failed, cancelled or skipped',
-  });
+export const DeliveryStatus = z.enum(['queued', 'sending', 'retrying', 'delivered', 'failed', 'skipped', 'cancelled']).meta({ id: 'DeliveryStatus' });
+export const NotificationStatus = z.enum(['pending', 'delivered', 'partial', 'failed', 'skipped', 'cancelled']).meta({
+  id: 'NotificationStatus',
+  description: 'pending while any delivery is unfinished; then delivered (all sent), partial (some sent, some failed), failed, cancelled or skipped',
+});
 
 export const Delivery = z
   .object({
@@ -131,9 +126,7 @@ export const Notification = z
   .meta({ id: 'Notification' });
 export type Notification = z.infer<typeof Notification>;
 
-export const NotificationPage = z
-  .object({ data: z.array(Notification), next_cursor: z.string().nullable() })
-  .meta({ id: 'NotificationPage' });
+export const NotificationPage = z.object({ data: z.array(Notification), next_cursor: z.string().nullable() }).meta({ id: 'NotificationPage' });
 export type NotificationPage = z.infer<typeof NotificationPage>;
 
 export const NotificationListQuery = PageQuery.extend({ status: NotificationStatus.optional() });
@@ -151,8 +144,7 @@ export const BulkBody = z
   .meta({ id: 'BulkNotification' });
 export type BulkBody = z.infer<typeof BulkBody>;
 
-const StatusCounts = (statuses: readonly string[]) =>
-  z.object(Object.fromEntries(statuses.map((s) => [s, z.number().int()])) as Record<string, z.ZodNumber>);
+const StatusCounts = (statuses: readonly string[]) => z.object(Object.fromEntries(statuses.map((s) => [s, z.number().int()])) as Record<string, z.ZodNumber>);
 
 export const Batch = z
   .object({

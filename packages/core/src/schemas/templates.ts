@@ -19,15 +19,29 @@ export const CategoryKey = z
   .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, _ and - only')
   .meta({ example: 'marketing' });
 
-
 /** One locale's content: a template for each channel it can send (Liquid). */
 export const TemplateContent = z
   .object({
-    email: z.object({ subject: Source(998), text: Source(LIMITS.templateSourceLength), html: Source(LIMITS.templateSourceLength).optional() }).strict().optional(),
-    sms: z.object({ text: Source(LIMITS.messageLength) }).strict().optional(),
-    push: z.object({ title: Source(500), body: Source(4000) }).strict().optional(),
-    in_app: z.object({ title: Source(500).optional(), body: Source(LIMITS.messageLength) }).strict().optional(),
-    webhook: z.object({ payload: z.record(z.string(), z.unknown()) }).strict().optional(),
+    email: z
+      .object({ subject: Source(998), text: Source(LIMITS.templateSourceLength), html: Source(LIMITS.templateSourceLength).optional() })
+      .strict()
+      .optional(),
+    sms: z
+      .object({ text: Source(LIMITS.messageLength) })
+      .strict()
+      .optional(),
+    push: z
+      .object({ title: Source(500), body: Source(4000) })
+      .strict()
+      .optional(),
+    in_app: z
+      .object({ title: Source(500).optional(), body: Source(LIMITS.messageLength) })
+      .strict()
+      .optional(),
+    webhook: z
+      .object({ payload: z.record(z.string(), z.unknown()) })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((c) => Object.keys(c).length > 0, { message: 'needs content for at least one channel' })
@@ -49,10 +63,7 @@ export const TemplateBody = z
   .meta({ id: 'TemplateBody' });
 export type TemplateBody = z.infer<typeof TemplateBody>;
 
-export const CreateTemplateBody = z
-  .object({ key: TemplateKey })
-  .and(TemplateBody)
-  .meta({ id: 'CreateTemplate' });
+export const CreateTemplateBody = z.object({ key: TemplateKey }).and(TemplateBody).meta({ id: 'CreateTemplate' });
 
 export const Template = z
   .object({
@@ -99,7 +110,5 @@ export const RenderedContent = z
   .meta({ id: 'RenderedContent' });
 export type RenderedContent = z.infer<typeof RenderedContent>;
 
-export const Preview = z
-  .object({ key: z.string(), version: z.number().int(), locale: z.string(), content: RenderedContent })
-  .meta({ id: 'TemplatePreview' });
+export const Preview = z.object({ key: z.string(), version: z.number().int(), locale: z.string(), content: RenderedContent }).meta({ id: 'TemplatePreview' });
 export type Preview = z.infer<typeof Preview>;

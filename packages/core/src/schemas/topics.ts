@@ -7,9 +7,7 @@ export const TopicUsers = z
   .strict()
   .meta({ id: 'TopicUsers' });
 
-export const Topic = z
-  .object({ key: z.string(), subscribers: z.number().int(), created_at: Timestamp })
-  .meta({ id: 'Topic' });
+export const Topic = z.object({ key: z.string(), subscribers: z.number().int(), created_at: Timestamp }).meta({ id: 'Topic' });
 export type Topic = z.infer<typeof Topic>;
 
 export const SubscriberPage = z

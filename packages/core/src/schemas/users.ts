@@ -75,10 +75,7 @@ export const User = z
     devices: z.array(Device),
     quiet_hours: z.object({ start: z.string(), end: z.string() }).nullable(),
     webhook_url: z.string().nullable(),
-    webhook_secret: z
-      .string()
-      .nullable()
-      .meta({ description: 'Standard Webhooks signing secret (whsec_...) for verifying our requests' }),
+    webhook_secret: z.string().nullable().meta({ description: 'Standard Webhooks signing secret (whsec_...) for verifying our requests' }),
     webhook_disabled_at: Timestamp.nullable().meta({ description: 'Set when the endpoint answered 410 Gone; setting the URL again re-enables it' }),
     created_at: Timestamp,
     updated_at: Timestamp,

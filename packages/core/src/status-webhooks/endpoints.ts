@@ -15,12 +15,7 @@ function view(w: { id: string; url: string; secret: string; events: string[]; cr
   return { id: w.id, url: w.url, secret: w.secret, events: w.events as StatusEventType[], created_at: w.createdAt.toISOString() };
 }
 
-export async function createStatusWebhook(
-  db: Db,
-  appId: string,
-  body: { url: string; events?: StatusEventType[] | undefined },
-  policy: WebhookPolicy,
-): Promise<StatusWebhook> {
+export async function createStatusWebhook(db: Db, appId: string, body: { url: string; events?: StatusEventType[] | undefined }, policy: WebhookPolicy): Promise<StatusWebhook> {
   try {
     await resolveWebhookTarget(body.url, policy.allowedHosts, policy.lookup);
   } catch (err) {
@@ -108,14 +103,17 @@ export async function sendStatusEvent(db: Db, webhook: Provider, eventId: string
     [eventId],
   );
   const event = rows.rows[0];
-  if (!event || event.status !== 'pending') return { outcome: 'delivered' };
+  if (event?.status !== 'pending') return { outcome: 'delivered' };
   try {
-    const sent = await webhook.send({ channel: 'webhook', message: { url: event.url, secret: event.secret, payload: event.payload } }, {
-      deliveryId: eventId,
-      notificationId: eventId,
-      attempt: 0,
-      log,
-    });
+    const sent = await webhook.send(
+      { channel: 'webhook', message: { url: event.url, secret: event.secret, payload: event.payload } },
+      {
+        deliveryId: eventId,
+        notificationId: eventId,
+        attempt: 0,
+        log,
+      },
+    );
     const code = Number(/(\d{3})$/.exec(sent.providerMessageId)?.[1] ?? 200);
     await db.pool.query(
       `UPDATE status_events SET status = 'delivered', attempts = attempts + 1, last_status_code = $2, last_error = NULL,
@@ -127,10 +125,12 @@ export async function sendStatusEvent(db: Db, webhook: Provider, eventId: string
     const err = toProviderError(thrown);
     const final = !err.retryable || lastAttempt;
     const code = /webhook_(\d{3})$/.exec(err.code)?.[1];
-    await db.pool.query(
-      `UPDATE status_events SET status = $2, attempts = attempts + 1, last_status_code = $3, last_error = $4, updated_at = now() WHERE id = $1`,
-      [eventId, final ? 'failed' : 'pending', code ? Number(code) : null, `${err.code}: ${err.message}`],
-    );
+    await db.pool.query(`UPDATE status_events SET status = $2, attempts = attempts + 1, last_status_code = $3, last_error = $4, updated_at = now() WHERE id = $1`, [
+      eventId,
+      final ? 'failed' : 'pending',
+      code ? Number(code) : null,
+      `${err.code}: ${err.message}`,
+    ]);
     return { outcome: final ? 'failed' : 'retry', code: err.code, message: err.message };
   }
 }

@@ -64,10 +64,7 @@ export function fcmError(
   extraDetails: Record<string, unknown>[] = [],
   headers: OutgoingHttpHeaders = {},
 ): FcmReply {
-  const details = [
-    ...(errorCode ? [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode }] : []),
-    ...extraDetails,
-  ];
+  const details = [...(errorCode ? [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode }] : []), ...extraDetails];
   return { status: httpStatus, headers, body: { error: { code: httpStatus, message, status, details } } };
 }
 

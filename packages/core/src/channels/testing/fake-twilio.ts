@@ -62,9 +62,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
  * /2010-04-01/Accounts/{Sid}/Messages.json` with Basic auth and form fields,
  * answering like Twilio (201 with the message resource, or a Twilio error body).
  */
-export async function startFakeTwilio(
-  opts: { accountSid?: string; authToken?: string } = {},
-): Promise<FakeTwilio> {
+export async function startFakeTwilio(opts: { accountSid?: string; authToken?: string } = {}): Promise<FakeTwilio> {
   const accountSid = opts.accountSid ?? `AC${randomBytes(16).toString('hex')}`;
   const authToken = opts.authToken ?? randomBytes(16).toString('hex');
   const messages: FakeTwilioMessage[] = [];
