@@ -1,3 +1,4 @@
+// Testing: what tests share across packages (test environments on real PostgreSQL and Redis, fake providers, waits); never imported by production code.
 export * from './test-env.js';
 export * from './wait-for.js';
 export * from './notification-finished.js';
