@@ -59,23 +59,24 @@ export class KeyCache {
     return undefined;
   }
 
-  /** The lookup of this key already under way, if any. */
-  loadingNow(key: string): Promise<KeyIdentity | null> | undefined {
-    return this.loading.get(hashKey(key));
-  }
-
-  /** Asks the database (once for concurrent callers), and remembers the answer either way. */
-  load(key: string): Promise<KeyIdentity | null> {
+  /**
+   * Runs `attempt` (count the try, ask the database) once for all concurrent
+   * callers with this key: registered before its first await, so a burst of
+   * one key is one attempt whatever the timing.
+   */
+  verify(key: string, attempt: () => Promise<KeyIdentity | null>): Promise<KeyIdentity | null> {
     const hash = hashKey(key);
-    let loading = this.loading.get(hash);
-    if (!loading) {
-      loading = this.loadOnce(key, hash).finally(() => this.loading.delete(hash));
-      this.loading.set(hash, loading);
+    let pending = this.loading.get(hash);
+    if (!pending) {
+      pending = attempt().finally(() => this.loading.delete(hash));
+      this.loading.set(hash, pending);
     }
-    return loading;
+    return pending;
   }
 
-  private async loadOnce(key: string, hash: string): Promise<KeyIdentity | null> {
+  /** Asks the database, and remembers the answer either way. */
+  async load(key: string): Promise<KeyIdentity | null> {
+    const hash = hashKey(key);
     const found = await this.lookup(this.db, key);
     if (found) {
       if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
@@ -88,11 +89,6 @@ export class KeyCache {
       this.unknown.set(hash, Date.now() + UNKNOWN_KEY_TTL_MS);
     }
     return found;
-  }
-
-  async identify(key: string): Promise<KeyIdentity | null> {
-    const known = this.known(key);
-    return known === undefined ? this.load(key) : known;
   }
 
   /** Drops what this replica knows of a hash (revoked or created here). */
@@ -136,18 +132,23 @@ export function apiKeyAuth(keys: KeyCache, opts: ApiKeyAuthOptions = {}): Middle
     if (!match) throw new AppError('unauthorized', 'Send an API key: Authorization: Bearer <key>', undefined, challenge);
     const key = match[1]!;
     let identity = keys.known(key);
-    const loading = identity === undefined ? keys.loadingNow(key) : undefined;
-    if (loading) {
-      identity = await loading;
-      if (!identity) throw refused();
-    } else if (!identity) {
+    if (!identity) {
       const address = opts.throttle ? clientAddress(c, opts.trustedProxyHops ?? 0) : '';
-      const decision = await opts.throttle?.fail(address);
-      if (decision && !decision.allowed) throw throttled(decision);
-      if (identity === null) throw refused();
-      identity = await keys.load(key);
+      const counted = async () => {
+        const decision = await opts.throttle?.fail(address);
+        if (decision && !decision.allowed) throw throttled(decision);
+      };
+      if (identity === null) {
+        await counted();
+        throw refused();
+      }
+      identity = await keys.verify(key, async () => {
+        await counted();
+        const found = await keys.load(key);
+        if (found) opts.throttle?.refund(address);
+        return found;
+      });
       if (!identity) throw refused();
-      opts.throttle?.refund(address);
     }
     c.set('appId', identity.appId);
     c.set('keyId', identity.keyId);

@@ -34,11 +34,12 @@ async function readySubscriber() {
   return sub;
 }
 
-/** A KeyCache over the real database that counts its lookups. */
-async function countingKeys(): Promise<{ keys: KeyCache; lookups: () => number }> {
+/** A KeyCache over the real database that counts its lookups (each held `delayMs` first, so requests overlap). */
+async function countingKeys(delayMs = 0): Promise<{ keys: KeyCache; lookups: () => number }> {
   let n = 0;
-  const keys = new KeyCache(t.db, await readySubscriber(), t.log, (db: Db, key: string): Promise<KeyIdentity | null> => {
+  const keys = new KeyCache(t.db, await readySubscriber(), t.log, async (db: Db, key: string): Promise<KeyIdentity | null> => {
     n += 1;
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     return lookupKey(db, key);
   });
   closers.push(() => keys.close());
@@ -103,7 +104,8 @@ describe('failed authentication, throttled per client address', () => {
   });
 
   it("a client's first burst with one valid key, unknown to this replica, is one lookup and one attempt, not fifty 429s", async () => {
-    const { keys, lookups } = await countingKeys();
+    // The lookup takes 300 ms, so all fifty arrive while the first is still asking.
+    const { keys, lookups } = await countingKeys(300);
     const app = variant({ keys });
     const url = await listen(app, '127.0.0.1');
     const statuses = await Promise.all(Array.from({ length: 50 }, () => fetch(`${url}/categories`, { headers: bearer(t.key) }).then((r) => r.status)));
