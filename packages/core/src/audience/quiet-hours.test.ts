@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { quietHoursEnd } from './quiet-hours.js';
+import { quietHold, quietHoursEnd } from './quiet-hours.js';
 
 const night = { start: '22:00', end: '07:00' };
 const berlin = 'Europe/Berlin';
@@ -39,5 +39,27 @@ describe('quietHoursEnd', () => {
 
   it('treats an empty window (start = end) as none', () => {
     expect(end('2026-01-15T22:00:00Z', { start: '22:00', end: '22:00' })).toBeNull();
+  });
+});
+
+describe('quietHold', () => {
+  const lateEvening = new Date('2026-01-14T22:00:00Z');
+
+  it('holds email, SMS and push until the window ends in the time zone given', () => {
+    for (const channel of ['email', 'sms', 'push'] as const) {
+      expect(quietHold(lateEvening, channel, 'normal', night, berlin)?.toISOString()).toBe('2026-01-15T06:00:00.000Z');
+    }
+    expect(quietHold(lateEvening, 'email', 'high', night, 'America/New_York')).toBeNull();
+  });
+
+  it('reads the window in UTC for a user with no time zone', () => {
+    expect(quietHold(lateEvening, 'email', 'normal', night, null)?.toISOString()).toBe('2026-01-15T07:00:00.000Z');
+  });
+
+  it('lets through critical messages, the silent channels and users without quiet hours', () => {
+    expect(quietHold(lateEvening, 'email', 'critical', night, berlin)).toBeNull();
+    expect(quietHold(lateEvening, 'in_app', 'normal', night, berlin)).toBeNull();
+    expect(quietHold(lateEvening, 'webhook', 'low', night, berlin)).toBeNull();
+    expect(quietHold(lateEvening, 'email', 'normal', null, berlin)).toBeNull();
   });
 });

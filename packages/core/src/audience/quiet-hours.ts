@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import type { Channel, Priority } from '../platform/channels.js';
 
 /** A user's quiet hours, local wall-clock times "HH:MM"; the window may cross midnight (22:00-07:00). */
 export interface QuietHours {
@@ -30,4 +31,15 @@ export function quietHoursEnd(at: Date, quiet: QuietHours, timeZone: string): Da
   // Past midnight already (or a same-day window): the end is today; before midnight, tomorrow.
   const day = start > end && now >= start ? local.plus({ days: 1 }) : local;
   return day.set({ hour: Math.floor(end / 60), minute: end % 60, second: 0, millisecond: 0 }).toJSDate();
+}
+
+/**
+ * Until when quiet hours hold a message on `channel` that would go out at
+ * `at`, or null: critical messages and silent channels go through. Asked when
+ * a notification is planned and again when a worker takes the delivery (the
+ * user may have moved to another time zone since).
+ */
+export function quietHold(at: Date, channel: Channel, priority: Priority, quiet: QuietHours | null, timeZone: string | null): Date | null {
+  if (priority === 'critical' || !QUIET_CHANNELS.has(channel) || !quiet) return null;
+  return quietHoursEnd(at, quiet, timeZone ?? 'UTC');
 }

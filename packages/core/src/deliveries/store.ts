@@ -4,6 +4,8 @@ import { checkTarget, countsUpdateSql, sourceIs, target, type TargetOf } from '.
 import { statusEventsSql } from '../status-webhooks/events.js';
 import type { PushDevice } from '../channels/provider.js';
 import type { RenderedContent } from '../schemas/templates.js';
+import type { QuietHours } from '../audience/quiet-hours.js';
+import { DEFAULT_CATEGORIES } from '../content/categories.js';
 
 /** A delivery taken by a worker, with what it needs to build the message. */
 export interface ClaimedDelivery {
@@ -31,7 +33,19 @@ export interface ClaimedDelivery {
   /** What a template rendered to, per channel; null for a plain message. */
   content: RenderedContent | null;
   createdAt: Date;
+  /**
+   * Consent as it stands now, read by the claim: set when the user was erased
+   * or has opted out of this channel (or of it for the notification's
+   * category, unless the category is required). Such a delivery is not sent.
+   */
+  refused: 'user_erased' | 'opted_out' | null;
+  /** The user's quiet hours and time zone now, to hold the delivery again if it fires inside them. */
+  quietHours: QuietHours | null;
+  timezone: string | null;
 }
+
+/** Categories required unless an app redefines them (the claim's opt-out test, as in categoryRequired). */
+const REQUIRED_BUILT_IN = Object.entries(DEFAULT_CATEGORIES).flatMap(([key, c]) => (c.required ? [key] : []));
 
 /*
  * BY_ID: claim and finish find their rows by id, and test the status as
@@ -56,6 +70,13 @@ const BY_ID = { asText: true };
  * Marks deliveries `sending` and counts the attempt, returning their content
  * and contacts, in one statement. A delivery already finished (delivered,
  * failed, cancelled, skipped) is left out, so it is never sent again.
+ *
+ * The same statement reads consent as it is now, not as it was when the
+ * notification was accepted (it may have waited for send_at or quiet hours):
+ * erasure, the channel-wide and per-category opt-outs (the category x channel
+ * row wins over the channel's, as in channelEnabled; a required category
+ * ignores both), the contacts and the quiet hours. Each is an index lookup on
+ * a primary key, so the hot path costs no extra round trip.
  */
 export async function claimDeliveries(pool: pg.Pool, ids: string[]): Promise<Map<string, ClaimedDelivery>> {
   const { rows } = await pool.query({
@@ -71,10 +92,18 @@ export async function claimDeliveries(pool: pg.Pool, ids: string[]): Promise<Map
         CASE WHEN u.webhook_disabled_at IS NULL THEN u.webhook_url END AS webhook_url, u.webhook_secret,
         CASE WHEN c.channel = 'push' THEN (
           SELECT coalesce(json_agg(json_build_object('id', d.id, 'kind', d.kind, 'token', d.token, 'keys', d.keys) ORDER BY d.id), '[]')
-          FROM devices d WHERE d.app_id = n.app_id AND d.user_id = n.user_id) ELSE '[]' END AS devices
+          FROM devices d WHERE d.app_id = n.app_id AND d.user_id = n.user_id) ELSE '[]' END AS devices,
+        u.timezone, u.quiet_start, u.quiet_end,
+        CASE
+          WHEN EXISTS (SELECT 1 FROM erased_users e WHERE e.app_id = n.app_id AND e.user_id = n.user_id) THEN 'user_erased'
+          WHEN NOT coalesce((SELECT k.required FROM categories k WHERE k.app_id = n.app_id AND k.key = n.category), n.category = ANY($2::text[]), false)
+            AND NOT coalesce((SELECT p.enabled FROM preferences p
+              WHERE p.app_id = n.app_id AND p.user_id = n.user_id AND p.channel = c.channel AND p.category IN (coalesce(n.category, ''), '')
+              ORDER BY p.category = '' LIMIT 1), true) THEN 'opted_out'
+        END AS refused
       FROM c JOIN notifications n ON n.id = c.notification_id
       LEFT JOIN users u ON u.app_id = n.app_id AND u.id = n.user_id`,
-    values: [ids],
+    values: [ids, REQUIRED_BUILT_IN],
   });
   return new Map(
     rows.map((r) => [
@@ -99,6 +128,9 @@ export async function claimDeliveries(pool: pg.Pool, ids: string[]): Promise<Map
         devices: r.devices,
         content: r.content,
         createdAt: r.created_at,
+        refused: r.refused,
+        quietHours: r.quiet_start && r.quiet_end ? { start: r.quiet_start, end: r.quiet_end } : null,
+        timezone: r.timezone,
       },
     ]),
   );
@@ -107,6 +139,20 @@ export async function claimDeliveries(pool: pg.Pool, ids: string[]): Promise<Map
 /** claimDeliveries for one delivery: null when it is already finished. */
 export async function claimDelivery(pool: pg.Pool, id: string): Promise<ClaimedDelivery | null> {
   return (await claimDeliveries(pool, [id])).get(id) ?? null;
+}
+
+/**
+ * Puts a delivery taken inside the user's quiet hours back to wait until they
+ * end (the caller delays its job to the same moment); the claim's attempt is
+ * not counted, as no provider was called.
+ */
+export async function holdForQuietHours(pool: pg.Pool, id: string, until: Date): Promise<void> {
+  await pool.query({
+    name: 'hold_for_quiet_hours',
+    text: `UPDATE deliveries SET status = ${target('quiet', 'queued')}, attempts = attempts - 1, scheduled_for = $2, updated_at = now()
+      WHERE id = $1 AND ${sourceIs('quiet')}`,
+    values: [id, until],
+  });
 }
 
 /** Forgets push devices a provider reported gone (unregistered token, expired subscription); their users' updated_at moves. */

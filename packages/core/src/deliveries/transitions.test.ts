@@ -36,6 +36,8 @@ const EXPECTED: Array<[DeliveryStatus, DeliveryStatus]> = [
   ['retrying', 'cancelled'],
   // replay
   ['failed', 'queued'],
+  // quiet
+  ['sending', 'queued'],
 ];
 
 describe('the delivery transition table', () => {
@@ -72,7 +74,7 @@ describe('the delivery transition table', () => {
 
   it('gives each transition one source bucket, so its counts move out of one counter', () => {
     const buckets = Object.fromEntries((Object.keys(TRANSITIONS) as TransitionName[]).map((t) => [t, sourceBucket(t)]));
-    expect(buckets).toEqual({ claim: 'pending', finish: 'pending', retry: 'pending', cancel: 'pending', replay: 'failed' });
+    expect(buckets).toEqual({ claim: 'pending', finish: 'pending', retry: 'pending', cancel: 'pending', replay: 'failed', quiet: 'pending' });
     expect(countsUpdateSql('moved', 'replay')).toContain('failed_count = n.failed_count + d.to_failed - d.moved');
     expect(countsUpdateSql('moved', 'cancel')).toContain('pending_count = n.pending_count + d.to_pending - d.moved');
     expect(countsUpdateSql('moved', 'cancel')).not.toContain('failed_count + d.to_failed - d.moved');
@@ -114,6 +116,7 @@ describe('every writer of delivery status', () => {
     expect(updates.map((u) => u.file).sort()).toEqual(
       [
         'packages/core/src/deliveries/deliveries.ts',
+        'packages/core/src/deliveries/store.ts',
         'packages/core/src/deliveries/store.ts',
         'packages/core/src/deliveries/store.ts',
         'packages/core/src/deliveries/store.ts',

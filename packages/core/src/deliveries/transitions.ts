@@ -48,6 +48,7 @@ interface Move {
  * - retry: a failed attempt that will be retried.
  * - cancel: not yet handed to a provider; a delivery being sent finishes.
  * - replay: a dead letter goes back to its queue.
+ * - quiet: taken inside the user's quiet hours (re-checked at send time), it waits again, unsent.
  */
 export const TRANSITIONS = {
   claim: { from: UNFINISHED, to: ['sending'] },
@@ -55,6 +56,7 @@ export const TRANSITIONS = {
   retry: { from: ['sending'], to: ['retrying'] },
   cancel: { from: ['queued', 'retrying'], to: ['cancelled'] },
   replay: { from: ['failed'], to: ['queued'] },
+  quiet: { from: ['sending'], to: ['queued'] },
 } as const satisfies Record<string, Move>;
 
 export type TransitionName = keyof typeof TRANSITIONS;

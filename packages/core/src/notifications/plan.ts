@@ -4,7 +4,7 @@ import { newId } from '../platform/ids.js';
 import type { RecipientProfile } from './recipients.js';
 import type { NotificationSpec } from './spec.js';
 import { channelEnabled } from '../audience/preferences.js';
-import { QUIET_CHANNELS, quietHoursEnd } from '../audience/quiet-hours.js';
+import { quietHold } from '../audience/quiet-hours.js';
 import type { RenderedContent } from '../schemas/templates.js';
 import { resolveLocale, TemplateRenderError } from '../content/engine.js';
 import type { LocaleOutcome } from '../content/render-pool.js';
@@ -117,6 +117,5 @@ export function planNotification(
 
 /** send_at, pushed past the end of the user's quiet hours for channels that interrupt (critical goes through). */
 function holdUntil(channel: Channel, priority: Priority, recipient: RecipientProfile | undefined, sendAt: Date | null, now: Date): Date | null {
-  if (priority === 'critical' || !QUIET_CHANNELS.has(channel) || !recipient?.quietHours) return sendAt;
-  return quietHoursEnd(sendAt ?? now, recipient.quietHours, recipient.timezone ?? 'UTC') ?? sendAt;
+  return quietHold(sendAt ?? now, channel, priority, recipient?.quietHours ?? null, recipient?.timezone ?? null) ?? sendAt;
 }
