@@ -1,5 +1,6 @@
 import { type DeliveryJob, type Logger, type Pool, PRIORITY } from '@notify/core/platform';
-import { disableWebhook, markRetrying, removeDevices, type AttemptRecord, type ClaimedDelivery } from '@notify/core/deliveries';
+import { disableWebhook, holdForQuietHours, markRetrying, removeDevices, type AttemptRecord, type ClaimedDelivery } from '@notify/core/deliveries';
+import { quietHold } from '@notify/core/audience';
 import type { ChainOutcome, Envelope, ProviderChain, ProviderError } from '@notify/core/channels';
 import type { Telemetry } from '@notify/core/observability';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
@@ -47,12 +48,22 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
     log.warn({ attempt: claimed.attempts }, 'resuming a delivery whose worker stopped mid-send: it may be sent twice');
   }
 
-  const envelopes = buildMessages(channel, claimed, deps.defaults);
+  // Consent as the claim read it now: the user may have opted out, been erased or dropped the contact since the request.
+  const envelopes = claimed.refused ? [] : buildMessages(channel, claimed, deps.defaults);
   if (envelopes.length === 0) {
-    await deps.commits.finish(deliveryId, { status: 'skipped', reason: 'no_contact' }, critical);
-    deps.telemetry?.skipped({ appId: claimed.appId, channel, priority: claimed.priority, reason: 'no_contact' });
-    return { outcome: 'skipped', reason: 'no_contact' };
+    const reason = claimed.refused ?? 'no_contact';
+    await deps.commits.finish(deliveryId, { status: 'skipped', reason }, critical);
+    deps.telemetry?.skipped({ appId: claimed.appId, channel, priority: claimed.priority, reason });
+    return { outcome: 'skipped', reason };
   }
+  const quietUntil = quietHold(new Date(), channel, claimed.priority, claimed.quietHours, claimed.timezone);
+  if (quietUntil) {
+    // Inside the user's quiet hours where they are now (they may have moved time zone): wait for the end, unsent.
+    await db(() => holdForQuietHours(deps.pool, deliveryId, quietUntil));
+    await job.moveToDelayed(quietUntil.getTime(), token);
+    throw new DelayedError();
+  }
+
 
   const started = performance.now();
   const ctx = { deliveryId, notificationId: claimed.notificationId, attempt: claimed.attempts, log };
