@@ -1,6 +1,6 @@
 // A worker process: serves the channels given on the command line or in
 // WORKER_CHANNELS, and takes its turn at the outbox sweep.
-import { closeDb, closeOnSignals, closeQueues, concurrency, connect, processBase, rateLimitFor, renderPoolOptions } from '@notify/core/platform';
+import { closeDb, closeOnSignals, closeQueues, concurrency, connect, processBase, rateLimitFor, renderPoolOptions, retentionSettings } from '@notify/core/platform';
 import { webhookProviderFromEnv, providerChainFor } from '@notify/core/channels';
 import { closeRenderPool, configureRenderPool } from '@notify/core/content';
 import { DeliveryMetrics, Telemetry } from '@notify/core/observability';
@@ -62,6 +62,7 @@ const stopMaintenance = startMaintenance({
   log,
   intervalMs: env.SWEEP_INTERVAL_MS,
   graceMs: env.SWEEP_GRACE_MS,
+  retention: retentionSettings(env),
 });
 log.info({ channels }, 'worker started');
 

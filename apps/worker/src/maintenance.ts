@@ -1,6 +1,7 @@
-import type { ChannelQueues, FanoutJob, StatusEventJob, Logger, Pool, Redis, RetryPolicy } from '@notify/core/platform';
+import type { ChannelQueues, FanoutJob, StatusEventJob, Logger, Pool, Redis, RetentionSettings, RetryPolicy } from '@notify/core/platform';
 import { deleteExpiredIdempotencyKeys, sweepOutbox } from '@notify/core/outbox';
 import { pruneDeliveryStats } from '@notify/core/observability';
+import { runRetention } from '@notify/core/retention';
 import type { Queue } from 'bullmq';
 
 export interface MaintenanceDeps {
@@ -13,6 +14,8 @@ export interface MaintenanceDeps {
   log: Logger;
   intervalMs: number;
   graceMs: number;
+  /** Deleting old records (retention/); absent: never. */
+  retention?: RetentionSettings;
 }
 
 /**
@@ -23,6 +26,9 @@ export interface MaintenanceDeps {
 export function startMaintenance(deps: MaintenanceDeps): () => Promise<void> {
   let running: Promise<void> | null = null;
   let stopped = false;
+  const stopping = new AbortController();
+  // Due at the first run; a run cut short by its budget makes the next one due at once.
+  let retentionDue = 0;
   const runOnce = async () => {
     try {
       const swept = await sweepOutbox(deps, { graceMs: deps.graceMs });
@@ -30,6 +36,12 @@ export function startMaintenance(deps: MaintenanceDeps): () => Promise<void> {
       if (swept) {
         await deleteExpiredIdempotencyKeys(deps.pool);
         await pruneDeliveryStats(deps.pool);
+        const retention = deps.retention;
+        if (retention && Date.now() >= retentionDue) {
+          // Its own lock: a run may outlast this sweep, and another replica may sweep next.
+          const removed = await runRetention(deps, { ...retention, signal: stopping.signal });
+          retentionDue = removed?.more ? 0 : Date.now() + retention.intervalMs;
+        }
       }
     } catch (err) {
       deps.log.warn({ err }, 'maintenance run failed; will try again');
@@ -52,6 +64,7 @@ export function startMaintenance(deps: MaintenanceDeps): () => Promise<void> {
   schedule();
   return async () => {
     stopped = true;
+    stopping.abort();
     await running;
   };
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Env, loadEnv, providerNames, rateLimitFor } from './env.js';
+import { Env, loadEnv, providerNames, rateLimitFor, retentionSettings } from './env.js';
 import { migrationsDir } from './migrate.js';
 
 describe('loadEnv', () => {
@@ -23,6 +23,14 @@ describe('loadEnv', () => {
     expect(rateLimitFor(env, 'push')).toEqual({ max: 5, durationMs: 200 });
     expect(rateLimitFor(env, 'webhook')).toBeUndefined();
     expect(() => loadEnv({ SMS_RATE_LIMIT: 'fast' })).toThrow(/SMS_RATE_LIMIT/);
+  });
+
+  it('keeps each kind of record RETENTION_DAYS unless it has its own limit', () => {
+    expect(retentionSettings(loadEnv({})).days).toEqual({ notifications: 90, statusEvents: 90, auditEvents: 90 });
+    const env = loadEnv({ RETENTION_DAYS: '30', RETENTION_STATUS_EVENT_DAYS: '7', RETENTION_AUDIT_DAYS: '0', RETENTION_NOTIFICATION_DAYS: ' ' });
+    expect(retentionSettings(env).days).toEqual({ notifications: 30, statusEvents: 7, auditEvents: 0 });
+    expect(() => loadEnv({ RETENTION_AUDIT_DAYS: '1.5' })).toThrow(/RETENTION_AUDIT_DAYS/);
+    expect(() => loadEnv({ RETENTION_NOTIFICATION_DAYS: '-1' })).toThrow(/RETENTION_NOTIFICATION_DAYS/);
   });
 
   it('reads ordered provider lists', () => {

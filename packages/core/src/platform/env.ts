@@ -20,6 +20,18 @@ const rateLimit = z
     return { max: Number(m[1]), durationMs: (m[2] ? Number(m[2]) : 1) * RATE_UNITS[m[3] as keyof typeof RATE_UNITS] };
   });
 
+/** Days to keep one kind of record; unset or empty: `RETENTION_DAYS`. */
+const retentionDays = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined || value.trim() === '') return undefined;
+    if (!/^\s*\d+\s*$/.test(value)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a whole number of days (0 keeps forever)' });
+      return z.NEVER;
+    }
+    return Number(value);
+  });
 /**
  * Every environment variable the service reads, with its default.
  * `.env.example` and the README's configuration table list the same names.
@@ -105,6 +117,19 @@ export const Env = z.object({
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   /** Unfinished deliveries untouched this long are checked against their queue. */
   SWEEP_GRACE_MS: int(30_000),
+  /** Days a record is kept (0: forever); each kind may have its own, defaulting to this. See README "Retention". */
+  RETENTION_DAYS: int(90),
+  /** Notifications with their deliveries, attempts, replays and inbox items. */
+  RETENTION_NOTIFICATION_DAYS: retentionDays,
+  /** Status webhook events, counted from their last change (sent or given up). */
+  RETENTION_STATUS_EVENT_DAYS: retentionDays,
+  RETENTION_AUDIT_DAYS: retentionDays,
+  /** How often a worker removes old records (one replica at a time), and how long one run may take before it yields to the next. */
+  RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(300_000),
+  RETENTION_RUN_BUDGET_MS: z.coerce.number().int().min(100).default(5000),
+  /** Rows per delete statement, and the pause between two statements (so the load in between gets the database). */
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
+  RETENTION_BATCH_PAUSE_MS: int(50),
   /** Seconds to let in-flight work finish on SIGTERM before exiting anyway. */
   SHUTDOWN_GRACE_SECONDS: int(25),
   EMAIL_PROVIDERS: z.string().default('console'),
@@ -208,6 +233,22 @@ export function renderPoolOptions(env: Env) {
     queueTimeoutMs: env.TEMPLATE_RENDER_QUEUE_MS,
   };
 }
+
+/** Days to keep each kind of record (0: forever), and the pace of the deleting (retention/). */
+export function retentionSettings(env: Env) {
+  return {
+    days: {
+      notifications: env.RETENTION_NOTIFICATION_DAYS ?? env.RETENTION_DAYS,
+      statusEvents: env.RETENTION_STATUS_EVENT_DAYS ?? env.RETENTION_DAYS,
+      auditEvents: env.RETENTION_AUDIT_DAYS ?? env.RETENTION_DAYS,
+    },
+    intervalMs: env.RETENTION_INTERVAL_MS,
+    budgetMs: env.RETENTION_RUN_BUDGET_MS,
+    batchSize: env.RETENTION_BATCH_SIZE,
+    pauseMs: env.RETENTION_BATCH_PAUSE_MS,
+  };
+}
+export type RetentionSettings = ReturnType<typeof retentionSettings>;
 
 /** Hosts exempt from the webhook SSRF guard, lower-cased. */
 export function webhookAllowedHosts(env: Env): Set<string> {
