@@ -22,6 +22,7 @@ import { jsonGuard } from './middleware/input-guard.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { healthRoutes } from './routes/health.js';
 import type { InboxHub } from './inbox-hub.js';
+import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { categoryRoutes } from './routes/categories.js';
 import { deliveryRoutes } from './routes/deliveries.js';
@@ -108,6 +109,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     '/topics': topicRoutes(deps),
     '/keys': keyRoutes(deps),
     '/webhooks': webhookRoutes(deps),
+    '/audit-events': auditRoutes(deps),
   };
   for (const [path, router] of Object.entries(resources)) {
     // `/x/*` also matches `/x` itself: one registration, so the limiter counts a request once.

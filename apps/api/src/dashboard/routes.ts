@@ -8,6 +8,7 @@ import { breakerStates, dashboardFailed, dashboardOverview, dashboardTimeline } 
 import { Hono } from 'hono';
 import type { ApiEnv } from '../context.js';
 import { DASHBOARD_PAGE } from './page.js';
+import { recordAudit } from '@notify/core/access';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** apps/api/public/dashboard, from src/dashboard or dist/dashboard alike. */
@@ -22,6 +23,8 @@ export interface DashboardDeps {
   redis: Redis;
   retry: RetryPolicy;
   queuePrefix: string;
+  /** The admin user name, recorded as the actor of the dashboard's changes. */
+  security?: { admin: { user: string } };
 }
 
 /**
@@ -82,7 +85,17 @@ export function dashboardRoutes(deps: DashboardDeps) {
 
   /** The replay button: the same replay as POST /deliveries/{id}/retry, for the chosen app. */
   app.post('/api/deliveries/:id/replay', async (c) => {
-    const delivery = await replayDelivery(deps, await appOf(c), c.req.param('id'), c.get('requestId'));
+    const appId = await appOf(c);
+    const delivery = await replayDelivery(deps, appId, c.req.param('id'), c.get('requestId'));
+    await recordAudit(deps.db.pool, {
+      appId,
+      actorType: 'admin',
+      actorId: deps.security?.admin.user ?? 'admin',
+      requestId: c.get('requestId'),
+      action: 'delivery.replayed',
+      targetType: 'delivery',
+      targetId: delivery.id,
+    });
     return c.json(delivery);
   });
 

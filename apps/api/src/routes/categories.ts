@@ -3,6 +3,8 @@ import { listCategories, putCategory } from '@notify/core/content';
 import { Category, CategoryKey, CategoryList, PutCategoryBody } from '@notify/core/schemas';
 import { newRouter } from '../router.js';
 import { jsonBody, jsonResponse, pathParams, tenantRoute } from '../openapi.js';
+import { byKey } from '../audit-actor.js';
+import { recordAudit } from '@notify/core/access';
 
 /** Notification categories: preferences apply per category, and a required one cannot be opted out of. */
 export function categoryRoutes(deps: { db: Db }) {
@@ -34,7 +36,11 @@ export function categoryRoutes(deps: { db: Db }) {
       },
       responses: { 200: jsonResponse('The category', Category) },
     }),
-    async (c) => c.json(await putCategory(deps.db, c.get('appId'), c.req.valid('param').key, c.req.valid('json')), 200),
+    async (c) => {
+      const category = await putCategory(deps.db, c.get('appId'), c.req.valid('param').key, c.req.valid('json'));
+      await recordAudit(deps.db.pool, byKey(c, 'category.updated', 'category', c.req.valid('param').key, { ...c.req.valid('json') }));
+      return c.json(category, 200);
+    },
   );
 
   return app;

@@ -1,10 +1,11 @@
 import type { Db, Redis } from '@notify/core/platform';
-import { createKey, listKeys, revokeKey } from '@notify/core/access';
+import { createKey, listKeys, recordAudit, revokeKey } from '@notify/core/access';
 import { Timestamp } from '@notify/core/schemas';
 import { z } from 'zod';
 import { newRouter } from '../router.js';
 import type { KeyCache } from '../middleware/api-key-auth.js';
 import { errorResponses, IdParams, json, jsonResponse, listOf, tenantRoute } from '../openapi.js';
+import { byKey } from '../audit-actor.js';
 
 const KeyInfo = z.object({ id: z.uuid(), name: z.string().nullable(), prefix: z.string(), created_at: Timestamp, revoked_at: Timestamp.nullable() }).meta({ id: 'ApiKey' });
 const NewKey = z
@@ -39,6 +40,7 @@ export function keyRoutes(deps: { db: Db; redis: Redis; keys: KeyCache }) {
     }),
     async (c) => {
       const { app_id: _app, ...created } = await createKey(deps.db, c.get('appId'), c.req.valid('json').name ?? null, deps.redis);
+      await recordAudit(deps.db.pool, byKey(c, 'key.created', 'key', created.id, { name: created.name, prefix: created.prefix }));
       return c.json(created, 201);
     },
   );
@@ -56,6 +58,7 @@ export function keyRoutes(deps: { db: Db; redis: Redis; keys: KeyCache }) {
     async (c) => {
       const hash = await revokeKey(deps.db, deps.redis, c.req.valid('param').id, c.get('appId'));
       deps.keys.forget(hash);
+      await recordAudit(deps.db.pool, byKey(c, 'key.revoked', 'key', c.req.valid('param').id));
       return c.body(null, 204);
     },
   );

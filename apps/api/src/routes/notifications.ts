@@ -15,6 +15,8 @@ import { z } from 'zod';
 import { newRouter } from '../router.js';
 import { requireRedis } from '../middleware/require-redis.js';
 import { errorResponses, IdParams, json, jsonBody, jsonResponse, tenantRoute } from '../openapi.js';
+import { byKey } from '../audit-actor.js';
+import { recordAudit } from '@notify/core/access';
 
 const CreateHeaders = z.object({
   'idempotency-key': IdempotencyKey.optional().meta({
@@ -113,7 +115,11 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
       request: { params: IdParams },
       responses: { 200: jsonResponse('The notification after cancelling', Notification), ...errorResponses(404, 409) },
     }),
-    async (c) => c.json(await cancelNotification(deps, c.get('appId'), notificationId(c.req.valid('param').id)), 200),
+    async (c) => {
+      const notification = await cancelNotification(deps, c.get('appId'), notificationId(c.req.valid('param').id));
+      await recordAudit(deps.db.pool, byKey(c, 'notification.cancelled', 'notification', notification.id, { status: notification.status }));
+      return c.json(notification, 200);
+    },
   );
 
   return app;

@@ -4,6 +4,8 @@ import { CreateTemplateBody, PageQuery, Preview, PreviewBody, Template, Template
 import { z } from 'zod';
 import { newRouter } from '../router.js';
 import { errorResponses, jsonBody, jsonResponse, pageResponses, pathParams, tenantRoute } from '../openapi.js';
+import { byKey } from '../audit-actor.js';
+import { fieldsOf, recordAudit } from '@notify/core/access';
 
 const KeyParams = pathParams({ key: TemplateKey });
 const VersionQuery = z.object({ version: z.coerce.number().int().min(1).optional().meta({ description: 'A past version; default the latest' }) });
@@ -25,7 +27,9 @@ export function templateRoutes(deps: { db: Db }) {
     }),
     async (c) => {
       const { key, ...body } = c.req.valid('json');
-      return c.json(await createTemplate(db, c.get('appId'), key, TemplateBody.parse(body)), 201);
+      const template = await createTemplate(db, c.get('appId'), key, TemplateBody.parse(body));
+      await recordAudit(db.pool, byKey(c, 'template.created', 'template', key, { version: template.version, fields: fieldsOf(body) }));
+      return c.json(template, 201);
     },
   );
 
@@ -67,7 +71,11 @@ export function templateRoutes(deps: { db: Db }) {
       request: { params: KeyParams, body: jsonBody(TemplateBody) },
       responses: { 200: jsonResponse('The new version', Template), ...errorResponses(404) },
     }),
-    async (c) => c.json(await updateTemplate(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json')), 200),
+    async (c) => {
+      const template = await updateTemplate(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json'));
+      await recordAudit(db.pool, byKey(c, 'template.updated', 'template', template.key, { version: template.version, fields: fieldsOf(c.req.valid('json')) }));
+      return c.json(template, 200);
+    },
   );
 
   app.openapi(

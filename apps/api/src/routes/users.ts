@@ -1,11 +1,13 @@
 import type { ChannelQueues, Db, StatusEventJob } from '@notify/core/platform';
 import { listUserNotifications } from '@notify/core/notifications';
-import { getPreferences, getUser, putUser, setPreferences, eraseUser, type WebhookPolicy } from '@notify/core/audience';
-import { NotificationListQuery, NotificationPage, Preferences, PutPreferencesBody, PutUserBody, User, UserParams } from '@notify/core/schemas';
+import { exportUser, getPreferences, getUser, putUser, setPreferences, eraseUser, type WebhookPolicy } from '@notify/core/audience';
+import { NotificationListQuery, NotificationPage, Preferences, PutPreferencesBody, PutUserBody, User, UserExport, UserParams } from '@notify/core/schemas';
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import { newRouter } from '../router.js';
 import { errorResponses, jsonBody, jsonResponse, pageResponses, tenantRoute } from '../openapi.js';
+import { byKey } from '../audit-actor.js';
+import { fieldsOf, recordAudit } from '@notify/core/access';
 
 const Erased = z
   .object({
@@ -35,6 +37,8 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
     }),
     async (c) => {
       const { user, created } = await putUser(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('json'), deps.webhooks);
+      // Field names only: the values are contacts.
+      await recordAudit(db.pool, byKey(c, 'user.updated', 'user', user.user_id, { created, fields: fieldsOf(c.req.valid('json')) }));
       return created ? c.json(user, 201) : c.json(user, 200);
     },
   );
@@ -64,7 +68,27 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       request: { params: UserParams },
       responses: { 200: jsonResponse('What was erased', Erased) },
     }),
-    async (c) => c.json(await eraseUser(deps, c.get('appId'), c.req.valid('param').user_id), 200),
+    async (c) => {
+      const erased = await eraseUser(deps, c.get('appId'), c.req.valid('param').user_id);
+      const { user_id: _user, ...counts } = erased;
+      await recordAudit(db.pool, byKey(c, 'user.erased', 'user', erased.user_id, counts));
+      return c.json(erased, 200);
+    },
+  );
+
+  app.openapi(
+    tenantRoute({
+      method: 'get',
+      path: '/{user_id}/export',
+      operationId: 'exportUser',
+      tags: ['users'],
+      summary: 'Everything held about a user, as one JSON document (GDPR art. 15)',
+      description:
+        'Profile and contacts, devices, preferences, topic subscriptions, notifications with their deliveries, attempts and replays, inbox items and status events, for this app only.',
+      request: { params: UserParams },
+      responses: { 200: jsonResponse('The export', UserExport), ...errorResponses(404) },
+    }),
+    async (c) => c.json(await exportUser(db, c.get('appId'), c.req.valid('param').user_id), 200),
   );
 
   app.openapi(
@@ -91,7 +115,12 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       request: { params: UserParams, body: jsonBody(PutPreferencesBody) },
       responses: { 200: jsonResponse('Effective settings', Preferences) },
     }),
-    async (c) => c.json(await setPreferences(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('json')), 200),
+    async (c) => {
+      const preferences = await setPreferences(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('json'));
+      // Switches and category names: settings, not personal data.
+      await recordAudit(db.pool, byKey(c, 'preferences.updated', 'user', preferences.user_id, { ...c.req.valid('json') }));
+      return c.json(preferences, 200);
+    },
   );
 
   app.openapi(

@@ -4,6 +4,8 @@ import type { WebhookPolicy } from '@notify/core/audience';
 import { CreateStatusWebhook, StatusEventPage, StatusEventQuery, StatusWebhook } from '@notify/core/schemas';
 import { newRouter } from '../router.js';
 import { errorResponses, IdParams, jsonBody, jsonResponse, listOf, pageResponses, tenantRoute } from '../openapi.js';
+import { byKey } from '../audit-actor.js';
+import { recordAudit } from '@notify/core/access';
 
 /** Status webhooks: the app's own endpoints for delivery and notification events. */
 export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
@@ -21,7 +23,12 @@ export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
       request: { body: jsonBody(CreateStatusWebhook) },
       responses: { 201: jsonResponse('The endpoint, with its secret', StatusWebhook) },
     }),
-    async (c) => c.json(await createStatusWebhook(db, c.get('appId'), c.req.valid('json'), deps.webhooks), 201),
+    async (c) => {
+      const webhook = await createStatusWebhook(db, c.get('appId'), c.req.valid('json'), deps.webhooks);
+      // The URL stays out of the log: it can carry tokens or name a person.
+      await recordAudit(db.pool, byKey(c, 'webhook.created', 'webhook', webhook.id, { events: webhook.events }));
+      return c.json(webhook, 201);
+    },
   );
 
   app.openapi(
@@ -61,6 +68,7 @@ export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
     }),
     async (c) => {
       await deleteStatusWebhook(db, c.get('appId'), c.req.valid('param').id);
+      await recordAudit(db.pool, byKey(c, 'webhook.deleted', 'webhook', c.req.valid('param').id));
       return c.body(null, 204);
     },
   );

@@ -1,2 +1,3 @@
 // Access: API keys (creating, listing, revoking, looking up; each key belongs to one app).
 export * from './api-keys.js';
+export * from './audit.js';

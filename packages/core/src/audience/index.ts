@@ -5,3 +5,4 @@ export * from './users.js';
 export * from './quiet-hours.js';
 export * from './topics.js';
 export * from './erasure.js';
+export * from './export.js';

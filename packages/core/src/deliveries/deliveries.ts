@@ -8,6 +8,7 @@ import { requeueDeliveries } from '../outbox/outbox.js';
 import type { ChannelQueues, RetryPolicy } from '../platform/queues.js';
 import type { DeliveryDetail, DeliveryPage, ReplayFilter, ReplayResult } from '../schemas/deliveries.js';
 import type { Delivery } from '../schemas/notifications.js';
+import type { DeliveryAttempt as AttemptRow, Delivery as DeliveryRow, DeliveryReplay as ReplayRow } from '../generated/prisma/client.js';
 
 /** Deliveries newest first, e.g. the dead letters: `status=failed`. */
 export async function listDeliveries(
@@ -43,6 +44,11 @@ export async function getDelivery(db: Db, appId: string, id: string): Promise<De
       })
     : null;
   if (!d) throw notFound('Delivery');
+  return deliveryDetail(d);
+}
+
+/** A delivery row with its attempts and replays, as the API shows it (GET /deliveries/{id}, the user export). */
+export function deliveryDetail(d: DeliveryRow & { notification: { userId: string }; attemptLog: AttemptRow[]; replays: ReplayRow[] }): DeliveryDetail {
   return {
     ...deliveryView(d),
     notification_id: d.notificationId,

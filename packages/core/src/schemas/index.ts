@@ -8,3 +8,5 @@ export * from './categories.js';
 export * from './templates.js';
 export * from './topics.js';
 export * from './status-webhooks.js';
+export * from './audit.js';
+export * from './export.js';

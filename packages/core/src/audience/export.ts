@@ -1,0 +1,44 @@
+import { deliveryDetail } from '../deliveries/deliveries.js';
+import { inboxItemView } from '../inbox/inbox.js';
+import { notificationView } from '../notifications/view.js';
+import type { Db } from '../platform/db.js';
+import type { UserExport } from '../schemas/export.js';
+import { getPreferences } from './preferences.js';
+import { getUser } from './users.js';
+
+/**
+ * Everything the service holds about one user of one app, as one document
+ * (GDPR art. 15): the same views the API answers elsewhere, whole rather than
+ * paged. 404 for a user the app does not have (or erased).
+ */
+export async function exportUser(db: Db, appId: string, userId: string): Promise<UserExport> {
+  const user = await getUser(db, appId, userId);
+  const [preferences, subscriptions, notifications, inbox, events] = await Promise.all([
+    getPreferences(db, appId, userId),
+    db.prisma.topicSubscription.findMany({ where: { appId, userId }, orderBy: { topicKey: 'asc' } }),
+    db.prisma.notification.findMany({
+      where: { appId, userId },
+      orderBy: { id: 'asc' },
+      include: { deliveries: { include: { attemptLog: { orderBy: { id: 'asc' } }, replays: { orderBy: { createdAt: 'asc' } } } } },
+    }),
+    db.prisma.inboxItem.findMany({ where: { appId, userId }, orderBy: { id: 'asc' } }),
+    db.prisma.statusEvent.findMany({ where: { appId, userId }, orderBy: { id: 'asc' } }),
+  ]);
+  return {
+    exported_at: new Date().toISOString(),
+    user,
+    preferences,
+    topics: subscriptions.map((s) => ({ topic: s.topicKey, subscribed_at: s.createdAt.toISOString() })),
+    notifications: notifications.map((n) => ({
+      ...notificationView(n),
+      deliveries: [...n.deliveries]
+        .sort((a, b) => a.id.localeCompare(b.id))
+        .map((d) => {
+          const { notification_id: _n, user_id: _u, ...detail } = deliveryDetail({ ...d, notification: { userId } });
+          return detail;
+        }),
+    })),
+    inbox: inbox.map(inboxItemView),
+    status_events: events.map((e) => ({ id: e.id, type: e.type, status: e.status, payload: e.payload as Record<string, unknown>, created_at: e.createdAt.toISOString() })),
+  };
+}
