@@ -6,6 +6,7 @@ import type { Telemetry } from '@notify/core/observability';
 import type { Queue } from 'bullmq';
 import { requestId } from 'hono/request-id';
 import { bullBoard, BULL_BOARD_PATH } from './bull-board.js';
+import { adminChannelRoutes, ADMIN_CHANNELS_PATH } from './admin-channels.js';
 import type { ApiEnv } from './context.js';
 import { newRouter } from './router.js';
 import { dashboardRoutes } from './dashboard/routes.js';
@@ -25,6 +26,7 @@ import type { InboxHub } from './inbox-hub.js';
 import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { categoryRoutes } from './routes/categories.js';
+import { appPauseRoutes, keyedPauseRoutes } from './routes/pauses.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { inboxRoutes } from './routes/inbox.js';
 import { keyRoutes } from './routes/keys.js';
@@ -91,6 +93,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   const admin = adminAuth(deps.security.admin, { throttle: throttle('admin'), trustedProxyHops });
   app.use(`${BULL_BOARD_PATH}/*`, admin);
   app.route(BULL_BOARD_PATH, bullBoard(deps.queues, deps.fanout, deps.events));
+  app.use(`${ADMIN_CHANNELS_PATH}/*`, admin);
+  app.route(ADMIN_CHANNELS_PATH, adminChannelRoutes(deps));
   app.use('/metrics/*', admin);
   app.route('/metrics', metrics.routes);
   app.use('/dashboard/*', admin);
@@ -109,6 +113,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     '/topics': topicRoutes(deps),
     '/keys': keyRoutes(deps),
     '/webhooks': webhookRoutes(deps),
+    '/app': appPauseRoutes(deps),
     '/audit-events': auditRoutes(deps),
   };
   for (const [path, router] of Object.entries(resources)) {
@@ -117,5 +122,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     app.route(path, router);
   }
   app.route('/users', inboxRoutes(deps));
+  app.route('/templates', keyedPauseRoutes(deps, 'template'));
+  app.route('/categories', keyedPauseRoutes(deps, 'category'));
   return app;
 }

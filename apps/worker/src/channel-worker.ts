@@ -18,6 +18,7 @@ import { Worker, type ConnectionOptions, type Queue } from 'bullmq';
 import { DeliveryGroupCommit } from './delivery-group-commit.js';
 import type { MessageDefaults } from './messages.js';
 import { deliver, type DeliverResult } from './processors/deliver.js';
+import type { SendGates } from './processors/send-gates.js';
 import { fanout } from './processors/fanout.js';
 import { deliverStatusEvent } from './processors/status-event.js';
 
@@ -48,6 +49,8 @@ export interface ChannelWorkerOptions {
   autorun?: boolean;
   telemetry?: Telemetry;
   events?: Queue<StatusEventJob>;
+  /** Pauses and frequency caps (one per process, shared by its channel workers); none when absent. */
+  gates?: SendGates;
 }
 
 /** Wiring only: a BullMQ worker on the channel's queue running the deliver processor. */
@@ -66,6 +69,7 @@ export function createChannelWorker(o: ChannelWorkerOptions): Worker<DeliveryJob
         defaults: o.defaults,
         rateLimit: (ms: number) => worker.rateLimit(ms),
         telemetry: o.telemetry,
+        gates: o.gates,
       };
       return deliver(job, deps, token);
     },

@@ -6,6 +6,7 @@ import { closeRenderPool, configureRenderPool } from '@notify/core/content';
 import { DeliveryMetrics, Telemetry } from '@notify/core/observability';
 import { createChannelWorker, createEventsWorker, createFanoutWorker } from './channel-worker.js';
 import { parseChannels } from './channels-arg.js';
+import { SendGates } from './processors/send-gates.js';
 import { startMaintenance } from './maintenance.js';
 
 const { env, log } = processBase('worker');
@@ -21,6 +22,7 @@ const telemetry = new Telemetry(db.pool, new DeliveryMetrics(redis, env.QUEUE_PR
 telemetry.start(1000, () => {
   for (const chain of chains) for (const [provider, state] of Object.entries(chain.states())) telemetry.metrics?.breaker(chain.channel, provider, state);
 });
+const gates = new SendGates({ pool: db.pool, redis, prefix: env.QUEUE_PREFIX, log });
 const workers = chains.map((chain) => {
   const channel = chain.channel;
   return createChannelWorker({
@@ -34,6 +36,7 @@ const workers = chains.map((chain) => {
     defaults: { emailSubject: env.EMAIL_DEFAULT_SUBJECT },
     telemetry,
     events: eventsQueue,
+    gates,
     rateLimit: rateLimitFor(env, channel),
     dbRetryMs: env.WORKER_DB_RETRY_MS,
     maxRetryAfterMs: env.RETRY_AFTER_MAX_MS,

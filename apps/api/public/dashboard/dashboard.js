@@ -237,6 +237,28 @@ async function refreshOverview() {
   drawFailures(overview);
 }
 
+/** Pauses or resumes a whole channel queue, for every app (POST /admin/channels/{channel}/pause behind the same credentials). */
+function pauseButton(q) {
+  const verb = q.paused ? 'resume' : 'pause';
+  const button = el(
+    'button',
+    {
+      class: 'queue-pause',
+      'data-channel-queue': q.channel,
+      onclick: async () => {
+        button.disabled = true;
+        try {
+          await api(`/channels/${q.channel}/${verb}`, { method: 'POST' });
+        } finally {
+          refreshLive();
+        }
+      },
+    },
+    q.paused ? 'Resume' : 'Pause',
+  );
+  return button;
+}
+
 async function refreshLive() {
   const live = await api('/live');
   state.queueDepth = Object.fromEntries(live.queues.map((q) => [q.channel, q.waiting + q.prioritized + q.active + q.delayed]));
@@ -252,6 +274,7 @@ async function refreshLive() {
         el('td', {}, `${b.channel} · ${b.provider}`),
         el('td', { class: `state-${b.state}` }, b.state.replace('_', '-')),
         el('td', {}, `reported ${new Date(b.reported_at).toLocaleTimeString()}`),
+        el('td', {}),
       ),
     ),
     ...live.queues.map((q) =>
@@ -259,12 +282,13 @@ async function refreshLive() {
         'tr',
         {},
         el('td', {}, `queue ${q.channel}`),
-        el('td', { class: 'n' }, `${q.waiting + q.prioritized} waiting`),
+        el('td', { class: 'n' }, `${q.paused ? 'paused · ' : ''}${q.waiting + q.prioritized} waiting`),
         el('td', {}, `${q.active} active · ${q.delayed} delayed · ${q.failed} failed`),
+        el('td', {}, pauseButton(q)),
       ),
     ),
   ];
-  table($('#live'), ['', 'state', ''], rows);
+  table($('#live'), ['', 'state', '', ''], rows);
   $('#live-at').textContent = `updated ${new Date(live.at).toLocaleTimeString()}`;
 }
 

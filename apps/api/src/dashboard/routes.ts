@@ -8,6 +8,7 @@ import { breakerStates, dashboardFailed, dashboardOverview, dashboardTimeline } 
 import { Hono } from 'hono';
 import type { ApiEnv } from '../context.js';
 import { DASHBOARD_PAGE } from './page.js';
+import { setChannelPaused } from '../admin-channels.js';
 import { recordAudit } from '@notify/core/access';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -61,7 +62,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
     const depth = await Promise.all(
       CHANNELS.map(async (channel) => {
         const counts = await deps.queues[channel].getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
-        return { channel, ...counts };
+        return { channel, ...counts, paused: await deps.queues[channel].isPaused() };
       }),
     );
     return c.json({ queues: depth, breakers: await breakerStates(deps.redis, deps.queuePrefix), at: new Date().toISOString() });
@@ -98,6 +99,10 @@ export function dashboardRoutes(deps: DashboardDeps) {
     });
     return c.json(delivery);
   });
+
+  /** The pause button: holds a whole channel queue, as POST /admin/channels/{channel}/pause. */
+  app.post('/api/channels/:channel/pause', async (c) => c.json(await setChannelPaused(deps.queues, c.req.param('channel'), true)));
+  app.post('/api/channels/:channel/resume', async (c) => c.json(await setChannelPaused(deps.queues, c.req.param('channel'), false)));
 
   return app;
 }

@@ -7,6 +7,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { withDbRetry } from '../db-retry.js';
 import type { DeliveryGroupCommit } from '../delivery-group-commit.js';
 import { buildMessages, type MessageDefaults } from '../messages.js';
+import type { SendGates } from './send-gates.js';
 
 export interface DeliverDeps {
   pool: Pool;
@@ -20,6 +21,8 @@ export interface DeliverDeps {
   /** Pauses the whole queue (all its workers) for ms: the provider is throttling us. */
   rateLimit(ms: number): Promise<void>;
   telemetry?: Telemetry | undefined;
+  /** Pauses and frequency caps; none when absent. */
+  gates?: SendGates | undefined;
 }
 
 export type DeliverResult = { outcome: 'delivered'; provider: string; provider_message_id: string } | { outcome: 'skipped'; reason: string } | { outcome: 'already_finished' };
@@ -42,8 +45,20 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   const db = <T>(fn: () => Promise<T>) => withDbRetry(fn, deps.dbRetryMs);
 
   const critical = job.opts.priority === PRIORITY.critical;
+  // A paused app, template or category holds the job before the claim, so it spends no attempt.
+  const gates = deps.gates;
+  const gate = gates ? await db(() => gates.before(job.data.notification_id)) : null;
+  if (gate?.kind === 'hold') {
+    await job.moveToDelayed(gate.untilMs, token);
+    throw new DelayedError();
+  }
   const claimed = await deps.commits.claim(deliveryId, critical);
   if (!claimed) return { outcome: 'already_finished' };
+  if (gates && gate && !(await gates.underCap(gate.target, claimed.notificationId))) {
+    await deps.commits.finish(deliveryId, { status: 'skipped', reason: 'frequency_capped' }, critical);
+    deps.telemetry?.skipped({ appId: claimed.appId, channel, priority: claimed.priority, reason: 'frequency_capped' });
+    return { outcome: 'skipped', reason: 'frequency_capped' };
+  }
   if (claimed.previousStatus === 'sending') {
     log.warn({ attempt: claimed.attempts }, 'resuming a delivery whose worker stopped mid-send: it may be sent twice');
   }
@@ -63,7 +78,6 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
     await job.moveToDelayed(quietUntil.getTime(), token);
     throw new DelayedError();
   }
-
 
   const started = performance.now();
   const ctx = { deliveryId, notificationId: claimed.notificationId, attempt: claimed.attempts, log };

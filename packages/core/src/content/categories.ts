@@ -1,6 +1,6 @@
 import type { Db } from '../platform/db.js';
 import { AppError } from '../platform/errors.js';
-import type { Category, PutCategoryBody } from '../schemas/categories.js';
+import type { Category, FrequencyCap, PutCategoryBody } from '../schemas/categories.js';
 
 /**
  * Categories every app has until it redefines them: `security` is required
@@ -15,8 +15,10 @@ export const DEFAULT_CATEGORIES: Record<string, { description: string; required:
 /** The app's categories: the defaults, overridden and extended by its own. */
 export async function listCategories(db: Db, appId: string): Promise<Category[]> {
   const rows = await db.prisma.category.findMany({ where: { appId }, orderBy: { key: 'asc' } });
-  const byKey = new Map<string, Category>(Object.entries(DEFAULT_CATEGORIES).map(([key, c]) => [key, { key, description: c.description, required: c.required, built_in: true }]));
-  for (const r of rows) byKey.set(r.key, { key: r.key, description: r.description, required: r.required, built_in: r.key in DEFAULT_CATEGORIES });
+  const byKey = new Map<string, Category>(
+    Object.entries(DEFAULT_CATEGORIES).map(([key, c]) => [key, { key, description: c.description, required: c.required, built_in: true, frequency_cap: null }]),
+  );
+  for (const r of rows) byKey.set(r.key, toCategory(r));
   return [...byKey.values()].sort((a, b) => a.key.localeCompare(b.key));
 }
 
@@ -33,7 +35,23 @@ export async function categoryRequired(db: Db, appId: string, key: string): Prom
 }
 
 export async function putCategory(db: Db, appId: string, key: string, body: PutCategoryBody): Promise<Category> {
-  const data = { description: body.description ?? null, required: body.required, updatedAt: new Date() };
+  const cap = body.frequency_cap ?? null;
+  // A required category carries what the user must get (a login alert): capping it would drop exactly those.
+  if (cap && body.required) {
+    throw new AppError('validation_failed', 'The request is not valid', [{ path: 'frequency_cap', message: 'a required category cannot have a frequency cap' }]);
+  }
+  const data = {
+    description: body.description ?? null,
+    required: body.required,
+    frequencyCapCount: cap?.count ?? null,
+    frequencyCapPeriod: cap?.period ?? null,
+    updatedAt: new Date(),
+  };
   const r = await db.prisma.category.upsert({ where: { appId_key: { appId, key } }, create: { appId, key, ...data }, update: data });
-  return { key: r.key, description: r.description, required: r.required, built_in: key in DEFAULT_CATEGORIES };
+  return toCategory(r);
+}
+
+function toCategory(r: { key: string; description: string | null; required: boolean; frequencyCapCount: number | null; frequencyCapPeriod: string | null }): Category {
+  const cap: FrequencyCap | null = r.frequencyCapCount !== null && r.frequencyCapPeriod !== null ? { count: r.frequencyCapCount, period: r.frequencyCapPeriod } : null;
+  return { key: r.key, description: r.description, required: r.required, built_in: r.key in DEFAULT_CATEGORIES, frequency_cap: cap };
 }
