@@ -20,9 +20,22 @@ import { recordAudit } from '@notify/core/access';
 
 const CreateHeaders = z.object({
   'idempotency-key': IdempotencyKey.optional().meta({
-    description: 'Makes the request safe to retry: the same key and body within 24 h answer the first response',
+    description:
+      'Makes the request safe to retry: the same key and body within 24 h answer the first response (the same notification or batch id) with `Idempotency-Replay: true`; the same key with another body is refused (422 `idempotency_key_reused`); while the first request is still in flight, 409 with Retry-After',
   }),
 });
+
+/** The request's Idempotency-Key: the header, or the body's idempotency_key (they must agree). */
+function keyOf(headerKey: string | undefined, bodyKey: string | undefined): string | undefined {
+  if (headerKey && bodyKey && headerKey !== bodyKey) {
+    throw new AppError('validation_failed', 'The Idempotency-Key header and idempotency_key differ', [
+      { path: 'idempotency_key', message: 'must match the Idempotency-Key header' },
+    ]);
+  }
+  return headerKey ?? bodyKey;
+}
+
+const idempotency = (key: string | undefined, body: unknown) => (key ? { key, requestHash: requestHash(body) } : undefined);
 
 function notificationId(id: string): string {
   if (!isUuid(id)) throw notFound('Notification');
@@ -54,23 +67,14 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
     }),
     async (c) => {
       const { idempotency_key: bodyKey, ...body } = c.req.valid('json');
+      const key = idempotency(keyOf(c.req.valid('header')['idempotency-key'], bodyKey), body);
       if (body.topic !== undefined) {
         const { topic, ...input } = body;
-        return c.json(await createTopicNotification({ ...deps, requestId: c.get('requestId') }, c.get('appId'), topic, input), 202);
+        const result = await createTopicNotification({ ...deps, requestId: c.get('requestId') }, c.get('appId'), topic, input, key);
+        if (result.replayed) c.header('Idempotency-Replay', 'true');
+        return c.json(result.response, 202);
       }
-      const headerKey = c.req.valid('header')['idempotency-key'];
-      if (headerKey && bodyKey && headerKey !== bodyKey) {
-        throw new AppError('validation_failed', 'The Idempotency-Key header and idempotency_key differ', [
-          { path: 'idempotency_key', message: 'must match the Idempotency-Key header' },
-        ]);
-      }
-      const key = headerKey ?? bodyKey;
-      const result = await createNotification(
-        { ...deps, requestId: c.get('requestId') },
-        c.get('appId'),
-        toOneUser(body),
-        key ? { key, requestHash: requestHash(body) } : undefined,
-      );
+      const result = await createNotification({ ...deps, requestId: c.get('requestId') }, c.get('appId'), toOneUser(body), key);
       if (result.replayed) c.header('Idempotency-Replay', 'true');
       return c.json(result.notification, 202);
     },
@@ -84,11 +88,19 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
       tags: ['notifications'],
       summary: 'Notify up to 1,000 users in one request',
       description:
-        'One notification per recipient, each rendered with the shared `data` merged with its own. Stored in one transaction; answers the batch, whose progress GET /batches/{id} shows.',
-      request: { body: jsonBody(BulkBody) },
-      responses: { 202: jsonResponse('The batch', Batch), ...errorResponses(404) },
+        'One notification per recipient, each rendered with the shared `data` merged with its own. Stored in one transaction; answers the batch, whose progress GET /batches/{id} shows. With an Idempotency-Key, retries of one request make one batch.',
+      request: { headers: CreateHeaders, body: jsonBody(BulkBody) },
+      responses: {
+        202: jsonResponse('The batch (a replay of an idempotent request answers the first response, with `Idempotency-Replay: true`)', Batch),
+        ...errorResponses(404, 409),
+      },
     }),
-    async (c) => c.json(await createBulk({ ...deps, requestId: c.get('requestId') }, c.get('appId'), c.req.valid('json')), 202),
+    async (c) => {
+      const body = c.req.valid('json');
+      const result = await createBulk({ ...deps, requestId: c.get('requestId') }, c.get('appId'), body, idempotency(c.req.valid('header')['idempotency-key'], body));
+      if (result.replayed) c.header('Idempotency-Replay', 'true');
+      return c.json(result.response, 202);
+    },
   );
 
   app.openapi(

@@ -138,7 +138,7 @@ describe('topic fan-out', () => {
     startWorker('in_app', provider, 100);
     workers.push(createFanoutWorker({ connection: t.workerRedis, prefix: t.env.QUEUE_PREFIX, deps, log: t.log }));
 
-    const batch = await createTopicNotification(deps, t.appId, 'everyone', { message: 'Release 2.0', channels: ['in_app', 'email'], priority: 'low' });
+    const { response: batch } = await createTopicNotification(deps, t.appId, 'everyone', { message: 'Release 2.0', channels: ['in_app', 'email'], priority: 'low' });
     const done = await waitFor(
       async () => {
         const b = await getBatch(t.db, t.appId, batch.id);

@@ -1,5 +1,6 @@
-// Accepting a notification, one function per step (resolve, load recipients, render, plan, insert, enqueue after
-// commit), shared by the four ways in: single (writer.ts), keyed (notifications.ts), bulk and topic fan-out (batches.ts).
+// Accepting a notification, one function per step (replay a keyed request, resolve, load recipients, render, plan,
+// insert, enqueue after commit), shared by the four ways in: single (writer.ts), keyed (notifications.ts), bulk and
+// topic fan-out (batches.ts).
 import type { Queue } from 'bullmq';
 import type { Db, Queryable } from '../platform/db.js';
 import { AppError, type ErrorDetail } from '../platform/errors.js';
@@ -12,7 +13,7 @@ import { addDeliveryJobs, type QueuedDelivery } from '../outbox/outbox.js';
 import { localeFor, planNotification, type PlannedNotification } from './plan.js';
 import { loadRecipients, type RecipientProfile } from './recipients.js';
 import { resolveSpec, type NotificationSpec, type SpecInput } from './spec.js';
-import { insertKeyedNotification, insertNotifications, type IdempotencyClaim } from './store.js';
+import { claimBatchKey, findIdempotencyKey, insertKeyedNotification, insertNotifications, type IdempotencyClaim } from './store.js';
 
 export interface NotificationDeps {
   db: Db;
@@ -29,6 +30,58 @@ export interface NotificationDeps {
   events?: Queue<StatusEventJob>;
   /** Counts accepted deliveries for the dashboard. */
   telemetry?: Telemetry;
+}
+
+// 0. With an Idempotency-Key: answer an earlier request's response (the same for single, bulk and topic sends).
+
+export interface Idempotency {
+  key: string;
+  /** Fingerprint of the request body (see requestHash). */
+  requestHash: string;
+}
+
+/** A response, and whether an earlier request with the same Idempotency-Key made it (answered with `Idempotency-Replay: true`). */
+export interface Keyed<T> {
+  response: T;
+  replayed: boolean;
+}
+
+/**
+ * The stored response of an earlier request with this key, still in its
+ * window, or null; 422 when that request had another body. Checked first, so
+ * a retry costs one lookup, and again when a claim finds the key taken.
+ */
+export async function replayOf<T>(deps: Pick<NotificationDeps, 'db'>, appId: string, idempotency: Idempotency): Promise<Keyed<T> | null> {
+  const stored = await findIdempotencyKey(deps.db.pool, appId, idempotency.key);
+  if (!stored) return null;
+  if (stored.requestHash !== idempotency.requestHash) {
+    throw new AppError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body');
+  }
+  return { response: stored.response as T, replayed: true };
+}
+
+/**
+ * Step 5 with or without a key: `insert` writes what the request creates
+ * together with its claim on the key (insertPlannedOnce, insertBatchOnce) and
+ * says whether it got the key. When another request holds it, that request's
+ * response is answered; when that one is neither answerable nor claimable
+ * (still in flight after our wait), 409 with Retry-After. Without a key,
+ * `insert` runs with no claim.
+ */
+export async function insertWithKey<T>(
+  deps: NotificationDeps,
+  appId: string,
+  idempotency: Idempotency | undefined,
+  response: T,
+  insert: (claim: IdempotencyClaim | undefined) => Promise<boolean>,
+): Promise<Keyed<T>> {
+  const claim = idempotency && { ...idempotency, response, ttlSeconds: deps.idempotencyTtlSeconds ?? 86_400 };
+  if (await insert(claim)) return { response, replayed: false };
+  const replay = idempotency ? await replayOf<T>(deps, appId, idempotency) : null;
+  if (replay) return replay;
+  throw new AppError('conflict', 'A request with this Idempotency-Key is being processed; retry', undefined, {
+    headers: { 'Retry-After': '1' },
+  });
 }
 
 // 1. Resolve the request.
@@ -180,6 +233,17 @@ export function insertPlanned(db: Queryable, planned: PlannedNotification[]): Pr
 /** Writes one notification only if its idempotency key is new, in the same statement; false when the key was taken. */
 export function insertPlannedOnce(db: Queryable, planned: PlannedNotification, claim: IdempotencyClaim): Promise<boolean> {
   return insertKeyedNotification(db, planned, claim);
+}
+
+/**
+ * Claims the key for a batch as the first statement of the transaction that
+ * writes it (`write`), so the key and the batch commit together; false, with
+ * nothing written, when the key was taken.
+ */
+export async function insertBatchOnce(client: Queryable, appId: string, batchId: string, claim: IdempotencyClaim | undefined, write: () => Promise<void>): Promise<boolean> {
+  if (claim && !(await claimBatchKey(client, appId, batchId, claim))) return false;
+  await write();
+  return true;
 }
 
 // 6. Enqueue after commit.

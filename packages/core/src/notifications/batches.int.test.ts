@@ -25,7 +25,7 @@ const notificationsOf = async (batchId: string) =>
 
 describe('topic fan-out steps', () => {
   it('create one chunk each, resumable from the cursor, and finish the batch', async () => {
-    const batch = await createTopicNotification(deps, t.appId, 'all', { message: 'x', channels: ['in_app'], priority: 'normal' });
+    const { response: batch } = await createTopicNotification(deps, t.appId, 'all', { message: 'x', channels: ['in_app'], priority: 'normal' });
     expect(await fanoutStep(deps, batch.id)).toBe(true);
     expect(await notificationsOf(batch.id)).toEqual({ n: FANOUT_CHUNK, users: FANOUT_CHUNK });
     // A crash here loses nothing: the next step continues after the cursor.
@@ -36,7 +36,7 @@ describe('topic fan-out steps', () => {
   });
 
   it('never notify a subscriber twice, even when two processors run the same fan-out at once', async () => {
-    const batch = await createTopicNotification(deps, t.appId, 'all', { message: 'y', channels: ['in_app'], priority: 'normal' });
+    const { response: batch } = await createTopicNotification(deps, t.appId, 'all', { message: 'y', channels: ['in_app'], priority: 'normal' });
     const run = async () => {
       while (await fanoutStep(deps, batch.id));
     };

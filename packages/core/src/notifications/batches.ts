@@ -1,9 +1,22 @@
 import { withTransaction, type Db } from '../platform/db.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { isUuid, newId } from '../platform/ids.js';
-import { checkRendersInEveryLocale, enqueueAfterCommit, insertPlanned, prepareNotifications, resolveRequest, type NotificationDeps } from './accept.js';
+import {
+  checkRendersInEveryLocale,
+  enqueueAfterCommit,
+  insertBatchOnce,
+  insertPlanned,
+  insertWithKey,
+  prepareNotifications,
+  replayOf,
+  resolveRequest,
+  type Idempotency,
+  type Keyed,
+  type NotificationDeps,
+} from './accept.js';
 import type { PlannedNotification } from './plan.js';
 import type { SpecInput } from './spec.js';
+import type { IdempotencyClaim } from './store.js';
 import { addFanoutJob } from '../outbox/outbox.js';
 import { DeliveryStatus, NotificationStatus, type Batch, type BulkBody } from '../schemas/notifications.js';
 
@@ -11,13 +24,19 @@ import { DeliveryStatus, NotificationStatus, type Batch, type BulkBody } from '.
  * Up to 1,000 recipients in one request: every notification and delivery is
  * written in one transaction (multi-row statements), then the jobs are added
  * with one addBulk per channel. A recipient whose data cannot render the
- * template refuses the whole request (422, naming the recipient).
+ * template refuses the whole request (422, naming the recipient). With an
+ * Idempotency-Key, the key is claimed in that same transaction, so retries
+ * of one request make one batch and answer its first response.
  */
-export async function createBulk(deps: NotificationDeps, appId: string, body: BulkBody): Promise<Batch> {
+export async function createBulk(deps: NotificationDeps, appId: string, body: BulkBody, idempotency?: Idempotency): Promise<Keyed<Batch>> {
   const ids = body.recipients.map((r) => r.user_id);
   const dupes = ids.filter((id, i) => ids.indexOf(id) !== i);
   if (dupes.length > 0) {
     throw new AppError('validation_failed', 'The request is not valid', [{ path: 'recipients', message: `repeats user ${dupes[0]}` }]);
+  }
+  if (idempotency) {
+    const replay = await replayOf<Batch>(deps, appId, idempotency);
+    if (replay) return replay;
   }
   const batchId = newId();
   const { recipients: list, ...input } = body;
@@ -35,18 +54,40 @@ export async function createBulk(deps: NotificationDeps, appId: string, body: Bu
     );
   }
 
-  await withTransaction(deps.db.pool, async (client) => {
-    await client.query(`INSERT INTO batches (id, app_id, kind, request, status, created, created_at, updated_at) VALUES ($1, $2, 'bulk', $3, 'created', $4, $5, $5)`, [
-      batchId,
-      appId,
-      JSON.stringify(input),
-      planned.length,
-      now,
-    ]);
-    await insertPlanned(client, planned);
-  });
-  await enqueueAfterCommit(deps, planned);
-  return getBatch(deps.db, appId, batchId);
+  const write = (claim: IdempotencyClaim | undefined) =>
+    withTransaction(deps.db.pool, (client) =>
+      insertBatchOnce(client, appId, batchId, claim, async () => {
+        await client.query(`INSERT INTO batches (id, app_id, kind, request, status, created, created_at, updated_at) VALUES ($1, $2, 'bulk', $3, 'created', $4, $5, $5)`, [
+          batchId,
+          appId,
+          JSON.stringify(input),
+          planned.length,
+          now,
+        ]);
+        await insertPlanned(client, planned);
+      }),
+    );
+  // The answer is what this transaction writes, known before it runs, so it is stored with the key.
+  const view = batchView(
+    { id: batchId, kind: 'bulk', topicKey: null, status: 'created', createdAt: now },
+    countBy(planned, notificationStatus),
+    countBy(
+      planned.flatMap((n) => n.deliveries),
+      (d) => d.status,
+    ),
+  );
+  const result = await insertWithKey(deps, appId, idempotency, view, write);
+  if (!result.replayed) await enqueueAfterCommit(deps, planned);
+  return result;
+}
+
+/** The status insertNotifications gives a planned notification. */
+const notificationStatus = (n: PlannedNotification): string => (n.deliveries.some((d) => d.status === 'queued') ? 'pending' : 'skipped');
+
+function countBy<T>(items: T[], key: (item: T) => string): StatusCount[] {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
+  return [...counts].map(([status, n]) => ({ status, n }));
 }
 
 /** How much of a topic fan-out one job step creates: bounded memory whatever the topic's size. */
@@ -55,10 +96,16 @@ export const FANOUT_CHUNK = 1000;
 /**
  * Notifies every subscriber of a topic: checked now (the template must render
  * in every locale with the shared data), created in the background by a
- * fan-out job that walks the subscribers in chunks. Answers the batch.
+ * fan-out job that walks the subscribers in chunks. Answers the batch as
+ * created (no notification yet). With an Idempotency-Key, the key and the
+ * batch commit together, so retries start one fan-out.
  */
-export async function createTopicNotification(deps: NotificationDeps, appId: string, topic: string, input: SpecInput): Promise<Batch> {
+export async function createTopicNotification(deps: NotificationDeps, appId: string, topic: string, input: SpecInput, idempotency?: Idempotency): Promise<Keyed<Batch>> {
   if (!deps.fanout) throw new Error('createTopicNotification needs the fan-out queue');
+  if (idempotency) {
+    const replay = await replayOf<Batch>(deps, appId, idempotency);
+    if (replay) return replay;
+  }
   const exists = await deps.db.prisma.topic.findUnique({ where: { appId_key: { appId, key: topic } } });
   if (!exists) throw notFound('Topic');
   const batchId = newId();
@@ -66,18 +113,28 @@ export async function createTopicNotification(deps: NotificationDeps, appId: str
   await checkRendersInEveryLocale(spec);
   // Pin the template version: subscribers reached later still get what this request saw.
   const request: SpecInput = { ...input, template_version: spec.template?.version };
-  await deps.db.pool.query(`INSERT INTO batches (id, app_id, kind, topic_key, request, status) VALUES ($1, $2, 'topic', $3, $4, 'creating')`, [
-    batchId,
-    appId,
-    topic,
-    JSON.stringify(request),
-  ]);
+  const now = new Date();
+  const write = (claim: IdempotencyClaim | undefined) =>
+    withTransaction(deps.db.pool, (client) =>
+      insertBatchOnce(client, appId, batchId, claim, async () => {
+        await client.query(`INSERT INTO batches (id, app_id, kind, topic_key, request, status, created_at, updated_at) VALUES ($1, $2, 'topic', $3, $4, 'creating', $5, $5)`, [
+          batchId,
+          appId,
+          topic,
+          JSON.stringify(request),
+          now,
+        ]);
+      }),
+    );
+  const view = batchView({ id: batchId, kind: 'topic', topicKey: topic, status: 'creating', createdAt: now }, [], []);
+  const result = await insertWithKey(deps, appId, idempotency, view, write);
+  if (result.replayed) return result;
   try {
     await addFanoutJob(deps.fanout, batchId, deps.requestId);
   } catch (err) {
     deps.log.warn({ err, batch_id: batchId }, 'fan-out enqueue failed; the sweeper will re-add it');
   }
-  return getBatch(deps.db, appId, batchId);
+  return result;
 }
 
 /**
@@ -141,16 +198,26 @@ export async function getBatch(db: Db, appId: string, id: string): Promise<Batch
   const batch = isUuid(id) ? await db.prisma.batch.findFirst({ where: { id, appId } }) : null;
   if (!batch) throw notFound('Batch');
   const [notifications, deliveries] = await Promise.all([
-    db.pool.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM notifications WHERE batch_id = $1 GROUP BY status', [id]),
-    db.pool.query<{ status: string; n: number }>(
+    db.pool.query<StatusCount>('SELECT status, count(*)::int AS n FROM notifications WHERE batch_id = $1 GROUP BY status', [id]),
+    db.pool.query<StatusCount>(
       `SELECT d.status, count(*)::int AS n FROM deliveries d JOIN notifications n ON n.id = d.notification_id
        WHERE n.batch_id = $1 GROUP BY d.status`,
       [id],
     ),
   ]);
-  const count = (rows: { status: string; n: number }[], statuses: readonly string[]) => Object.fromEntries(statuses.map((s) => [s, rows.find((r) => r.status === s)?.n ?? 0]));
-  const byStatus = count(notifications.rows, NotificationStatus.options);
-  const created = notifications.rows.reduce((sum, r) => sum + r.n, 0);
+  return batchView(batch, notifications.rows, deliveries.rows);
+}
+
+interface StatusCount {
+  status: string;
+  n: number;
+}
+
+/** A batch's API shape from its row and its notifications and deliveries counted by status. */
+function batchView(batch: { id: string; kind: string; topicKey: string | null; status: string; createdAt: Date }, notifications: StatusCount[], deliveries: StatusCount[]): Batch {
+  const count = (rows: StatusCount[], statuses: readonly string[]) => Object.fromEntries(statuses.map((s) => [s, rows.find((r) => r.status === s)?.n ?? 0]));
+  const byStatus = count(notifications, NotificationStatus.options);
+  const created = notifications.reduce((sum, r) => sum + r.n, 0);
   return {
     id: batch.id,
     kind: batch.kind as Batch['kind'],
@@ -159,7 +226,7 @@ export async function getBatch(db: Db, appId: string, id: string): Promise<Batch
     complete: batch.status === 'created' && byStatus.pending === 0,
     notifications: created,
     by_status: byStatus,
-    deliveries: count(deliveries.rows, DeliveryStatus.options),
+    deliveries: count(deliveries, DeliveryStatus.options),
     created_at: batch.createdAt.toISOString(),
   };
 }

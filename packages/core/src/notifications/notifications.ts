@@ -3,25 +3,30 @@ import type { Db } from '../platform/db.js';
 import { countsUpdateSql, sourceIs, target } from '../deliveries/transitions.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { decodeCursor, encodeCursor } from '../platform/ids.js';
-import { enqueueAfterCommit, insertPlannedOnce, prepareNotifications, resolveRequest, type NotificationDeps } from './accept.js';
-import { findIdempotencyKey } from './store.js';
+import {
+  enqueueAfterCommit,
+  insertPlannedOnce,
+  insertWithKey,
+  prepareNotifications,
+  replayOf,
+  resolveRequest,
+  type Idempotency,
+  type Keyed,
+  type NotificationDeps,
+} from './accept.js';
 import { notificationView, plannedView } from './view.js';
 import type { NotificationWriter } from './writer.js';
 import { statusEventsSql } from '../status-webhooks/events.js';
 import { enqueueStatusEvents } from '../status-webhooks/endpoints.js';
 import type { CreateNotificationBody, Notification, NotificationPage } from '../schemas/notifications.js';
 
-export interface Idempotency {
-  key: string;
-  /** Fingerprint of the request body (see requestHash). */
-  requestHash: string;
-}
-
 export interface CreateResult {
   notification: Notification;
   /** True when an earlier request with the same Idempotency-Key created it. */
   replayed: boolean;
 }
+
+const created = ({ response, replayed }: Keyed<Notification>): CreateResult => ({ notification: response, replayed });
 
 export type UserNotificationBody = CreateNotificationBody & { user_id: string };
 
@@ -47,8 +52,8 @@ export async function createNotification(
   idempotency?: Idempotency,
 ): Promise<CreateResult> {
   if (idempotency) {
-    const replay = await replayOf(deps, appId, idempotency);
-    if (replay) return replay;
+    const replay = await replayOf<Notification>(deps, appId, idempotency);
+    if (replay) return created(replay);
   }
   const spec = await resolveRequest(deps, appId, body);
   if (!idempotency) {
@@ -57,30 +62,9 @@ export async function createNotification(
   const { planned, failures } = await prepareNotifications(deps.db.pool, spec, [{ userId: body.user_id, path: '' }]);
   if (failures[0]) throw failures[0];
   const notification = planned[0]!;
-  const view = plannedView(notification);
-  const claimed = await insertPlannedOnce(deps.db.pool, notification, {
-    ...idempotency,
-    response: view,
-    ttlSeconds: deps.idempotencyTtlSeconds ?? 86_400,
-  });
-  if (!claimed) {
-    const replay = await replayOf(deps, appId, idempotency);
-    if (replay) return replay;
-    throw new AppError('conflict', 'A request with this Idempotency-Key is being processed; retry', undefined, {
-      headers: { 'Retry-After': '1' },
-    });
-  }
-  await enqueueAfterCommit(deps, [notification]);
-  return { notification: view, replayed: false };
-}
-
-async function replayOf(deps: NotificationDeps, appId: string, idempotency: Idempotency): Promise<CreateResult | null> {
-  const stored = await findIdempotencyKey(deps.db.pool, appId, idempotency.key);
-  if (!stored) return null;
-  if (stored.requestHash !== idempotency.requestHash) {
-    throw new AppError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body');
-  }
-  return { notification: stored.response as Notification, replayed: true };
+  const result = await insertWithKey(deps, appId, idempotency, plannedView(notification), (claim) => insertPlannedOnce(deps.db.pool, notification, claim!));
+  if (!result.replayed) await enqueueAfterCommit(deps, [notification]);
+  return created(result);
 }
 
 export async function getNotification(db: Db, appId: string, id: string): Promise<Notification> {

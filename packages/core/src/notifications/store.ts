@@ -79,29 +79,54 @@ export interface IdempotencyClaim {
 }
 
 /**
+ * Claims an idempotency key for what a request creates (one notification or
+ * one batch): a new key, or one whose window has passed, is written; a key
+ * taken by a live request is left alone and nothing is returned. A concurrent
+ * request with the same key waits on the primary key until the first one
+ * commits (then finds it taken) or rolls back (then claims it): the database
+ * decides, not timing. `values` are SQL expressions for app id, key, request
+ * hash, notification id, batch id, response and TTL in seconds.
+ */
+function claimKeySql(values: [string, string, string, string, string, string, string]): string {
+  const [appId, key, hash, notificationId, batchId, response, ttl] = values;
+  return `INSERT INTO idempotency_keys (app_id, key, request_hash, notification_id, batch_id, response, expires_at)
+    VALUES (${appId}, ${key}, ${hash}, ${notificationId}, ${batchId}, ${response}, now() + make_interval(secs => ${ttl}))
+    ON CONFLICT (app_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,
+      notification_id = EXCLUDED.notification_id, batch_id = EXCLUDED.batch_id, response = EXCLUDED.response,
+      created_at = now(), expires_at = EXCLUDED.expires_at
+      WHERE idempotency_keys.expires_at < now()
+    RETURNING key`;
+}
+
+/**
  * Like insertNotifications for one notification, but only if its idempotency
- * key is new (or its window has passed): the key row and the notification
- * commit together. A concurrent request with the same key waits on the unique
- * key, then finds it taken. Returns false when the key was taken.
+ * key is claimed (claimKeySql) in the same statement: the key row and the
+ * notification commit together. Returns false when the key was taken.
  */
 export async function insertKeyedNotification(db: Queryable, planned: PlannedNotification, claim: IdempotencyClaim): Promise<boolean> {
   const { rows } = await db.query<{ claimed: boolean }>({
     name: 'insert_keyed_notification',
-    text: `WITH k AS (
-        INSERT INTO idempotency_keys (app_id, key, request_hash, notification_id, response, expires_at)
-        VALUES (($2::text[])[1], ($18::text[])[1], $29, ($1::uuid[])[1], $30::jsonb, now() + make_interval(secs => $31))
-        ON CONFLICT (app_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,
-          notification_id = EXCLUDED.notification_id, response = EXCLUDED.response,
-          created_at = now(), expires_at = EXCLUDED.expires_at
-          WHERE idempotency_keys.expires_at < now()
-        RETURNING key
-      ),
+    text: `WITH k AS (${claimKeySql(['($2::text[])[1]', '($18::text[])[1]', '$29', '($1::uuid[])[1]', 'NULL', '$30::jsonb', '$31'])}),
       n AS (${INSERT_NOTIFICATIONS} WHERE EXISTS (SELECT 1 FROM k)),
       d AS (${INSERT_DELIVERIES} WHERE EXISTS (SELECT 1 FROM k))
       SELECT EXISTS (SELECT 1 FROM k) AS claimed`,
     values: [...columns([{ ...planned, idempotencyKey: claim.key }]), claim.requestHash, JSON.stringify(claim.response), claim.ttlSeconds],
   });
   return rows[0]?.claimed ?? false;
+}
+
+/**
+ * Claims an idempotency key for a batch (bulk or topic), as the first
+ * statement of the transaction that writes the batch, so the key and the
+ * batch commit together. Returns false when the key was taken.
+ */
+export async function claimBatchKey(db: Queryable, appId: string, batchId: string, claim: IdempotencyClaim): Promise<boolean> {
+  const { rowCount } = await db.query({
+    name: 'claim_batch_key',
+    text: claimKeySql(['$1', '$2', '$3', 'NULL', '$4::uuid', '$5::jsonb', '$6']),
+    values: [appId, claim.key, claim.requestHash, batchId, JSON.stringify(claim.response), claim.ttlSeconds],
+  });
+  return (rowCount ?? 0) > 0;
 }
 
 /** The stored request hash and response of an idempotency key still in its window. */
