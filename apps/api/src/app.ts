@@ -48,6 +48,8 @@ export interface AppDeps {
   log: Logger;
   retry: RetryPolicy;
   idempotencyTtlSeconds: number;
+  /** FANOUT_CONFIRM_THRESHOLD, default 10,000: larger mass sends need `confirm_recipients`. */
+  fanoutConfirmThreshold?: number;
   /** SSRF policy for users' webhook URLs. */
   webhooks: WebhookPolicy;
   /** Live inbox streams (Redis pub/sub). */

@@ -25,6 +25,7 @@ const app = createApp({
   log,
   retry: { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS },
   idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
+  fanoutConfirmThreshold: env.FANOUT_CONFIRM_THRESHOLD,
   webhooks: { allowedHosts: webhookAllowedHosts(env) },
   hub,
   keys,

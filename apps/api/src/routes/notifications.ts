@@ -5,12 +5,15 @@ import {
   getNotification,
   createBulk,
   createTopicNotification,
+  DEFAULT_CONFIRM_THRESHOLD,
+  guardBulkSend,
+  guardTopicSend,
   requestHash,
   toOneUser,
   type NotificationDeps,
   type NotificationWriter,
 } from '@notify/core/notifications';
-import { CreateNotificationBody, Batch, BulkBody, IdempotencyKey, Notification } from '@notify/core/schemas';
+import { CreateNotificationBody, Batch, BulkBody, DryRun, IdempotencyKey, Notification } from '@notify/core/schemas';
 import { z } from 'zod';
 import { newRouter } from '../router.js';
 import { requireRedis } from '../middleware/require-redis.js';
@@ -42,8 +45,9 @@ function notificationId(id: string): string {
   return id.toLowerCase();
 }
 
-export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writer: NotificationWriter }) {
+export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writer: NotificationWriter; fanoutConfirmThreshold?: number }) {
   const app = newRouter();
+  const threshold = deps.fanoutConfirmThreshold ?? DEFAULT_CONFIRM_THRESHOLD;
   app.use('/', requireRedis(deps.redis));
   app.use('/bulk', requireRedis(deps.redis));
   app.use('/:id/cancel', requireRedis(deps.redis));
@@ -62,6 +66,7 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
             'Accepted: stored, and one job queued per deliverable channel (a replay of an idempotent request carries `Idempotency-Replay: true`). For a topic, the batch that fans out to its subscribers.',
           content: json(z.union([Notification, Batch])),
         },
+        200: jsonResponse('A dry run of a topic send (`dry_run: true`): what it would create; nothing is written', DryRun),
         ...errorResponses(404, 409),
       },
     }),
@@ -69,7 +74,9 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
       const { idempotency_key: bodyKey, ...body } = c.req.valid('json');
       const key = idempotency(keyOf(c.req.valid('header')['idempotency-key'], bodyKey), body);
       if (body.topic !== undefined) {
-        const { topic, ...input } = body;
+        const { topic, dry_run, confirm_recipients, ...input } = body;
+        const dryRun = await guardTopicSend({ ...deps, requestId: c.get('requestId') }, c.get('appId'), topic, input, { dry_run, confirm_recipients }, threshold);
+        if (dryRun) return c.json(dryRun, 200);
         const result = await createTopicNotification({ ...deps, requestId: c.get('requestId') }, c.get('appId'), topic, input, key);
         if (result.replayed) c.header('Idempotency-Replay', 'true');
         return c.json(result.response, 202);
@@ -92,11 +99,14 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
       request: { headers: CreateHeaders, body: jsonBody(BulkBody) },
       responses: {
         202: jsonResponse('The batch (a replay of an idempotent request answers the first response, with `Idempotency-Replay: true`)', Batch),
+        200: jsonResponse('A dry run (`dry_run: true`): what the send would create; nothing is written', DryRun),
         ...errorResponses(404, 409),
       },
     }),
     async (c) => {
-      const body = c.req.valid('json');
+      const { dry_run, confirm_recipients, ...body } = c.req.valid('json');
+      const dryRun = await guardBulkSend({ ...deps, requestId: c.get('requestId') }, c.get('appId'), body, { dry_run, confirm_recipients }, threshold);
+      if (dryRun) return c.json(dryRun, 200);
       const result = await createBulk({ ...deps, requestId: c.get('requestId') }, c.get('appId'), body, idempotency(c.req.valid('header')['idempotency-key'], body));
       if (result.replayed) c.header('Idempotency-Replay', 'true');
       return c.json(result.response, 202);

@@ -42,6 +42,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     log: t.log,
     retry: { attempts: t.env.DELIVERY_ATTEMPTS, baseDelayMs: t.env.RETRY_BASE_DELAY_MS },
     idempotencyTtlSeconds: t.env.IDEMPOTENCY_TTL_SECONDS,
+    fanoutConfirmThreshold: t.env.FANOUT_CONFIRM_THRESHOLD,
     webhooks: { allowedHosts: webhookAllowedHosts(t.env) },
     hub: new InboxHub(createRedis(t.env.REDIS_URL, 'subscriber'), t.log, { perApp: t.env.INBOX_STREAMS_PER_APP, perUser: t.env.INBOX_STREAMS_PER_USER }),
     keys: new KeyCache(t.db, createRedis(t.env.REDIS_URL, 'subscriber'), t.log),

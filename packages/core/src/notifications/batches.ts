@@ -170,6 +170,7 @@ async function fanoutChunk(deps: NotificationDeps, batchId: string): Promise<Pla
       [batchId],
     );
     const batch = rows[0];
+    // Checked before every chunk, under the row lock cancelBatch's update waits on: a cancelled (or failed) batch stops here.
     if (batch?.status !== 'creating') return null;
     const { rows: subscribers } = await client.query<{ user_id: string }>(
       `SELECT user_id FROM topic_subscriptions WHERE app_id = $1 AND topic_key = $2 AND user_id > $3 ORDER BY user_id LIMIT $4`,
@@ -223,7 +224,7 @@ function batchView(batch: { id: string; kind: string; topicKey: string | null; s
     kind: batch.kind as Batch['kind'],
     topic: batch.topicKey,
     status: batch.status as Batch['status'],
-    complete: batch.status === 'created' && byStatus.pending === 0,
+    complete: (batch.status === 'created' || batch.status === 'cancelled') && byStatus.pending === 0,
     notifications: created,
     by_status: byStatus,
     deliveries: count(deliveries, DeliveryStatus.options),

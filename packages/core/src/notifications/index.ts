@@ -6,6 +6,8 @@ export * from './notifications.js';
 export * from './writer.js';
 export * from './idempotency.js';
 export * from './batches.js';
+export * from './batch-cancel.js';
+export * from './dry-run.js';
 export * from './plan.js';
 export * from './spec.js';
 export * from './view.js';

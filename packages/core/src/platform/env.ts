@@ -19,7 +19,6 @@ const rateLimit = z
     }
     return { max: Number(m[1]), durationMs: (m[2] ? Number(m[2]) : 1) * RATE_UNITS[m[3] as keyof typeof RATE_UNITS] };
   });
-
 /** Days to keep one kind of record; unset or empty: `RETENTION_DAYS`. */
 const retentionDays = z
   .string()
@@ -32,6 +31,7 @@ const retentionDays = z
     }
     return Number(value);
   });
+
 /**
  * Every environment variable the service reads, with its default.
  * `.env.example` and the README's configuration table list the same names.
@@ -101,6 +101,8 @@ export const Env = z.object({
   RETRY_AFTER_MAX_MS: int(3_600_000),
   /** How long an Idempotency-Key is remembered. */
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  /** A topic or bulk send to more recipients than this is refused unless its body confirms the count (`confirm_recipients`). */
+  FANOUT_CONFIRM_THRESHOLD: z.coerce.number().int().min(0).default(10_000),
   /**
    * A worker's hold on a job; renewed every half of it while the job runs. A
    * worker that dies loses its jobs to another after at most this plus the

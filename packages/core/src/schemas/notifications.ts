@@ -50,6 +50,17 @@ const Content = {
     .meta({ description: 'Deliver at this time (ISO 8601 with offset); cancel before then with POST /notifications/{id}/cancel' }),
 };
 
+/** The guard rails of a mass send (topic or bulk): a dry run, and the confirmation of a large audience. */
+const SendGuards = {
+  dry_run: z.boolean().optional().meta({ description: 'Answer (200) how many recipients and deliveries per channel the send would create, creating nothing' }),
+  confirm_recipients: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .meta({ description: "Required when the send reaches more than FANOUT_CONFIRM_THRESHOLD recipients: the dry run's `recipients`; any other number is refused" }),
+};
+
 /** Exactly one of message and template; channels when there is no template. */
 function contentRules(b: { message?: string | undefined; template?: string | undefined; channels?: unknown }, ctx: z.RefinementCtx) {
   if ((b.message === undefined) === (b.template === undefined)) {
@@ -66,11 +77,15 @@ export const CreateNotificationBody = z
     topic: TopicKey.optional().meta({ description: "Notify every subscriber of this topic instead of one user; answers the fan-out's batch" }),
     ...Content,
     idempotency_key: IdempotencyKey.optional().meta({ description: 'Same as the Idempotency-Key header' }),
+    ...SendGuards,
   })
   .strict()
   .superRefine((b, ctx) => {
     if ((b.user_id === undefined) === (b.topic === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['user_id'], message: 'give either user_id or topic' });
+    }
+    for (const guard of ['dry_run', 'confirm_recipients'] as const) {
+      if (b.user_id !== undefined && b[guard] !== undefined) ctx.addIssue({ code: 'custom', path: [guard], message: 'only for a topic send' });
     }
     contentRules(b, ctx);
   })
@@ -138,6 +153,7 @@ export const BulkBody = z
       .min(1)
       .max(LIMITS.bulkRecipients),
     ...Content,
+    ...SendGuards,
   })
   .strict()
   .superRefine(contentRules)
@@ -151,9 +167,9 @@ export const Batch = z
     id: z.uuid(),
     kind: z.enum(['bulk', 'topic']),
     topic: z.string().nullable(),
-    status: z
-      .enum(['creating', 'created', 'failed'])
-      .meta({ description: 'creating while a topic is still being fanned out; failed when its template could not render (too expensive, too large)' }),
+    status: z.enum(['creating', 'created', 'failed', 'cancelled']).meta({
+      description: 'creating while a topic is still being fanned out; failed when its template could not render (too expensive, too large); cancelled by POST /batches/{id}/cancel',
+    }),
     complete: z.boolean().meta({ description: 'Every notification created and finished' }),
     notifications: z.number().int().meta({ description: 'Created so far' }),
     by_status: StatusCounts(NotificationStatus.options).meta({ description: 'Notifications per status' }),
@@ -162,3 +178,23 @@ export const Batch = z
   })
   .meta({ id: 'Batch' });
 export type Batch = z.infer<typeof Batch>;
+
+export const DryRun = z
+  .object({
+    dry_run: z.literal(true),
+    recipients: z.number().int().meta({ description: 'Notifications the send would create, one per recipient: the number `confirm_recipients` takes' }),
+    deliveries: z
+      .partialRecord(Channel, z.object({ queued: z.number().int(), skipped: z.number().int() }))
+      .meta({ description: "Per channel of the request: deliveries that would be queued, and skipped (the user's preferences, no contact, erased)" }),
+  })
+  .meta({ id: 'DryRun' });
+export type DryRun = z.infer<typeof DryRun>;
+
+export const BatchCancel = z
+  .object({
+    fanout_stopped: z.boolean().meta({ description: 'A topic fan-out was still creating notifications and will create no more' }),
+    cancelled_deliveries: z.number().int().meta({ description: 'Deliveries not yet sent that are now `cancelled`' }),
+    batch: Batch,
+  })
+  .meta({ id: 'BatchCancel' });
+export type BatchCancel = z.infer<typeof BatchCancel>;

@@ -1,0 +1,68 @@
+// Stopping a mass send: a topic fan-out creates no more notifications, and the batch's deliveries not yet sent are cancelled.
+import type { Channel } from '../platform/channels.js';
+import { AppError, notFound } from '../platform/errors.js';
+import { isUuid } from '../platform/ids.js';
+import { countsUpdateSql, sourceIs, target } from '../deliveries/transitions.js';
+import { statusEventsSql } from '../status-webhooks/events.js';
+import { enqueueStatusEvents } from '../status-webhooks/endpoints.js';
+import type { NotificationDeps } from './accept.js';
+import { getBatch } from './batches.js';
+import type { BatchCancel } from '../schemas/notifications.js';
+
+/**
+ * Notifications whose deliveries one statement cancels: bounded, so a cancel
+ * of a large batch never holds thousands of row locks a worker's claim would
+ * wait on, nor builds one huge statement.
+ */
+export const CANCEL_CHUNK = 2000;
+
+/**
+ * Cancels a batch. A topic fan-out still creating is marked `cancelled`
+ * first: that update waits for the chunk the fan-out is writing (fanoutStep
+ * holds the batch row while it writes one), and the next chunk sees the
+ * status and stops. Then every delivery of the batch's notifications not yet
+ * handed to a provider (the cancel move: queued, scheduled, waiting to retry)
+ * becomes `cancelled`, chunk by chunk, and its job is removed. One being sent
+ * right now finishes. 409 when nothing was left to stop.
+ */
+export async function cancelBatch(deps: NotificationDeps, appId: string, id: string): Promise<BatchCancel> {
+  const exists = isUuid(id) ? await deps.db.prisma.batch.count({ where: { id, appId } }) : 0;
+  if (!exists) throw notFound('Batch');
+  // Its own statement, committed before the deliveries are read: their statements then see every chunk the fan-out wrote.
+  const stopped = await deps.db.pool.query(`UPDATE batches SET status = 'cancelled', updated_at = now() WHERE id = $1 AND status = 'creating'`, [id]);
+  const fanoutStopped = (stopped.rowCount ?? 0) > 0;
+  let cancelled = 0;
+  let after = '00000000-0000-0000-0000-000000000000';
+  for (;;) {
+    const { rows } = await deps.db.pool.query<{ id: string | null; channel: Channel | null; last_notification: string | null; event_ids: string[] | null }>({
+      name: 'cancel_batch_chunk',
+      text: `WITH chunk AS (
+          SELECT id FROM notifications WHERE batch_id = $1 AND id > $2 ORDER BY id LIMIT $3
+        ),
+        moved AS (
+          UPDATE deliveries SET status = ${target('cancel', 'cancelled')}, reason = 'cancelled', updated_at = now()
+          WHERE notification_id IN (SELECT id FROM chunk) AND ${sourceIs('cancel')}
+          RETURNING id, notification_id, status, channel
+        ),
+        ${countsUpdateSql('moved', 'cancel')},
+        ${statusEventsSql(null)}
+        SELECT moved.id, moved.channel, (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS last_notification, (SELECT array_agg(id) FROM events) AS event_ids
+        FROM (SELECT 1) one LEFT JOIN moved ON true`,
+      values: [id, after, CANCEL_CHUNK],
+    });
+    const moved = rows.filter((r): r is typeof r & { id: string; channel: Channel } => r.id !== null && r.channel !== null);
+    cancelled += moved.length;
+    await enqueueStatusEvents(deps.events, rows[0]?.event_ids ?? [], deps.log);
+    // The rows are what matters (a worker's claim skips a cancelled delivery); removing the jobs spares the workers the no-op.
+    await Promise.all(moved.map((r) => deps.queues[r.channel].remove(r.id).catch(() => 0)));
+    const last = rows[0]?.last_notification;
+    if (!last) break;
+    after = last;
+  }
+  if (cancelled > 0) await deps.db.pool.query(`UPDATE batches SET status = 'cancelled', updated_at = now() WHERE id = $1 AND status = 'created'`, [id]);
+  const batch = await getBatch(deps.db, appId, id);
+  if (!fanoutStopped && cancelled === 0) {
+    throw new AppError('conflict', 'Nothing to cancel: the batch is finished (every delivery is being sent or done)', [{ path: 'status', message: batch.status }]);
+  }
+  return { fanout_stopped: fanoutStopped, cancelled_deliveries: cancelled, batch };
+}
