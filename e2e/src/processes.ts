@@ -31,6 +31,9 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((s) => s.stop('SIGKILL')));
 }
 
+/** How long a process may take to come up, in 50 ms polls: 30 s (about a second when idle, ten on a busy 2-core machine). */
+const STARTUP_POLLS = 600;
+
 function start(script: string, args: string[], t: TestEnv, env: Record<string, string>): Service {
   const child = spawn(process.execPath, [path.join(root, script), ...args], {
     cwd: root,
@@ -86,7 +89,7 @@ export async function startApi(t: TestEnv, env: Record<string, string> = {}): Pr
       headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < STARTUP_POLLS; i++) {
     if (api.child.exitCode !== null) throw new Error(`api exited:\n${api.output()}`);
     const ok = await fetch(`${url}/health`).then(
       (r) => r.ok,
@@ -100,7 +103,7 @@ export async function startApi(t: TestEnv, env: Record<string, string> = {}): Pr
 
 export async function startWorker(t: TestEnv, channels: string[], env: Record<string, string> = {}): Promise<Service> {
   const worker = start('apps/worker/dist/main.js', ['--channel', channels.join(',')], t, env);
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < STARTUP_POLLS; i++) {
     if (worker.child.exitCode !== null) throw new Error(`worker exited:\n${worker.output()}`);
     if (worker.output().includes('worker started')) return worker;
     await sleep(50);
