@@ -54,11 +54,6 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   }
   const claimed = await deps.commits.claim(deliveryId, critical);
   if (!claimed) return { outcome: 'already_finished' };
-  if (gates && gate && !(await gates.underCap(gate.target, claimed.notificationId))) {
-    await deps.commits.finish(deliveryId, { status: 'skipped', reason: 'frequency_capped' }, critical);
-    deps.telemetry?.skipped({ appId: claimed.appId, channel, priority: claimed.priority, reason: 'frequency_capped' });
-    return { outcome: 'skipped', reason: 'frequency_capped' };
-  }
   if (claimed.previousStatus === 'sending') {
     log.warn({ attempt: claimed.attempts }, 'resuming a delivery whose worker stopped mid-send: it may be sent twice');
   }
@@ -77,6 +72,13 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
     await db(() => holdForQuietHours(deps.pool, deliveryId, quietUntil));
     await job.moveToDelayed(quietUntil.getTime(), token);
     throw new DelayedError();
+  }
+
+  // Counted last, once nothing else stops it: a delivery refused for consent or held for quiet hours uses no slot.
+  if (gates && gate && !(await gates.underCap(gate.target, claimed.notificationId))) {
+    await deps.commits.finish(deliveryId, { status: 'skipped', reason: 'frequency_capped' }, critical);
+    deps.telemetry?.skipped({ appId: claimed.appId, channel, priority: claimed.priority, reason: 'frequency_capped' });
+    return { outcome: 'skipped', reason: 'frequency_capped' };
   }
 
   const started = performance.now();

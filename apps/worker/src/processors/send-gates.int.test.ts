@@ -1,3 +1,4 @@
+import { setPreferences } from '@notify/core/audience';
 import { createTemplate, putCategory, setPaused } from '@notify/core/content';
 import { createSimulatedProvider, type Provider } from '@notify/core/channels';
 import { TemplateBody } from '@notify/core/schemas';
@@ -14,7 +15,7 @@ let sent: string[] = [];
 
 beforeAll(async () => {
   t = await createTestEnv();
-  await t.db.prisma.user.createMany({ data: ['g1', 'g2', 'g3'].map((id) => ({ appId: t.appId, id, email: `${id}@example.com` })) });
+  await t.db.prisma.user.createMany({ data: ['g1', 'g2', 'g3', 'g4'].map((id) => ({ appId: t.appId, id, email: `${id}@example.com` })) });
   await createTemplate(t.db, t.appId, 'promo', TemplateBody.parse({ locales: { en: { email: { subject: 'Hi', text: 'Hello' } } } }));
 });
 afterEach(async () => {
@@ -124,5 +125,17 @@ describe('frequency caps', () => {
     expect(done.filter((d) => d.status === 'skipped').map((d) => d.reason)).toEqual(Array(7).fill('frequency_capped'));
     expect(sent).toHaveLength(4);
     expect((await deliveriesOf([other.id]))[0]?.status).toBe('delivered');
+  });
+
+  it('a delivery refused for consent uses no slot of the cap', async () => {
+    await putCategory(t.db, t.appId, 'weekly', { required: false, frequency_cap: { count: 1, period: '1d' } });
+    const refused = await notify({ user_id: 'g4', message: 'weekly 1', category: 'weekly' });
+    await setPreferences(t.db, t.appId, 'g4', { categories: { weekly: false } });
+    startWorker();
+    await waitFor(async () => (await deliveriesOf([refused.id]))[0]?.status === 'skipped' || undefined, 10_000, 'the refused one');
+    expect((await deliveriesOf([refused.id]))[0]?.reason).toBe('opted_out');
+    await setPreferences(t.db, t.appId, 'g4', { categories: { weekly: true } });
+    const allowed = await notify({ user_id: 'g4', message: 'weekly 2', category: 'weekly' });
+    await waitFor(async () => ((await deliveriesOf([allowed.id]))[0]?.status === 'delivered' ? true : undefined), 10_000, 'the one the cap still allows');
   });
 });
