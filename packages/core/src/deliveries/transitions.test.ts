@@ -112,7 +112,7 @@ describe('every writer of delivery status', () => {
     })),
   );
 
-  it('finds the writers: claim, finish, retry, cancel and replay', () => {
+  it('finds the writers: claim, finish, retry, the quiet-hours hold, cancel (one notification or a batch) and replay', () => {
     expect(updates.map((u) => u.file).sort()).toEqual(
       [
         'packages/core/src/deliveries/deliveries.ts',
@@ -120,6 +120,7 @@ describe('every writer of delivery status', () => {
         'packages/core/src/deliveries/store.ts',
         'packages/core/src/deliveries/store.ts',
         'packages/core/src/deliveries/store.ts',
+        'packages/core/src/notifications/batch-cancel.ts',
         'packages/core/src/notifications/notifications.ts',
       ].sort(),
     );
