@@ -67,7 +67,6 @@ const stopMaintenance = startMaintenance({
   graceMs: env.SWEEP_GRACE_MS,
   retention: retentionSettings(env),
 });
-log.info({ channels }, 'worker started');
 
 closeOnSignals({
   log,
@@ -87,3 +86,5 @@ closeOnSignals({
     () => redis.disconnect(),
   ],
 });
+// Only once SIGTERM has its handler: until then the signal's default action kills the process outright.
+log.info({ channels }, 'worker started');
