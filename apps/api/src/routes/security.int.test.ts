@@ -154,11 +154,11 @@ describe('limits', () => {
   it('answers 429 with Retry-After past the per-key rate', async () => {
     const limited = await createTestApp({ RATE_LIMIT_PER_SECOND: '5' });
     try {
-      const statuses: number[] = [];
+      // All eight at once, so they fall in one one-second window however slow the machine is.
+      const answers = await Promise.all(Array.from({ length: 8 }, () => limited.call('GET', '/categories')));
+      const statuses = answers.map((res) => res.status);
       let retryAfter: string | null = null;
-      for (let i = 0; i < 8; i++) {
-        const res = await limited.call('GET', '/categories');
-        statuses.push(res.status);
+      for (const res of answers) {
         if (res.status === 429) {
           retryAfter = res.headers.get('retry-after');
           expect((await json<ErrorJson>(res)).error.code).toBe('rate_limited');
