@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
-import { QUEUE, type DeliveryJob } from '@notify/core/platform';
+import { QUEUE, queuePrefix, type DeliveryJob } from '@notify/core/platform';
 import type { BenchEnv } from './bench-env.js';
 import { formatCpu, withCpu, type CpuUsage } from './cpu.js';
 import { deliveryStats, waitUntilFinished, type DeliveryStats } from './delivery-stats.js';
@@ -35,7 +35,7 @@ export interface PriorityRep {
  * current speed would take minutes per repetition.
  */
 export async function measurePriority(b: BenchEnv, service: ServiceHandle, o: BenchOptions): Promise<Repeated<PriorityRep>> {
-  const queue = new Queue<DeliveryJob>(QUEUE[BENCH_CHANNEL], { connection: b.redis, prefix: b.prefix });
+  const queue = new Queue<DeliveryJob>(QUEUE[BENCH_CHANNEL], { connection: b.redis, prefix: queuePrefix(b.prefix, QUEUE[BENCH_CHANNEL]) });
   try {
     return await repeat('priority', o.reps, service, async (rep, d) => {
       d.assertAlive();

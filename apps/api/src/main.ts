@@ -1,6 +1,6 @@
 // The API process: env -> connections -> app -> serve; graceful close on SIGTERM.
 import { serve } from '@hono/node-server';
-import { closeDb, closeOnSignals, closeQueues, connect, createRedis, processBase, renderPoolOptions, webhookAllowedHosts } from '@notify/core/platform';
+import { closeDb, closeOnSignals, closeQueues, connect, createRedis, processBase, redisTarget, renderPoolOptions, webhookAllowedHosts } from '@notify/core/platform';
 import { closeRenderPool, configureRenderPool } from '@notify/core/content';
 import { Telemetry } from '@notify/core/observability';
 import { createApp } from './app.js';
@@ -14,8 +14,8 @@ const { db, redis, queues, fanout, events } = await connect({ env, log }, { redi
 
 const telemetry = new Telemetry(db.pool);
 telemetry.start();
-const hub = new InboxHub(createRedis(env.REDIS_URL, 'subscriber'), log, { perApp: env.INBOX_STREAMS_PER_APP, perUser: env.INBOX_STREAMS_PER_USER });
-const keys = new KeyCache(db, createRedis(env.REDIS_URL, 'subscriber'), log);
+const hub = new InboxHub(createRedis(redisTarget(env), 'subscriber'), log, { perApp: env.INBOX_STREAMS_PER_APP, perUser: env.INBOX_STREAMS_PER_USER });
+const keys = new KeyCache(db, createRedis(redisTarget(env), 'subscriber'), log);
 const app = createApp({
   db,
   queues,

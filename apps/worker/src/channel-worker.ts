@@ -2,6 +2,7 @@ import {
   backoffDelay,
   FANOUT_QUEUE,
   QUEUE,
+  queuePrefix,
   type Channel,
   type DeliveryJob,
   type Db,
@@ -34,6 +35,7 @@ export interface StallSettings {
 export interface ChannelWorkerOptions {
   channel: Channel;
   connection: ConnectionOptions;
+  /** QUEUE_PREFIX; the worker adds its queue's hash tag. */
   prefix: string;
   concurrency: number;
   pool: Pool;
@@ -75,7 +77,7 @@ export function createChannelWorker(o: ChannelWorkerOptions): Worker<DeliveryJob
     },
     {
       connection: o.connection,
-      prefix: o.prefix,
+      prefix: queuePrefix(o.prefix, QUEUE[o.channel]),
       concurrency: o.concurrency,
       autorun: o.autorun ?? true,
       lockDuration: o.stalls.lockDurationMs,
@@ -100,7 +102,7 @@ export function createChannelWorker(o: ChannelWorkerOptions): Worker<DeliveryJob
 
 /** Topic fan-outs: every worker process takes them, one at a time. */
 export function createFanoutWorker(o: { connection: ConnectionOptions; prefix: string; deps: NotificationDeps; log: Logger }): Worker<FanoutJob> {
-  const worker = new Worker<FanoutJob>(FANOUT_QUEUE, (job) => fanout(job, o.deps), { connection: o.connection, prefix: o.prefix, concurrency: 1 });
+  const worker = new Worker<FanoutJob>(FANOUT_QUEUE, (job) => fanout(job, o.deps), { connection: o.connection, prefix: queuePrefix(o.prefix, FANOUT_QUEUE), concurrency: 1 });
   worker.on('error', (err) => o.log.error({ err }, 'fan-out worker error'));
   worker.on('failed', (job, err) => o.log.warn({ batch_id: job?.data.batch_id, err }, 'fan-out step failed; it will resume from its cursor'));
   return worker;
@@ -110,7 +112,7 @@ export function createFanoutWorker(o: { connection: ConnectionOptions; prefix: s
 export function createEventsWorker(o: { connection: ConnectionOptions; prefix: string; db: Db; webhook: Provider; log: Logger }): Worker<StatusEventJob> {
   const worker = new Worker<StatusEventJob>(EVENTS_QUEUE, (job) => deliverStatusEvent(job, { db: o.db, webhook: o.webhook, log: o.log }), {
     connection: o.connection,
-    prefix: o.prefix,
+    prefix: queuePrefix(o.prefix, EVENTS_QUEUE),
     concurrency: 10,
   });
   worker.on('error', (err) => o.log.error({ err }, 'status events worker error'));

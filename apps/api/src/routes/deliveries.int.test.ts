@@ -1,3 +1,4 @@
+import { queuePrefix } from '@notify/core/platform';
 import { claimDelivery, finishDelivery } from '@notify/core/deliveries';
 import type { DeliveryDetail, DeliveryPage, Notification, ReplayResult } from '@notify/core/schemas';
 import { UnrecoverableError, Worker } from 'bullmq';
@@ -24,7 +25,7 @@ async function failJobs(deliveries: Notification['deliveries']) {
       async () => {
         throw new UnrecoverableError('no such mailbox');
       },
-      { connection: t.workerRedis, prefix: t.env.QUEUE_PREFIX },
+      { connection: t.workerRedis, prefix: queuePrefix(t.env.QUEUE_PREFIX, queue.name) },
     );
     try {
       for (const started = Date.now(); (await (await queue.getJob(d.id))?.getState()) !== 'failed'; ) {

@@ -1,4 +1,4 @@
-import { createEventsQueue, createFanoutQueue, createRedis, webhookAllowedHosts } from '@notify/core/platform';
+import { createEventsQueue, createFanoutQueue, createRedis, redisTarget, webhookAllowedHosts } from '@notify/core/platform';
 import { createKey } from '@notify/core/access';
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
 import { createApp, type AppDeps } from '../app.js';
@@ -44,8 +44,8 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     idempotencyTtlSeconds: t.env.IDEMPOTENCY_TTL_SECONDS,
     fanoutConfirmThreshold: t.env.FANOUT_CONFIRM_THRESHOLD,
     webhooks: { allowedHosts: webhookAllowedHosts(t.env) },
-    hub: new InboxHub(createRedis(t.env.REDIS_URL, 'subscriber'), t.log, { perApp: t.env.INBOX_STREAMS_PER_APP, perUser: t.env.INBOX_STREAMS_PER_USER }),
-    keys: new KeyCache(t.db, createRedis(t.env.REDIS_URL, 'subscriber'), t.log),
+    hub: new InboxHub(createRedis(redisTarget(t.env), 'subscriber'), t.log, { perApp: t.env.INBOX_STREAMS_PER_APP, perUser: t.env.INBOX_STREAMS_PER_USER }),
+    keys: new KeyCache(t.db, createRedis(redisTarget(t.env), 'subscriber'), t.log),
     queuePrefix: t.env.QUEUE_PREFIX,
     security: { admin: ADMIN, rateLimitPerSecond: t.env.RATE_LIMIT_PER_SECOND, maxBodyBytes: t.env.MAX_BODY_BYTES },
   };

@@ -2,7 +2,7 @@
 import { createKey, ensureApp, listKeys, revokeKey } from '../access/api-keys.js';
 import { closeDb, createDb } from '../platform/db.js';
 import { loadEnv } from '../platform/env.js';
-import { createRedis, redisReady } from '../platform/redis.js';
+import { createRedis, redisReady, redisTarget } from '../platform/redis.js';
 import { parseCli, usageError } from './args.js';
 
 const USAGE = `usage:
@@ -52,7 +52,7 @@ try {
       console.log(`${k.id}  ${k.prefix}...  ${k.name ?? ''}  created ${k.created_at}${k.revoked_at ? `  REVOKED ${k.revoked_at}` : ''}`);
     }
   } else if (command === 'revoke' && arg !== undefined) {
-    const redis = createRedis(env.REDIS_URL, 'producer');
+    const redis = createRedis(redisTarget(env), 'producer');
     try {
       await redisReady(redis);
       await revokeKey(db, redis, arg);

@@ -9,7 +9,8 @@ import type { Redis } from '../platform/redis.js';
  */
 export const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600];
 
-const key = (prefix: string, name: string) => `${prefix}:metrics:${name}`;
+// One hash tag for the four hashes: a flush is one pipeline, which Redis Cluster runs on one node.
+const key = (prefix: string, name: string) => `${prefix}:{metrics}:${name}`;
 
 export type FinishedAs = 'delivered' | 'failed' | 'skipped';
 export type AttemptResult = 'delivered' | 'retryable_error' | 'permanent_error';

@@ -6,7 +6,7 @@ import { loadRecipients } from '../notifications/recipients.js';
 import { planNotification } from '../notifications/plan.js';
 import { resolveSpec } from '../notifications/spec.js';
 import { deleteExpiredIdempotencyKeys, sweepOutbox } from './outbox.js';
-import { QUEUE } from '../platform/queues.js';
+import { QUEUE, queuePrefix } from '../platform/queues.js';
 import { CreateNotificationBody } from '../schemas/notifications.js';
 import { createTestEnv, type TestEnv } from '../testing/index.js';
 
@@ -79,7 +79,7 @@ describe('sweepOutbox', () => {
       async () => {
         throw new UnrecoverableError('job stalled more than allowable limit');
       },
-      { connection: t.workerRedis, prefix: t.env.QUEUE_PREFIX },
+      { connection: t.workerRedis, prefix: queuePrefix(t.env.QUEUE_PREFIX, QUEUE.sms) },
     );
     await new Promise<void>((resolve) => {
       let failed = 0;

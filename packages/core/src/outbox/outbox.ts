@@ -192,20 +192,32 @@ interface JobState {
   failedReason: string | null;
 }
 
-/** Whether each delivery's job exists and has finished, in one pipelined round trip. */
+/**
+ * Whether each delivery's job exists and has finished: one pipelined round
+ * trip per channel, since each queue has its own hash tag and Redis Cluster
+ * runs a pipeline on one node.
+ */
 async function jobStates(redis: Redis, queues: ChannelQueues, rows: { id: string; channel: Channel }[]): Promise<JobState[]> {
-  const pipeline = redis.pipeline();
-  for (const r of rows) {
-    const key = queues[r.channel].toKey(r.id);
-    pipeline.exists(key);
-    pipeline.hmget(key, 'finishedOn', 'failedReason');
-  }
-  const replies = (await pipeline.exec()) ?? [];
-  return rows.map((_, i) => {
-    const exists = replies[2 * i]?.[1] === 1;
-    const [finishedOn, failedReason] = (replies[2 * i + 1]?.[1] ?? [null, null]) as (string | null)[];
-    return { exists, finished: Boolean(finishedOn), failedReason: finishedOn && failedReason ? failedReason : null };
-  });
+  const states = new Array<JobState>(rows.length);
+  const byChannel = new Map<Channel, number[]>();
+  for (const [i, r] of rows.entries()) byChannel.set(r.channel, [...(byChannel.get(r.channel) ?? []), i]);
+  await Promise.all(
+    [...byChannel].map(async ([channel, indexes]) => {
+      const pipeline = redis.pipeline();
+      for (const i of indexes) {
+        const key = queues[channel].toKey(rows[i]!.id);
+        pipeline.exists(key);
+        pipeline.hmget(key, 'finishedOn', 'failedReason');
+      }
+      const replies = (await pipeline.exec()) ?? [];
+      for (const [j, i] of indexes.entries()) {
+        const exists = replies[2 * j]?.[1] === 1;
+        const [finishedOn, failedReason] = (replies[2 * j + 1]?.[1] ?? [null, null]) as (string | null)[];
+        states[i] = { exists, finished: Boolean(finishedOn), failedReason: finishedOn && failedReason ? failedReason : null };
+      }
+    }),
+  );
+  return states;
 }
 
 /** Deletes idempotency keys past their window, a page at a time. */

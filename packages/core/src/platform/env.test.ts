@@ -33,6 +33,22 @@ describe('loadEnv', () => {
     expect(() => loadEnv({ RETENTION_NOTIFICATION_DAYS: '-1' })).toThrow(/RETENTION_NOTIFICATION_DAYS/);
   });
 
+  it('parses Redis Cluster seed nodes and names a malformed one', () => {
+    expect(loadEnv({}).REDIS_CLUSTER_NODES).toEqual([]);
+    expect(loadEnv({ REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-2.internal:7001,[::1]:7002' }).REDIS_CLUSTER_NODES).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-2.internal', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    for (const bad of ['10.0.0.1', '10.0.0.1:7000,', 'redis://10.0.0.1:7000', 'host:0', 'host:70000', 'a b:1']) {
+      expect(() => loadEnv({ REDIS_CLUSTER_NODES: bad }), bad).toThrow(/REDIS_CLUSTER_NODES: .* is not host:port/);
+    }
+  });
+
+  it('refuses a QUEUE_PREFIX with a hash tag: each queue has its own', () => {
+    expect(() => loadEnv({ QUEUE_PREFIX: '{notify}' })).toThrow(/QUEUE_PREFIX: must not contain \{ or \}/);
+  });
+
   it('reads ordered provider lists', () => {
     expect(providerNames(loadEnv({ EMAIL_PROVIDERS: ' simulated, console ' }), 'email')).toEqual(['simulated', 'console']);
   });

@@ -32,6 +32,25 @@ const retentionDays = z
     return Number(value);
   });
 
+/** `host:port,host:port` (IPv6 as `[::1]:7000`) -> [{ host, port }]; empty -> []. */
+const clusterNodes = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const nodes: { host: string; port: number }[] = [];
+    for (const item of value.split(',').map((s) => s.trim())) {
+      if (item === '' && value.trim() === '') break;
+      const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(item);
+      const port = Number(m?.[2]);
+      if (!m || port < 1 || port > 65_535) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port; give seed nodes as host:port,host:port` });
+        return z.NEVER;
+      }
+      nodes.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port });
+    }
+    return nodes;
+  });
+
 /**
  * Every environment variable the service reads, with its default.
  * `.env.example` and the README's configuration table list the same names.
@@ -45,9 +64,22 @@ export const Env = z.object({
     .regex(/^[a-z_][a-z0-9_]*$/)
     .default('public'),
   DATABASE_POOL_SIZE: int(10),
+  /** Single-node Redis (credentials and `rediss://` TLS in the URL); ignored when REDIS_CLUSTER_NODES is set. */
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
-  /** BullMQ key prefix. Use a hash tag such as `{notify}` on Redis Cluster. */
-  QUEUE_PREFIX: z.string().min(1).default('bull'),
+  /** Redis Cluster seed nodes, `host:port,host:port` (the rest are discovered); set, every connection is a cluster client. */
+  REDIS_CLUSTER_NODES: clusterNodes,
+  /** Redis Cluster only: ACL user and password of every node (REDIS_URL carries its own). */
+  REDIS_USERNAME: z.string().default(''),
+  REDIS_PASSWORD: z.string().default(''),
+  /** Redis Cluster only: TLS to every node, trusting the system's roots and, when given, the PEM file REDIS_TLS_CA. */
+  REDIS_TLS: bool.default(false),
+  REDIS_TLS_CA: z.string().default(''),
+  /** The start of every Redis key of ours; each queue adds its own hash tag after it (`bull:{notify.email}:...`). */
+  QUEUE_PREFIX: z
+    .string()
+    .min(1)
+    .regex(/^[^{}]*$/, 'must not contain { or }: each queue gets its own hash tag after the prefix')
+    .default('bull'),
   PORT: int(3000),
   HOST: z.string().default('0.0.0.0'),
   /** Basic auth for Bull Board, /metrics and the dashboard; empty locks them. */

@@ -6,7 +6,7 @@ import { createDb, type Db } from './db.js';
 import { loadEnv, type Env } from './env.js';
 import { createLogger, type Logger } from './logger.js';
 import { createEventsQueue, createFanoutQueue, createQueues, type ChannelQueues, type FanoutJob, type StatusEventJob } from './queues.js';
-import { assertNoEviction, createRedis, redisReady, type Redis } from './redis.js';
+import { assertRedisFit, createRedis, redisReady, redisTarget, type Redis } from './redis.js';
 
 export interface ProcessBase {
   env: Env;
@@ -37,15 +37,15 @@ export interface ConnectOptions {
 
 /**
  * PostgreSQL, Redis and the queues every process adds to. A process whose
- * Redis does not answer, or evicts keys (BullMQ would lose jobs), logs why
- * and exits 1 before it serves anything.
+ * Redis does not answer, evicts keys (BullMQ would lose jobs) or, as a
+ * cluster, leaves slots unserved, logs why and exits 1 before it serves anything.
  */
 export async function connect({ env, log }: ProcessBase, o: ConnectOptions): Promise<Connections> {
   const db = createDb({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE });
-  const redis = createRedis(env.REDIS_URL, o.redisRole);
+  const redis = createRedis(redisTarget(env), o.redisRole);
   try {
     await redisReady(redis, o.readyTimeoutMs);
-    await assertNoEviction(redis);
+    await assertRedisFit(redis);
   } catch (err) {
     log.fatal({ err }, `refusing to start: ${(err as Error).message}`);
     process.exit(1);

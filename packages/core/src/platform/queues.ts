@@ -14,6 +14,17 @@ export const QUEUE = {
   webhook: 'notify.webhook',
 } as const satisfies Record<Channel, string>;
 
+/**
+ * The BullMQ prefix of one queue: QUEUE_PREFIX and the queue's own hash tag,
+ * so every key of a queue (BullMQ's scripts take several at once) sits in one
+ * Redis Cluster slot and different queues land on different masters:
+ * `bull:{notify.email}:notify.email:wait`. Single-node Redis uses the same
+ * names, so moving to a cluster is a copy of the keys, not a rename.
+ */
+export function queuePrefix(prefix: string, queue: string): string {
+  return `${prefix}:{${queue}}`;
+}
+
 /** BullMQ priorities: lower runs first. Every job gets one (unprioritised jobs would jump the line). */
 export const PRIORITY = { critical: 1, high: 2, normal: 3, low: 4 } as const satisfies Record<Priority, number>;
 
@@ -72,7 +83,7 @@ export type StatusEventJob = z.infer<typeof StatusEventJob>;
 export function createEventsQueue(connection: ConnectionOptions, prefix: string, baseDelayMs = 5000): Queue<StatusEventJob> {
   return new Queue<StatusEventJob>(EVENTS_QUEUE, {
     connection,
-    prefix,
+    prefix: queuePrefix(prefix, EVENTS_QUEUE),
     // With the 5 s base, about 21 minutes of retries (5 s, 10 s, 20 s, ...) for a receiver that is down.
     defaultJobOptions: {
       attempts: 8,
@@ -86,13 +97,13 @@ export function createEventsQueue(connection: ConnectionOptions, prefix: string,
 export function createFanoutQueue(connection: ConnectionOptions, prefix: string): Queue<FanoutJob> {
   return new Queue<FanoutJob>(FANOUT_QUEUE, {
     connection,
-    prefix,
+    prefix: queuePrefix(prefix, FANOUT_QUEUE),
     defaultJobOptions: { attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600 } },
   });
 }
 
 export function createQueues(connection: ConnectionOptions, prefix: string): ChannelQueues {
-  const entries = CHANNELS.map((c) => [c, new Queue<DeliveryJob>(QUEUE[c], { connection, prefix })] as const);
+  const entries = CHANNELS.map((c) => [c, new Queue<DeliveryJob>(QUEUE[c], { connection, prefix: queuePrefix(prefix, QUEUE[c]) })] as const);
   return Object.fromEntries(entries) as ChannelQueues;
 }
 
