@@ -16,7 +16,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** A service process started from its build output, with the test's schema and queue prefix. */
+/** A service process started from its build output, with the test's schema, queue prefix and Redis (a cluster in the cluster tier). */
 export interface Service {
   child: ChildProcess;
   output(): string;
@@ -42,6 +42,7 @@ function start(script: string, args: string[], t: TestEnv, env: Record<string, s
       DATABASE_URL: t.env.DATABASE_URL,
       DATABASE_SCHEMA: t.env.DATABASE_SCHEMA,
       REDIS_URL: t.env.REDIS_URL,
+      REDIS_CLUSTER_NODES: t.env.REDIS_CLUSTER_NODES.map((n) => `${n.host}:${n.port}`).join(','),
       QUEUE_PREFIX: t.env.QUEUE_PREFIX,
       LOG_LEVEL: 'info',
       ...env,

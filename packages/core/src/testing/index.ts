@@ -12,3 +12,4 @@ export * from '../channels/testing/tls-server.js';
 export * from '../channels/testing/webhook-receiver.js';
 export * from './counting-pool.js';
 export * from './ssrf-forms.js';
+export * from './redis-cluster.js';

@@ -2,7 +2,10 @@
 declare module 'vitest' {
   export interface ProvidedContext {
     databaseUrl: string;
+    /** Single-node Redis; the cluster tier provides none (REDIS_CLUSTER_NODES wins over REDIS_URL). */
     redisUrl: string;
+    /** Redis Cluster seed nodes, `host:port,...` (the cluster tier). */
+    redisClusterNodes?: string;
   }
 }
 export {};

@@ -6,11 +6,12 @@ import { loadEnv, type Env } from '../platform/env.js';
 import { createLogger, type Logger } from '../platform/logger.js';
 import { migrateDatabase } from '../platform/migrate.js';
 import { closeQueues, createQueues, type ChannelQueues } from '../platform/queues.js';
-import { createRedis, deleteKeys, redisReady, type Redis } from '../platform/redis.js';
+import { createRedis, deleteKeys, redisReady, redisTarget, type Redis } from '../platform/redis.js';
 
 /**
  * Real PostgreSQL and Redis for one test file, isolated from every other:
- * its own database schema (migrated) and its own BullMQ key prefix.
+ * its own database schema (migrated) and its own BullMQ key prefix. Redis is
+ * a cluster when the global setup provides one (the cluster tier).
  */
 export interface TestEnv {
   env: Env;
@@ -31,6 +32,7 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
   const env = loadEnv({
     DATABASE_URL: inject('databaseUrl'),
     REDIS_URL: inject('redisUrl'),
+    REDIS_CLUSTER_NODES: inject('redisClusterNodes'),
     DATABASE_SCHEMA: schema,
     QUEUE_PREFIX: `test-${suffix}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
@@ -41,8 +43,8 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
   const db = createDb({ url: env.DATABASE_URL, schema, poolSize: 10 });
   const appId = 'test-app';
   await db.prisma.app.create({ data: { id: appId, name: appId } });
-  const redis = createRedis(env.REDIS_URL, 'producer');
-  const workerRedis = createRedis(env.REDIS_URL, 'worker');
+  const redis = createRedis(redisTarget(env), 'producer');
+  const workerRedis = createRedis(redisTarget(env), 'worker');
   await Promise.all([redisReady(redis), redisReady(workerRedis)]);
   const queues = createQueues(redis, env.QUEUE_PREFIX);
   const log = createLogger(env.LOG_LEVEL);
