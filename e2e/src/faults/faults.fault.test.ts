@@ -1,7 +1,8 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { insertNotifications, planNotification, resolveSpec } from '@notify/core/notifications';
-import { waitFor } from '@notify/core/testing';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startLocalCluster, waitFor, type LocalCluster } from '@notify/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Deployment, formatTable, load, outage, type FaultRow } from './harness.js';
 
@@ -14,8 +15,8 @@ import { Deployment, formatTable, load, outage, type FaultRow } from './harness.
 const rows: FaultRow[] = [];
 let current: Deployment | null = null;
 
-async function scenario(name: string, body: (d: Deployment) => Promise<FaultRow>, apiEnv: Record<string, string> = {}) {
-  const d = await Deployment.start(apiEnv);
+async function scenario(name: string, body: (d: Deployment) => Promise<FaultRow>, apiEnv: Record<string, string> = {}, cluster?: LocalCluster) {
+  const d = await Deployment.start(apiEnv, cluster);
   current = d;
   try {
     const row = await body(d);
@@ -89,7 +90,7 @@ describe('fault suite', () => {
   it('4. Redis unreachable for 10 s under load: 503 during, every accepted one delivered', async () => {
     await scenario('Redis outage', async (d) => {
       await d.startWorkers(2, { IN_APP_CONCURRENCY: '50', SIMULATED_LATENCY_MS: '20' });
-      const restored = outage(d.redis, 4000, 10_000);
+      const restored = outage(d.redisProxy, 4000, 10_000);
       const { ids, byStatus, recoveredAfter } = await load(d, 40, 18);
       const recover = recoveredAfter(await restored);
       expect(byStatus.get(503) ?? 0).toBeGreaterThan(0);
@@ -166,6 +167,40 @@ describe('fault suite', () => {
       expect(r.delivered).toBe(200);
       return { scenario: '8 Redis loses all queued jobs', accepted: ids.length, ...counts(r), stalled: d.stalled, recover_s: r.seconds };
     });
+  });
+
+  it('9. SIGKILL the Redis Cluster master of the queue under load: its replica takes over, every accepted one delivered', async () => {
+    // Six nodes, one replica per master; a master silent for 2 s is replaced.
+    const cluster = await startLocalCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 2000 });
+    try {
+      await scenario(
+        'Redis Cluster failover',
+        async (d) => {
+          await d.startWorkers(2, { IN_APP_CONCURRENCY: '50', SIMULATED_LATENCY_MS: '20' });
+          const slot = Number(await d.t.redis.cluster('KEYSLOT', d.t.queues.in_app.toKey('any')));
+          const owner = (await d.t.redis.cluster('SLOTS')).find(([from, to]) => slot >= from && slot <= to)?.[2]?.[1];
+          if (owner === undefined || !cluster.ports.includes(owner)) throw new Error(`no master of the cluster serves slot ${slot}`);
+          const killed = (async () => {
+            await sleep(4000);
+            await cluster.kill(owner, 'SIGKILL');
+            return performance.now();
+          })();
+          const { ids, byStatus, recoveredAfter } = await load(d, 40, 16);
+          const recover = recoveredAfter(await killed);
+          // A replica took the dead master's place: three masters again, the killed one not among them.
+          const masters = await cluster.masterPorts();
+          expect(masters).toHaveLength(3);
+          expect(masters).not.toContain(owner);
+          expect([...byStatus.keys()].filter((s) => s !== 202 && s !== 503)).toEqual([]);
+          const r = await d.settle(ids, 90_000);
+          return { scenario: '9 Redis Cluster master SIGKILL, replica promoted', accepted: ids.length, ...counts(r), stalled: d.stalled, recover_s: recover };
+        },
+        {},
+        cluster,
+      );
+    } finally {
+      await cluster.stop();
+    }
   });
 });
 

@@ -1,5 +1,6 @@
+import { QUEUE, queuePrefix } from '@notify/core/platform';
 import type { Notification } from '@notify/core/schemas';
-import { createTestEnv, type TestEnv } from '@notify/core/testing';
+import { createTestEnv, type LocalCluster, type TestEnv } from '@notify/core/testing';
 import { QueueEvents } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApi, startWorker, type ApiService, type Service } from '../processes.js';
@@ -20,7 +21,9 @@ export interface FaultRow {
 /**
  * A production-shaped deployment for one scenario: the built API and worker
  * processes on their own schema and queue prefix, reaching PostgreSQL and
- * Redis through proxies the scenario can cut.
+ * Redis through proxies the scenario can cut. On a Redis Cluster there is no
+ * Redis proxy (nodes announce their own addresses to clients): its faults
+ * are nodes killed.
  */
 export class Deployment {
   api!: ApiService;
@@ -31,26 +34,34 @@ export class Deployment {
   private constructor(
     readonly t: TestEnv,
     readonly pg: TcpProxy,
-    readonly redis: TcpProxy,
+    private readonly redis: TcpProxy | undefined,
   ) {}
 
-  static async start(apiEnv: Record<string, string> = {}): Promise<Deployment> {
-    const t = await createTestEnv();
+  static async start(apiEnv: Record<string, string> = {}, cluster?: LocalCluster): Promise<Deployment> {
+    const t = await createTestEnv(cluster ? { REDIS_CLUSTER_NODES: cluster.nodes } : {});
     const pg = await new TcpProxy(...hostPort(t.env.DATABASE_URL)).start();
-    const redis = await new TcpProxy(...hostPort(t.env.REDIS_URL)).start();
+    const redis = cluster ? undefined : await new TcpProxy(...hostPort(t.env.REDIS_URL)).start();
     const d = new Deployment(t, pg, redis);
     d.api = await startApi(t, { ...d.baseEnv(), ...apiEnv });
     // Observed directly, not through the proxy, so the count survives outages.
-    d.events = new QueueEvents('notify.in_app', { connection: { url: t.env.REDIS_URL }, prefix: t.env.QUEUE_PREFIX });
+    d.events = new QueueEvents(QUEUE.in_app, { connection: t.workerRedis, prefix: queuePrefix(t.env.QUEUE_PREFIX, QUEUE.in_app) });
     d.events.on('stalled', () => d.stalled++);
+    // A cluster failover drops its connection for a moment; BullMQ reconnects on its own.
+    d.events.on('error', () => {});
     await d.events.waitUntilReady();
     return d;
+  }
+
+  /** The proxy in front of single-node Redis. */
+  get redisProxy(): TcpProxy {
+    if (!this.redis) throw new Error('a Redis Cluster deployment has no Redis proxy');
+    return this.redis;
   }
 
   baseEnv(): Record<string, string> {
     return {
       DATABASE_URL: through(this.t.env.DATABASE_URL, this.pg),
-      REDIS_URL: through(this.t.env.REDIS_URL, this.redis),
+      ...(this.redis ? { REDIS_URL: through(this.t.env.REDIS_URL, this.redis) } : {}),
       RETRY_BASE_DELAY_MS: '200',
       SWEEP_INTERVAL_MS: '1000',
       SWEEP_GRACE_MS: '3000',
@@ -138,7 +149,7 @@ export class Deployment {
     await Promise.all([...this.workers.map((w) => w.stop('SIGKILL')), this.api.stop('SIGKILL')]);
     await this.events.close();
     await this.pg.stop();
-    await this.redis.stop();
+    await this.redis?.stop();
     await this.t.close();
   }
 }

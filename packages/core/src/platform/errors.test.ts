@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { statusOf, type ErrorCode } from './errors.js';
+import { isConnectionError, statusOf, type ErrorCode } from './errors.js';
 
 describe('statusOf', () => {
   it('maps each code to its HTTP status', () => {
@@ -21,5 +21,20 @@ describe('statusOf', () => {
       internal: 500,
     };
     for (const [code, status] of Object.entries(expected)) expect(statusOf(code as ErrorCode)).toBe(status);
+  });
+});
+
+describe('isConnectionError', () => {
+  it('counts a Redis Cluster failing over as unreachable (a 503 to retry), not as a refused command', () => {
+    for (const message of [
+      'CLUSTERDOWN The cluster is down',
+      'TRYAGAIN Multiple keys request during rehashing of slot',
+      'Too many Cluster redirections. Last error: Error: Connection is closed.',
+      'Failed to refresh slots cache.',
+      "Cluster isn't ready and enableOfflineQueue options is false",
+    ]) {
+      expect(isConnectionError(new Error(message)), message).toBe(true);
+    }
+    expect(isConnectionError(new Error("CROSSSLOT Keys in request don't hash to the same slot"))).toBe(false);
   });
 });

@@ -80,8 +80,9 @@ export function unavailable(what: string): AppError {
 }
 
 const CONNECTION_CODES = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|57P01|57P02|57P03|53300|08\d{3})$/;
+// From CLUSTERDOWN on: a Redis Cluster in the middle of a failover (no master for a slot yet, or none reachable).
 const CONNECTION_MESSAGES =
-  /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|enableOfflineQueue|Client has encountered a connection error|Can't reach database server|Cannot use a pool after calling end/i;
+  /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|enableOfflineQueue|Client has encountered a connection error|Can't reach database server|Cannot use a pool after calling end|^CLUSTERDOWN|^TRYAGAIN|Too many Cluster redirections|Failed to refresh slots cache|Cluster isn't ready/i;
 
 /**
  * Whether an error means PostgreSQL or Redis could not be reached (as opposed

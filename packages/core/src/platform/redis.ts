@@ -174,6 +174,8 @@ export async function assertRedisFit(redis: Redis): Promise<void> {
  * found together may sit in different cluster slots.
  */
 export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  // The masters as they are now, not as last seen: after a failover the old one is gone.
+  if (redis instanceof Cluster) await new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve()));
   for (const node of masters(redis)) {
     let cursor = '0';
     do {
