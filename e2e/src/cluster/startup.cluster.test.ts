@@ -9,8 +9,8 @@ import { startApi, startWorker } from '../processes.js';
 
 /**
  * A process given a Redis Cluster it cannot trust refuses to start, and says
- * why: seed nodes it cannot parse, slots no master serves, a master that may
- * evict keys. The clusters here are hand-made from cluster-enabled nodes
+ * why: seed nodes it cannot parse, a CA file it cannot read, slots no master
+ * serves, a master that may evict keys. The clusters here are hand-made from cluster-enabled nodes
  * (slots assigned with CLUSTER ADDSLOTSRANGE), so each has exactly one fault.
  */
 let t: TestEnv;
@@ -52,6 +52,12 @@ describe('start-up checks on Redis Cluster', () => {
     const failed = await refusal(startApi(t, { REDIS_CLUSTER_NODES: '127.0.0.1:7000,redis://127.0.0.1:7001' }));
     expect(failed).toMatch(/api exited/);
     expect(failed).toMatch(/REDIS_CLUSTER_NODES: "redis:\/\/127\.0\.0\.1:7001" is not host:port/);
+  });
+
+  it('a REDIS_TLS_CA that cannot be read stops the process, naming the file', async () => {
+    const failed = await refusal(startApi(t, { REDIS_TLS: 'true', REDIS_TLS_CA: path.join(dir, 'missing-ca.pem') }));
+    expect(failed).toMatch(/refusing to start/);
+    expect(failed).toContain(`REDIS_TLS_CA: cannot read ${path.join(dir, 'missing-ca.pem')}`);
   });
 
   it('a cluster with slots no master serves stops the API, naming the node and the count', async () => {

@@ -42,8 +42,9 @@ export interface ConnectOptions {
  */
 export async function connect({ env, log }: ProcessBase, o: ConnectOptions): Promise<Connections> {
   const db = createDb({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE });
-  const redis = createRedis(redisTarget(env), o.redisRole);
+  let redis: Redis;
   try {
+    redis = createRedis(redisTarget(env), o.redisRole);
     await redisReady(redis, o.readyTimeoutMs);
     await assertRedisFit(redis);
   } catch (err) {

@@ -40,13 +40,21 @@ type Role = keyof typeof ROLE_OPTIONS;
 /** Each cluster's seed nodes, for diagnosing one that never becomes ready. */
 const seeds = new WeakMap<Cluster, ClusterTarget>();
 
+function readCa(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new Error(`REDIS_TLS_CA: cannot read ${file} (${(err as Error).message})`, { cause: err });
+  }
+}
+
 /** What every node of a cluster is opened with: the role's options and the cluster's credentials. */
 function nodeOptions(target: ClusterTarget, role: Role, extra: RedisOptions): RedisOptions {
   return {
     ...ROLE_OPTIONS[role],
     ...(target.username ? { username: target.username } : {}),
     ...(target.password ? { password: target.password } : {}),
-    ...(target.tls ? { tls: target.tls.ca ? { ca: readFileSync(target.tls.ca) } : {} } : {}),
+    ...(target.tls ? { tls: target.tls.ca ? { ca: readCa(target.tls.ca) } : {} } : {}),
     ...extra,
   };
 }
