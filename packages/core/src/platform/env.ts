@@ -93,6 +93,12 @@ export const Env = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Channels this worker process serves (comma-separated); the command line wins. */
   WORKER_CHANNELS: z.string().default(CHANNELS.join(',')),
+  /**
+   * A worker's own HTTP port (on HOST) for /health, /ready and /metrics; every
+   * worker on one host needs its own (`npm start` counts up from it per
+   * channel). 0 takes any free port and logs it (tests).
+   */
+  WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(3001),
   /** Delivery attempts in all (first try + retries). */
   DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(4),
   /** Exponential backoff base: retries wait base, 2*base, 4*base, ... */
