@@ -73,6 +73,11 @@ export class DeliveryMetrics {
   }
 }
 
+/** A breaker state as a gauge value: 1 open, 0.5 half-open, 0 closed. */
+export function breakerOpenness(state: string | undefined): number {
+  return state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0;
+}
+
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 const labels = (pairs: [string, string][]) => `{${pairs.map(([k, v]) => `${k}="${esc(v)}"`).join(',')}}`;
 
@@ -128,12 +133,11 @@ export async function renderDeliveryMetrics(redis: Redis, prefix: string): Promi
   out.push(`# HELP ${gauge} 1 when a worker last reported this provider's circuit breaker open (0.5 half-open, 0 closed).`, `# TYPE ${gauge} gauge`);
   for (const [field, value] of Object.entries(breakers!)) {
     const [channel, provider] = field.split('|') as [string, string];
-    const state = value.split('|')[0];
     out.push(
       `${gauge}${labels([
         ['channel', channel],
         ['provider', provider],
-      ])} ${state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0}`,
+      ])} ${breakerOpenness(value.split('|')[0])}`,
     );
   }
   return `${out.join('\n')}\n`;
