@@ -1,7 +1,7 @@
 import { type DeliveryJob, type Logger, type Pool, PRIORITY } from '@notify/core/platform';
 import { disableWebhook, holdForQuietHours, markRetrying, removeDevices, type AttemptRecord, type ClaimedDelivery } from '@notify/core/deliveries';
 import { quietHold } from '@notify/core/audience';
-import type { ChainOutcome, Envelope, ProviderChain, ProviderError } from '@notify/core/channels';
+import type { ChainOutcome, Envelope, ProviderChain, ProviderError, SendContext } from '@notify/core/channels';
 import type { Telemetry } from '@notify/core/observability';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { withDbRetry } from '../db-retry.js';
@@ -83,7 +83,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
 
   const started = performance.now();
   const ctx = { deliveryId, notificationId: claimed.notificationId, attempt: claimed.attempts, log };
-  const outcomes = await Promise.all(envelopes.map((e) => deps.chain.send(e, ctx)));
+  const outcomes = await Promise.all(envelopes.map((e) => timedSend(e, ctx, deps)));
   await forgetGoneAddresses(envelopes, outcomes, claimed, deps);
 
   const sent = outcomes.filter((o): o is Extract<ChainOutcome, { ok: true }> => o.ok);
@@ -137,6 +137,16 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   deps.telemetry?.retried({ channel, provider: providers });
   log.info({ err_code: err.code, attempt: claimed.attempts, retry_after_ms: err.retryAfterMs }, 'delivery attempt failed; will retry');
   throw err;
+}
+
+/** One message through the chain, its provider's answer time counted (none when every breaker was open: no call). */
+async function timedSend(envelope: Envelope, ctx: SendContext, deps: DeliverDeps): Promise<ChainOutcome> {
+  const started = performance.now();
+  const o = await deps.chain.send(envelope, ctx);
+  if (!o.ok && o.error.notAttempted) return o;
+  const outcome = o.ok ? 'delivered' : o.error.retryable ? 'retryable_error' : 'permanent_error';
+  deps.telemetry?.providerCall(envelope.channel, o.provider, outcome, (performance.now() - started) / 1000);
+  return o;
 }
 
 /** Push devices reported gone are removed; a webhook endpoint that answered 410 is disabled. */
