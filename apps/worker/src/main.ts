@@ -70,6 +70,7 @@ readiness.watch([...workers, eventsWorker, fanoutWorker]);
 const stopMaintenance = startMaintenance({
   pool: db.pool,
   redis,
+  prefix: env.QUEUE_PREFIX,
   queues,
   fanout: fanoutQueue,
   events: eventsQueue,
