@@ -101,11 +101,18 @@ export async function startApi(t: TestEnv, env: Record<string, string> = {}): Pr
   throw new Error(`api did not start:\n${api.output()}`);
 }
 
-export async function startWorker(t: TestEnv, channels: string[], env: Record<string, string> = {}): Promise<Service> {
-  const worker = start('apps/worker/dist/main.js', ['--channel', channels.join(',')], t, env);
+export interface WorkerService extends Service {
+  /** Its /health, /ready and /metrics: `http://127.0.0.1:<WORKER_HTTP_PORT>`. */
+  url: string;
+}
+
+/** A worker on its own free WORKER_HTTP_PORT (unless `env` names one), so any number run side by side. */
+export async function startWorker(t: TestEnv, channels: string[], env: Record<string, string> = {}): Promise<WorkerService> {
+  const port = env.WORKER_HTTP_PORT ?? String(await freePort());
+  const worker = start('apps/worker/dist/main.js', ['--channel', channels.join(',')], t, { HOST: '127.0.0.1', WORKER_HTTP_PORT: port, ...env });
   for (let i = 0; i < STARTUP_POLLS; i++) {
     if (worker.child.exitCode !== null) throw new Error(`worker exited:\n${worker.output()}`);
-    if (worker.output().includes('worker started')) return worker;
+    if (worker.output().includes('worker started')) return { ...worker, url: `http://127.0.0.1:${port}` };
     await sleep(50);
   }
   throw new Error(`worker did not start:\n${worker.output()}`);
