@@ -16,8 +16,7 @@ export function createInboxProvider(deps: { pool: pg.Pool; redis: Redis }): Prov
     async send(envelope, ctx) {
       const m = messageFor(envelope, 'in_app');
       const { rows } = await deps.pool.query<{ id: string; created_at: Date; inserted: boolean }>({
-        name: 'inbox_insert',
-        text: `WITH ins AS (
+        text: `/* inbox_insert */ WITH ins AS (
             INSERT INTO inbox_items (id, app_id, user_id, notification_id, delivery_id, title, body, data)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
             ON CONFLICT (delivery_id) DO NOTHING

@@ -148,8 +148,7 @@ export async function claimDelivery(pool: pg.Pool, id: string): Promise<ClaimedD
  */
 export async function holdForQuietHours(pool: pg.Pool, id: string, until: Date): Promise<void> {
   await pool.query({
-    name: 'hold_for_quiet_hours',
-    text: `UPDATE deliveries SET status = ${target('quiet', 'queued')}, attempts = attempts - 1, scheduled_for = $2, updated_at = now()
+    text: `/* hold_for_quiet_hours */ UPDATE deliveries SET status = ${target('quiet', 'queued')}, attempts = attempts - 1, scheduled_for = $2, updated_at = now()
       WHERE id = $1 AND ${sourceIs('quiet')}`,
     values: [id, until],
   });
@@ -281,8 +280,7 @@ export async function finishDelivery(pool: pg.Pool, id: string, o: DeliveryOutco
 export async function markRetrying(pool: pg.Pool, id: string, e: { provider: string; errorCode: string; errorMessage: string; attempt?: AttemptRecord }): Promise<void> {
   const a = e.attempt;
   await pool.query({
-    name: 'mark_retrying',
-    text: `WITH o AS (
+    text: `/* mark_retrying */ WITH o AS (
         SELECT $1::uuid AS id, $5::int AS attempt, $6::text AS attempt_provider, $7::attempt_outcome AS outcome,
           $8::text AS attempt_error_code, $9::text AS attempt_error_message, $10::int AS duration_ms
       ),
