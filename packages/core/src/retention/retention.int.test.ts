@@ -1,6 +1,7 @@
 import { v7 } from 'uuid';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../testing/index.js';
+import type { Db } from '../platform/db.js';
+import { createTestEnv, replicasBehindPgBouncer, type TestEnv } from '../testing/index.js';
 import { countingPool } from '../testing/counting-pool.js';
 import { RETENTION_LOCK, runRetention, uuidv7Floor, type RetentionRunOptions } from './retention.js';
 
@@ -199,12 +200,13 @@ describe('runRetention', () => {
 
   it('lets one worker run it at a time', async () => {
     for (let i = 0; i < 12; i++) await seed(ago(31 * DAY + i * MINUTE));
-    // Another replica mid-run holds the lock (a session lock, on its own connection).
+    // Another replica mid-run holds the lock (in an open transaction, on its own connection).
     const other = await t.db.pool.connect();
     try {
-      await other.query('SELECT pg_advisory_lock($1)', [RETENTION_LOCK]);
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock($1)', [RETENTION_LOCK]);
       expect(await run()).toBeNull();
-      await other.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]);
+      await other.query('COMMIT');
     } finally {
       other.release();
     }
@@ -213,6 +215,25 @@ describe('runRetention', () => {
     expect([a, b].filter((r) => r === null)).toHaveLength(1);
     expect((a ?? b)?.notifications).toBe(12);
     expect(await run()).not.toBeNull();
+  });
+});
+
+describe('runRetention behind PgBouncer in transaction mode', () => {
+  it('lets one replica run it at a time, though the replicas share server connections', async () => {
+    // Two server connections for both: one held by the winner's lock, one for its batches and the loser's try.
+    const behind = await replicasBehindPgBouncer(t, { replicas: 2, serverConnections: 2 });
+    try {
+      for (let i = 0; i < 12; i++) await seed(ago(31 * DAY + i * MINUTE));
+      const runOn = (db: Db) => runRetention({ pool: db.pool, log: t.log }, options({ batchSize: 3, pauseMs: 50 }));
+      const [a, b] = await Promise.all(behind.dbs.map(runOn));
+      expect([a, b].filter((r) => r === null)).toHaveLength(1);
+      expect((a ?? b)?.notifications).toBe(12);
+      // The lock went with its transaction, not left on a server connection: either replica runs next.
+      expect(await runOn(behind.dbs[0]!)).not.toBeNull();
+      expect(await runOn(behind.dbs[1]!)).not.toBeNull();
+    } finally {
+      await behind.close();
+    }
   });
 });
 
