@@ -7,6 +7,7 @@ import type { Queue } from 'bullmq';
 import { requestId } from 'hono/request-id';
 import { bullBoard, BULL_BOARD_PATH } from './bull-board.js';
 import { adminChannelRoutes, ADMIN_CHANNELS_PATH } from './admin-channels.js';
+import { adminAuditRoutes, ADMIN_AUDIT_PATH } from './admin-audit.js';
 import type { ApiEnv } from './context.js';
 import { newRouter } from './router.js';
 import { dashboardRoutes } from './dashboard/routes.js';
@@ -97,6 +98,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.route(BULL_BOARD_PATH, bullBoard(deps.queues, deps.fanout, deps.events));
   app.use(`${ADMIN_CHANNELS_PATH}/*`, admin);
   app.route(ADMIN_CHANNELS_PATH, adminChannelRoutes(deps));
+  app.use(`${ADMIN_AUDIT_PATH}/*`, admin);
+  app.route(ADMIN_AUDIT_PATH, adminAuditRoutes(deps));
   app.use('/metrics/*', admin);
   app.route('/metrics', metrics.routes);
   app.use('/dashboard/*', admin);

@@ -18,8 +18,7 @@ import { z } from 'zod';
 import { newRouter } from '../router.js';
 import { requireRedis } from '../middleware/require-redis.js';
 import { errorResponses, IdParams, json, jsonBody, jsonResponse, tenantRoute } from '../openapi.js';
-import { byKey } from '../audit-actor.js';
-import { recordAudit } from '@notify/core/access';
+import { keyActor } from '../audit-actor.js';
 
 const CreateHeaders = z.object({
   'idempotency-key': IdempotencyKey.optional().meta({
@@ -138,8 +137,7 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
       responses: { 200: jsonResponse('The notification after cancelling', Notification), ...errorResponses(404, 409) },
     }),
     async (c) => {
-      const notification = await cancelNotification(deps, c.get('appId'), notificationId(c.req.valid('param').id));
-      await recordAudit(deps.db.pool, byKey(c, 'notification.cancelled', 'notification', notification.id, { status: notification.status }));
+      const notification = await cancelNotification(deps, c.get('appId'), notificationId(c.req.valid('param').id), keyActor(c));
       return c.json(notification, 200);
     },
   );

@@ -4,8 +4,7 @@ import { PageQuery, SubscriberPage, Topic, TopicKey, TopicUsers } from '@notify/
 import { z } from 'zod';
 import { newRouter } from '../router.js';
 import { errorResponses, jsonBody, jsonResponse, pageResponses, pathParams, tenantRoute } from '../openapi.js';
-import { byKey } from '../audit-actor.js';
-import { recordAudit } from '@notify/core/access';
+import { keyActor } from '../audit-actor.js';
 
 const KeyParams = pathParams({ key: TopicKey });
 
@@ -37,11 +36,7 @@ export function topicRoutes(deps: { db: Db }) {
       request: { params: KeyParams, body: jsonBody(TopicUsers) },
       responses: { 200: jsonResponse('The topic', Topic.extend({ added: z.number().int() })) },
     }),
-    async (c) => {
-      const topic = await subscribe(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json').user_ids);
-      await recordAudit(db.pool, byKey(c, 'topic.subscribed', 'topic', c.req.valid('param').key, { added: topic.added }));
-      return c.json(topic, 200);
-    },
+    async (c) => c.json(await subscribe(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json').user_ids, keyActor(c)), 200),
   );
 
   app.openapi(
@@ -54,11 +49,7 @@ export function topicRoutes(deps: { db: Db }) {
       request: { params: KeyParams, body: jsonBody(TopicUsers) },
       responses: { 200: jsonResponse('The topic', Topic.extend({ removed: z.number().int() })), ...errorResponses(404) },
     }),
-    async (c) => {
-      const topic = await unsubscribe(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json').user_ids);
-      await recordAudit(db.pool, byKey(c, 'topic.unsubscribed', 'topic', c.req.valid('param').key, { removed: topic.removed }));
-      return c.json(topic, 200);
-    },
+    async (c) => c.json(await unsubscribe(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json').user_ids, keyActor(c)), 200),
   );
 
   app.openapi(
