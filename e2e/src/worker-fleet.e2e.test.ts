@@ -104,8 +104,9 @@ describe('three worker processes for one channel', () => {
 
     const counts = ids.map((id) => sends.get(id) ?? 0);
     const duplicates = counts.reduce((sum, n) => sum + n - 1, 0);
+    const lost = await undelivered(ids);
     console.log(
-      `fleet kill: ${ids.length} accepted, ${ids.length} delivered, 0 lost, ${duplicates} duplicates (killed process: concurrency ${CONCURRENCY}, ${victimDelivered} delivered before the kill)`,
+      `fleet kill: ${ids.length} accepted, ${ids.length - lost} delivered, ${lost} lost, ${duplicates} duplicates (killed process: concurrency ${CONCURRENCY}, ${victimDelivered} delivered before the kill)`,
     );
     expect(counts.every((n) => n >= 1)).toBe(true);
     expect(duplicates).toBeLessThanOrEqual(CONCURRENCY);
