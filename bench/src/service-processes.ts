@@ -20,7 +20,7 @@ export interface LogSummary {
   samples: string[];
 }
 
-/** A service process started from its build output (apps/<name>/dist/main.js), as in production. */
+/** A service process started from its build output (apps/<name>/dist/main.js of this checkout or of a baseline tree), as in production. */
 export interface ServiceProcess {
   name: 'api' | 'worker';
   pid: number;
@@ -51,7 +51,7 @@ export interface Deployment {
  * (it only logs, at debug) and the per-key rate limit lifted so the limiter
  * never refuses the load (it still runs, as in production).
  */
-export async function startDeployment(b: BenchEnv, extraEnv: Record<string, string>, profileDir?: string): Promise<Deployment> {
+export async function startDeployment(b: BenchEnv, extraEnv: Record<string, string>, profileDir?: string, codeRoot = root): Promise<Deployment> {
   const port = await freePort();
   const adminPassword = randomBytes(12).toString('hex');
   const settings: Record<string, string> = {
@@ -74,8 +74,8 @@ export async function startDeployment(b: BenchEnv, extraEnv: Record<string, stri
   };
   // Node refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line.
   const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
-  const api = startProcess('api', 'apps/api/dist/main.js', [], env, nodeFlags);
-  const worker = startProcess('worker', 'apps/worker/dist/main.js', ['--channel', BENCH_CHANNEL], env, nodeFlags);
+  const api = startProcess('api', codeRoot, 'apps/api/dist/main.js', [], env, nodeFlags);
+  const worker = startProcess('worker', codeRoot, 'apps/worker/dist/main.js', ['--channel', BENCH_CHANNEL], env, nodeFlags);
   const url = `http://127.0.0.1:${port}`;
   const deployment: Deployment = {
     api,
@@ -133,8 +133,8 @@ async function probeDelivery(b: BenchEnv, d: Deployment): Promise<void> {
   if (!finished) throw new Error(`the worker did not deliver a probe notification within 60 s:\n${d.worker.tail()}`);
 }
 
-function startProcess(name: 'api' | 'worker', script: string, args: string[], env: Record<string, string>, nodeFlags: string[]): ServiceProcess {
-  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, path.join(root, script), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function startProcess(name: 'api' | 'worker', codeRoot: string, script: string, args: string[], env: Record<string, string>, nodeFlags: string[]): ServiceProcess {
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, path.join(codeRoot, script), ...args], { cwd: codeRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const summary: LogSummary = { warn: 0, error: 0, fatal: 0, samples: [] };
   let tail = '';
   let partial = '';
