@@ -167,6 +167,18 @@ export const Env = z.object({
   TWILIO_FROM: z.string().default(''),
   /** Where the Twilio SDK sends requests; only changed to aim it at a test server. */
   TWILIO_API_BASE_URL: z.string().default(''),
+  /**
+   * The URL Twilio calls with status callbacks (sent as each message's
+   * statusCallback, and the URL their signatures are checked against);
+   * empty: PUBLIC_URL + /providers/twilio/status, none without PUBLIC_URL.
+   */
+  TWILIO_STATUS_CALLBACK_URL: z.string().default(''),
+  /** The API's address as the outside world reaches it, e.g. `https://notify.example.com` (unsubscribe links, provider callbacks). */
+  PUBLIC_URL: z.string().default(''),
+  /** Signs unsubscribe links (at least 32 characters); empty: emails carry no List-Unsubscribe. Rotating it voids links already sent. */
+  UNSUBSCRIBE_SECRET: z.union([z.literal(''), z.string().min(32)]).default(''),
+  /** An address that takes unsubscribe requests by mail, e.g. `unsubscribe@example.com`; empty: the header has the HTTPS link only. */
+  UNSUBSCRIBE_MAILTO: z.string().default(''),
   /** webpush provider: VAPID keys (`npx web-push generate-vapid-keys`) and contact. */
   VAPID_PUBLIC_KEY: z.string().default(''),
   VAPID_PRIVATE_KEY: z.string().default(''),
