@@ -26,18 +26,19 @@ export const AUDIT_ACTIONS = [
   'delivery.replayed',
   'notification.cancelled',
   'batch.cancelled',
+  'suppression.deleted',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS).meta({ id: 'AuditAction', example: 'template.updated' });
 export type AuditAction = z.infer<typeof AuditAction>;
 
-export const AUDIT_ACTOR_TYPES = ['key', 'admin', 'cli'] as const;
+export const AUDIT_ACTOR_TYPES = ['key', 'admin', 'cli', 'user'] as const;
 export type AuditActorType = (typeof AUDIT_ACTOR_TYPES)[number];
 
 export const AuditEvent = z
   .object({
     id: z.uuid(),
-    actor_type: z.enum(AUDIT_ACTOR_TYPES).meta({ description: 'An API key, an operator with the admin credentials (the dashboard, /admin), or the keys CLI' }),
-    actor_id: z.string().meta({ description: "The API key's id, the admin user name, or the OS user who ran the CLI" }),
+    actor_type: z.enum(AUDIT_ACTOR_TYPES).meta({ description: 'An API key, an operator with the admin credentials (the dashboard, /admin), the keys CLI, or the user (recipient) themselves, e.g. through an unsubscribe link' }),
+    actor_id: z.string().meta({ description: "The API key's id, the admin user name, the OS user who ran the CLI, or the user's id" }),
     request_id: z.string().nullable().meta({ description: 'X-Request-Id of the request that made the change (null from the CLI)' }),
     action: AuditAction,
     target_type: z.string().meta({ example: 'template' }),
