@@ -14,6 +14,7 @@ export const AUDIT_ACTIONS = [
   'category.resumed',
   'app.paused',
   'app.resumed',
+  'app.cors_updated',
   'channel.paused',
   'channel.resumed',
   'preferences.updated',
