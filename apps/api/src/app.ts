@@ -8,6 +8,7 @@ import { requestId } from 'hono/request-id';
 import { bullBoard, BULL_BOARD_PATH } from './bull-board.js';
 import { adminChannelRoutes, ADMIN_CHANNELS_PATH } from './admin-channels.js';
 import { adminAuditRoutes, ADMIN_AUDIT_PATH } from './admin-audit.js';
+import { adminRetentionRoutes, ADMIN_RETENTION_PATH } from './admin-retention.js';
 import type { ApiEnv } from './context.js';
 import { newRouter } from './router.js';
 import { dashboardRoutes } from './dashboard/routes.js';
@@ -100,6 +101,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.route(ADMIN_CHANNELS_PATH, adminChannelRoutes(deps));
   app.use(`${ADMIN_AUDIT_PATH}/*`, admin);
   app.route(ADMIN_AUDIT_PATH, adminAuditRoutes(deps));
+  app.use(`${ADMIN_RETENTION_PATH}/*`, admin);
+  app.route(ADMIN_RETENTION_PATH, adminRetentionRoutes({ ...deps, prefix: deps.queuePrefix }));
   app.use('/metrics/*', admin);
   app.route('/metrics', metrics.routes);
   app.use('/dashboard/*', admin);
