@@ -3,6 +3,7 @@
 import { closeDb, closeOnSignals, closeQueues, concurrency, connect, processBase, rateLimitFor, renderPoolOptions, retentionSettings } from '@notify/core/platform';
 import { webhookProviderFromEnv, providerChainFor } from '@notify/core/channels';
 import { closeRenderPool, configureRenderPool } from '@notify/core/content';
+import { unsubscribeSettings } from '@notify/core/audience';
 import { DeliveryMetrics, Telemetry } from '@notify/core/observability';
 import { createChannelWorker, createEventsWorker, createFanoutWorker } from './channel-worker.js';
 import { parseChannels } from './channels-arg.js';
@@ -44,7 +45,7 @@ const workers = chains.map((chain) => {
     pool: db.pool,
     chain,
     log,
-    defaults: { emailSubject: env.EMAIL_DEFAULT_SUBJECT },
+    defaults: { emailSubject: env.EMAIL_DEFAULT_SUBJECT, unsubscribe: unsubscribeSettings(env) },
     telemetry,
     events: eventsQueue,
     gates,

@@ -1,6 +1,7 @@
 import { type DeliveryJob, type Logger, type Pool, PRIORITY } from '@notify/core/platform';
 import { disableWebhook, holdForQuietHours, markRetrying, removeDevices, type AttemptRecord, type ClaimedDelivery } from '@notify/core/deliveries';
 import { quietHold } from '@notify/core/audience';
+import { recordSuppressions, refusedAddress } from '@notify/core/suppressions';
 import type { ChainOutcome, Envelope, ProviderChain, ProviderError, SendContext } from '@notify/core/channels';
 import type { Telemetry } from '@notify/core/observability';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
@@ -149,17 +150,30 @@ async function timedSend(envelope: Envelope, ctx: SendContext, deps: DeliverDeps
   return o;
 }
 
-/** Push devices reported gone are removed; a webhook endpoint that answered 410 is disabled. */
+/**
+ * Addresses refused for good are suppressed (a STOP also opts the user out
+ * of SMS); push devices reported gone are removed; a webhook endpoint that
+ * answered 410 is disabled.
+ */
 async function forgetGoneAddresses(envelopes: Envelope[], outcomes: ChainOutcome[], claimed: ClaimedDelivery, deps: DeliverDeps) {
-  const gone = envelopes.filter((_, i) => {
+  const failed = envelopes.flatMap((envelope, i) => {
     const o = outcomes[i]!;
-    return !o.ok && o.error.gone;
+    return o.ok ? [] : [{ envelope, error: o.error }];
   });
-  if (gone.length === 0) return;
+  const suppressed = failed.flatMap(({ envelope, error }) => {
+    const refused = refusedAddress(envelope, error);
+    return refused ? [{ ...refused, appId: claimed.appId, userId: claimed.userId, errorCode: error.code, deliveryId: claimed.id }] : [];
+  });
+  const gone = failed.filter((f) => f.error.gone).map((f) => f.envelope);
+  if (suppressed.length === 0 && gone.length === 0) return;
+  await withDbRetry(() => recordSuppressions(deps.pool, suppressed), deps.dbRetryMs);
   const devices = gone.flatMap((e) => (e.channel === 'push' ? [e.message.device.id] : []));
   await withDbRetry(() => removeDevices(deps.pool, devices), deps.dbRetryMs);
   if (gone.some((e) => e.channel === 'webhook')) {
     await withDbRetry(() => disableWebhook(deps.pool, claimed.appId, claimed.userId), deps.dbRetryMs);
   }
-  deps.log.info({ delivery_id: claimed.id, removed_devices: devices.length }, 'forgot addresses the provider reported gone');
+  deps.log.info(
+    { delivery_id: claimed.id, removed_devices: devices.length, suppressed: suppressed.map((s) => s.reason) },
+    'forgot or suppressed addresses the provider refused for good',
+  );
 }

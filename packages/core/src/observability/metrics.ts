@@ -73,6 +73,15 @@ export class DeliveryMetrics {
   }
 }
 
+/**
+ * Counts one provider receipt (a Twilio status callback) in Redis at once:
+ * receipts come to the API, one HTTP request each, so there is no batch to
+ * fold them into; one HINCRBY keeps every replica's counts in one series.
+ */
+export async function countReceipt(redis: Redis, prefix: string, r: { channel: Channel; provider: string; status: string }): Promise<void> {
+  await redis.hincrby(key(prefix, 'receipts'), `${r.channel}|${r.provider}|${r.status}`, 1);
+}
+
 /** A breaker state as a gauge value: 1 open, 0.5 half-open, 0 closed. */
 export function breakerOpenness(state: string | undefined): number {
   return state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0;
@@ -83,7 +92,9 @@ const labels = (pairs: [string, string][]) => `{${pairs.map(([k, v]) => `${k}="$
 
 /** The cluster-wide delivery metrics, in Prometheus text format, from what the workers flushed to Redis. */
 export async function renderDeliveryMetrics(redis: Redis, prefix: string): Promise<string> {
-  const [deliveries, attempts, latency, breakers] = await Promise.all(['deliveries', 'attempts', 'latency', 'breakers'].map((name) => redis.hgetall(key(prefix, name))));
+  const [deliveries, attempts, latency, breakers, receipts] = await Promise.all(
+    ['deliveries', 'attempts', 'latency', 'breakers', 'receipts'].map((name) => redis.hgetall(key(prefix, name))),
+  );
   const out: string[] = [];
   const counter = (name: string, help: string, hash: Record<string, string>, names: string[]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
@@ -94,6 +105,7 @@ export async function renderDeliveryMetrics(redis: Redis, prefix: string): Promi
   };
   counter('notify_deliveries_total', 'Deliveries finished, by channel, provider and outcome.', deliveries!, ['channel', 'provider', 'outcome']);
   counter('notify_delivery_attempts_total', 'Provider calls, by channel, provider and outcome.', attempts!, ['channel', 'provider', 'outcome']);
+  counter('notify_provider_receipts_total', "Providers' receipts (status callbacks) received, by channel, provider and status.", receipts!, ['channel', 'provider', 'status']);
 
   const name = 'notify_accept_to_delivered_seconds';
   out.push(`# HELP ${name} Time from accepting a notification to delivering it, by channel and priority.`, `# TYPE ${name} histogram`);

@@ -10,3 +10,4 @@ export * from './topics.js';
 export * from './status-webhooks.js';
 export * from './audit.js';
 export * from './export.js';
+export * from './suppressions.js';

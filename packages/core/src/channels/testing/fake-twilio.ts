@@ -19,6 +19,8 @@ export interface FakeTwilioMessage {
   from: string | undefined;
   messagingServiceSid: string | undefined;
   body: string;
+  /** The StatusCallback URL sent with the message, if any. */
+  statusCallback: string | undefined;
   userAgent: string | undefined;
   contentType: string | undefined;
   path: string;
@@ -110,6 +112,7 @@ export async function startFakeTwilio(opts: { accountSid?: string; authToken?: s
       from,
       messagingServiceSid,
       body,
+      statusCallback: form.get('StatusCallback') ?? undefined,
       userAgent: req.headers['user-agent'],
       contentType: req.headers['content-type'],
       path: url.pathname,
