@@ -20,6 +20,7 @@ import { adminAuth } from './middleware/admin-auth.js';
 import { apiKeyAuth, type KeyCache } from './middleware/api-key-auth.js';
 import { AuthThrottle } from './middleware/auth-throttle.js';
 import { sameOrigin } from './middleware/same-origin.js';
+import { CorsOrigins, userCors } from './middleware/user-cors.js';
 import { bodyLimit } from './middleware/body-limit.js';
 import { jsonGuard } from './middleware/input-guard.js';
 import { rateLimit } from './middleware/rate-limit.js';
@@ -28,6 +29,7 @@ import type { InboxHub } from './inbox-hub.js';
 import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { categoryRoutes } from './routes/categories.js';
+import { corsRoutes } from './routes/cors.js';
 import { appPauseRoutes, keyedPauseRoutes } from './routes/pauses.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { inboxRoutes } from './routes/inbox.js';
@@ -37,6 +39,7 @@ import { templateRoutes } from './routes/templates.js';
 import { topicRoutes } from './routes/topics.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { userRoutes } from './routes/users.js';
+import { userTokenRoutes } from './routes/user-tokens.js';
 
 export interface AppDeps {
   db: Db;
@@ -124,12 +127,17 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     '/app': appPauseRoutes(deps),
     '/audit-events': auditRoutes(deps),
   };
+  // Before authentication: a preflight carries no credentials.
+  const corsOrigins = new CorsOrigins(deps.db);
+  app.use('/users/*', userCors(corsOrigins));
   for (const [path, router] of Object.entries(resources)) {
     // `/x/*` also matches `/x` itself: one registration, so the limiter counts a request once.
     app.use(`${path}/*`, ...tenant);
     app.route(path, router);
   }
   app.route('/users', inboxRoutes(deps));
+  app.route('/users', userTokenRoutes(deps));
+  app.route('/app', corsRoutes({ ...deps, corsOrigins }));
   app.route('/templates', keyedPauseRoutes(deps, 'template'));
   app.route('/categories', keyedPauseRoutes(deps, 'category'));
   return app;

@@ -5,7 +5,7 @@ import { NotificationListQuery, NotificationPage, Preferences, PutPreferencesBod
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import { newRouter } from '../router.js';
-import { errorResponses, jsonBody, jsonResponse, pageResponses, tenantRoute } from '../openapi.js';
+import { errorResponses, jsonBody, jsonResponse, KEY_OR_USER_TOKEN, pageResponses, tenantRoute } from '../openapi.js';
 import { keyActor } from '../audit-actor.js';
 
 const Erased = z
@@ -102,6 +102,7 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       path: '/{user_id}/preferences',
       operationId: 'setPreferences',
       tags: ['preferences'],
+      security: KEY_OR_USER_TOKEN,
       summary: 'Opt a user in or out of channels',
       description: 'Channels not mentioned keep their setting. Answers the effective settings.',
       request: { params: UserParams, body: jsonBody(PutPreferencesBody) },
@@ -116,6 +117,7 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       path: '/{user_id}/preferences',
       operationId: 'getPreferences',
       tags: ['preferences'],
+      security: KEY_OR_USER_TOKEN,
       summary: "A user's effective channel settings (default: enabled)",
       request: { params: UserParams },
       responses: { 200: jsonResponse('Effective settings', Preferences) },
