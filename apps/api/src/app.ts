@@ -12,6 +12,7 @@ import { adminRetentionRoutes, ADMIN_RETENTION_PATH } from './admin-retention.js
 import type { ApiEnv } from './context.js';
 import { newRouter } from './router.js';
 import { dashboardRoutes } from './dashboard/routes.js';
+import { inboxClientAssets, inboxDemoRoutes, INBOX_CLIENT_PATH, INBOX_DEMO_PATH } from './inbox-demo/routes.js';
 import { mountDocs } from './docs.js';
 import { createMetrics } from './metrics.js';
 import { errorResponse, toAppError } from './errors.js';
@@ -110,6 +111,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.route('/metrics', metrics.routes);
   app.use('/dashboard/*', admin);
   app.route('/dashboard', dashboardRoutes(deps));
+  app.use(`${INBOX_DEMO_PATH}/*`, admin);
+  app.route(INBOX_DEMO_PATH, inboxDemoRoutes());
+  // Public: the component's scripts, which any site's pages load.
+  app.route(INBOX_CLIENT_PATH, inboxClientAssets());
 
   // The JSON guard runs after authentication, so a caller without a key never gets its body parsed.
   const tenant = [apiKeyAuth(deps.keys, { throttle: throttle('api'), trustedProxyHops }), rateLimit(deps.redis, deps.security.rateLimitPerSecond), jsonGuard()] as const;
