@@ -39,6 +39,9 @@ import { notificationRoutes } from './routes/notifications.js';
 import { templateRoutes } from './routes/templates.js';
 import { topicRoutes } from './routes/topics.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { providerReceiptRoutes, type TwilioReceiptSettings } from './routes/provider-receipts.js';
+import { suppressionRoutes } from './routes/suppressions.js';
+import { unsubscribeRoutes } from './routes/unsubscribe.js';
 import { userRoutes } from './routes/users.js';
 import { userTokenRoutes } from './routes/user-tokens.js';
 
@@ -66,6 +69,10 @@ export interface AppDeps {
   telemetry?: Telemetry;
   /** BullMQ key prefix (the workers' metrics live under it). */
   queuePrefix: string;
+  /** Twilio status callbacks (POST /providers/twilio/status); none configured: all are refused. */
+  twilioReceipts?: TwilioReceiptSettings;
+  /** UNSUBSCRIBE_SECRET, which signs the unsubscribe links; empty: every link is unknown (404). */
+  unsubscribeSecret?: string;
   security: {
     /** Basic auth for Bull Board and /metrics; an empty password locks them. */
     admin: { user: string; password: string };
@@ -131,6 +138,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     '/webhooks': webhookRoutes(deps),
     '/app': appPauseRoutes(deps),
     '/audit-events': auditRoutes(deps),
+    '/suppressions': suppressionRoutes(deps),
   };
   // Before authentication: a preflight carries no credentials.
   const corsOrigins = new CorsOrigins(deps.db);
@@ -140,6 +148,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     app.use(`${path}/*`, ...tenant);
     app.route(path, router);
   }
+  // No key: a provider's signature or the link's own token is the authority.
+  app.route('/providers', providerReceiptRoutes(deps));
+  app.route('/unsubscribe', unsubscribeRoutes(deps));
   app.route('/users', inboxRoutes(deps));
   app.route('/users', userTokenRoutes(deps));
   app.route('/app', corsRoutes({ ...deps, corsOrigins }));
