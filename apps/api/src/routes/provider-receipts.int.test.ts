@@ -45,8 +45,7 @@ function callback(form: Record<string, string>, o: { url?: string; signature?: s
 }
 const status = (sid: string, s: string, extra: Record<string, string> = {}) => ({ MessageSid: sid, SmsSid: sid, MessageStatus: s, SmsStatus: s, AccountSid: 'AC1', ...extra });
 const post = (form: Record<string, string>, o?: Parameters<typeof callback>[1]) => t.app.request('/providers/twilio/status', callback(form, o));
-const deliveryOf = async (notificationId: string) =>
-  (await json<{ deliveries: Delivery[] }>(await t.call('GET', `/notifications/${notificationId}`))).deliveries[0]!;
+const deliveryOf = async (notificationId: string) => (await json<{ deliveries: Delivery[] }>(await t.call('GET', `/notifications/${notificationId}`))).deliveries[0]!;
 
 describe('POST /providers/twilio/status', () => {
   it('records a signed receipt on the delivery, visible in GET /notifications/{id}, a status event and the metrics', async () => {

@@ -22,9 +22,7 @@ const TwilioStatusForm = z.record(z.string(), z.string()).meta({
   id: 'TwilioStatusCallback',
   description: 'What Twilio posts: MessageSid, MessageStatus (sent, delivered, undelivered, failed, read...), ErrorCode, To, From, AccountSid...',
 });
-const Recorded = z
-  .object({ recorded: z.boolean().meta({ description: "Whether the receipt changed a delivery's provider_status" }) })
-  .meta({ id: 'ReceiptRecorded' });
+const Recorded = z.object({ recorded: z.boolean().meta({ description: "Whether the receipt changed a delivery's provider_status" }) }).meta({ id: 'ReceiptRecorded' });
 
 /**
  * The URL Twilio called, as it signed it: the configured callback URL, or
@@ -72,7 +70,7 @@ export function providerReceiptRoutes(deps: {
       tags: ['providers'],
       summary: "Twilio's status callback for a message sent through the twilio provider",
       description:
-        "Signed by Twilio (X-Twilio-Signature, the account's auth token over the URL and form); an unsigned or wrongly signed request is refused with 403 and changes nothing. Updates the delivery's provider_status; the first final status (delivered, undelivered, failed) stays. See README \"Provider receipts\".",
+        'Signed by Twilio (X-Twilio-Signature, the account\'s auth token over the URL and form); an unsigned or wrongly signed request is refused with 403 and changes nothing. Updates the delivery\'s provider_status; the first final status (delivered, undelivered, failed) stays. See README "Provider receipts".',
       security: [],
       request: { body: { required: true, content: { 'application/x-www-form-urlencoded': { schema: TwilioStatusForm } } } },
       responses: { 200: jsonResponse('Received (also when it changed nothing)', Recorded), ...errorResponses(...EVERY_REQUEST, 403, 422, 503) },

@@ -56,7 +56,10 @@ describe('/unsubscribe/{token}', () => {
   it.each([
     ['tampered', (token: string) => `${token.slice(0, -2)}xx`],
     ['signed with another secret', () => unsubscribeToken('another-secret-of-at-least-32-characters!', { appId: 'x', userId: 'reader-4', category: 'marketing' })],
-    ['for another user (payload swapped)', (token: string) => `${Buffer.from(JSON.stringify({ a: 'x', u: 'victim', c: 'marketing' })).toString('base64url')}.${token.split('.')[1]}`],
+    [
+      'for another user (payload swapped)',
+      (token: string) => `${Buffer.from(JSON.stringify({ a: 'x', u: 'victim', c: 'marketing' })).toString('base64url')}.${token.split('.')[1]}`,
+    ],
     ['malformed', () => 'not-a-token'],
   ])('refuses a %s token with 404 in the error shape, writing nothing', async (_what, make) => {
     const token = make(unsubscribeToken(SECRET, { appId: t.appId, userId: 'reader-4', category: 'marketing' }));

@@ -17,8 +17,8 @@ const Unsubscribed = z
   .meta({ id: 'Unsubscribed' });
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const escape = (text: string) => text.replace(/[&<>"']/g, (ch) => ESCAPES[ch]!);
-const what = (t: UnsubscribeTarget) => (t.category === null ? 'these emails' : `emails of the category “${escape(t.category)}”`);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => ESCAPES[ch]!);
+const what = (t: UnsubscribeTarget) => (t.category === null ? 'these emails' : `emails of the category “${escapeHtml(t.category)}”`);
 
 /** A page with nothing from elsewhere; its form posts back to the page's own URL (the token stays out of the HTML). */
 function page(title: string, body: string): string {

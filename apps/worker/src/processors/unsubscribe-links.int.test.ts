@@ -38,7 +38,11 @@ async function email(category?: string) {
   return notificationFinished(t.db, n.id);
 }
 /** The raw header lines of a received mail, by lower-cased name. */
-const header = (m: ReceivedMail, name: string) => m.mail.headerLines.find((h) => h.key === name)?.line.replace(/^[^:]+:\s*/, '').replace(/\r?\n\s+/g, ' ');
+const header = (m: ReceivedMail, name: string) =>
+  m.mail.headerLines
+    .find((h) => h.key === name)
+    ?.line.replace(/^[^:]+:\s*/, '')
+    .replace(/\r?\n\s+/g, ' ');
 
 describe('List-Unsubscribe', () => {
   it('a marketing email carries the one-click link and the mailto; using the link opts the user out, and the next one is skipped', async () => {

@@ -9,7 +9,8 @@ export const Suppression = z
     channel: z.enum(CHANNELS),
     address: z.string().meta({ description: 'The email address (lower-cased), phone number or push token' }),
     reason: z.enum(SUPPRESSION_REASONS).meta({
-      description: 'hard_bounce (SMTP 5xx to the recipient), unsubscribed (the recipient texted STOP), invalid_address (e.g. Twilio 21211), unregistered (a push token the service no longer knows)',
+      description:
+        'hard_bounce (SMTP 5xx to the recipient), unsubscribed (the recipient texted STOP), invalid_address (e.g. Twilio 21211), unregistered (a push token the service no longer knows)',
     }),
     error_code: z.string().nullable().meta({ description: 'The provider error that caused it', example: 'smtp_550' }),
     delivery_id: z.uuid().nullable().meta({ description: 'The delivery that was refused' }),
