@@ -159,6 +159,29 @@ describe('a user token', () => {
   });
 });
 
+describe('the request rate limit', () => {
+  it("counts a user token apart from its key and from other users' tokens", async () => {
+    const app = createApp({ ...t.deps, security: { ...t.deps.security, rateLimitPerSecond: 2 } });
+    const key = (await createKey(t.db, t.appId, 'limited')).key;
+    const [rl1, rl2] = [(await mint('rl-1', undefined, key)).token, (await mint('rl-2', undefined, key)).token];
+    /** How many of three requests in a row got through (2 per second are allowed). */
+    const passed = async (path: string, credential: string) => {
+      let ok = 0;
+      for (let i = 0; i < 3; i++) if ((await app.request(path, { headers: withToken(credential) })).status === 200) ok++;
+      return ok;
+    };
+    // Each credential's three requests should fall in one 1-second window (after the one the mints counted in);
+    // three that straddle two windows all pass: try again.
+    let counts: number[] = [];
+    for (let tries = 0; tries < 5; tries++) {
+      await new Promise((r) => setTimeout(r, 1100));
+      counts = [await passed('/users/rl-1/inbox/unread_count', rl1), await passed('/users/rl-2/inbox/unread_count', rl2), await passed('/users/rl-1/inbox', key)];
+      if (counts.every((n) => n < 3)) break;
+    }
+    expect(counts).toEqual([2, 2, 2]);
+  });
+});
+
 describe('the inbox stream with ?token=', () => {
   it('receives live items, and the token is written in no log line', async () => {
     const lines: LogLine[] = [];
