@@ -38,12 +38,9 @@ export type AuditActorType = (typeof AUDIT_ACTOR_TYPES)[number];
 export const AuditEvent = z
   .object({
     id: z.uuid(),
-    actor_type: z
-      .enum(AUDIT_ACTOR_TYPES)
-      .meta({
-        description:
-          'An API key, an operator with the admin credentials (the dashboard, /admin), the keys CLI, or the user (recipient) themselves, e.g. through an unsubscribe link',
-      }),
+    actor_type: z.enum(AUDIT_ACTOR_TYPES).meta({
+      description: 'An API key, an operator with the admin credentials (the dashboard, /admin), the keys CLI, or the user (recipient) themselves, e.g. through an unsubscribe link',
+    }),
     actor_id: z.string().meta({ description: "The API key's id, the admin user name, the OS user who ran the CLI, or the user's id" }),
     request_id: z.string().nullable().meta({ description: 'X-Request-Id of the request that made the change (null from the CLI)' }),
     action: AuditAction,
