@@ -363,7 +363,7 @@ function retentionRows(o: BenchOptions, r: Repeated<RetentionRun> | Error | unde
     `rows removed per deleting window: median ${removed ? Math.round(removed.median) : '-'} (${removed ? `${removed.min}-${removed.max}` : '-'})`,
     deleting.length < windows('deleting').length ? 'the last deleting window, where the job ran out of rows, left out' : '',
     errors ? `${errors} non-2xx or errors` : '',
-    `the worker's retention (batches of ${s.batchSize}, ${s.pauseMs} ms pause, ${s.budgetMs} ms per run), run back to back`,
+    `the worker's retention (batches of ${s.batchSize}, at least ${s.pauseMs} ms apart and ${s.dutyPercent}% of the time, ${s.budgetMs} ms per run), run back to back`,
     r instanceof Error || r === undefined ? '' : r.failures.join('; '),
   );
   return [

@@ -39,7 +39,7 @@ describe('startMaintenance', () => {
       log: t.log,
       intervalMs: 100,
       graceMs: 30_000,
-      retention: { days: { notifications: 10, statusEvents: 10, auditEvents: 10 }, intervalMs: 60_000, budgetMs: 5000, batchSize: 1000, pauseMs: 0 },
+      retention: { days: { notifications: 10, statusEvents: 10, auditEvents: 10 }, intervalMs: 60_000, budgetMs: 5000, batchSize: 1000, pauseMs: 0, dutyPercent: 100 },
     });
     try {
       const exists = async (id: string) => ((await t.db.pool.query('SELECT 1 FROM notifications WHERE id = $1', [id])).rowCount ?? 0) > 0;

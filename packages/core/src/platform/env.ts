@@ -135,9 +135,11 @@ export const Env = z.object({
   /** How often a worker removes old records (one replica at a time), and how long one run may take before it yields to the next. */
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(300_000),
   RETENTION_RUN_BUDGET_MS: z.coerce.number().int().min(100).default(5000),
-  /** Rows per delete statement, and the pause between two statements (so the load in between gets the database). */
+  /** Rows per delete statement, and the least pause between two statements (so the load in between gets the database). */
   RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
   RETENTION_BATCH_PAUSE_MS: int(50),
+  /** The most of a run's time its statements may take: after each, a rest long enough to keep to it (20: rest 4x the statement). */
+  RETENTION_DUTY_PERCENT: z.coerce.number().int().min(1).max(100).default(20),
   /** Seconds to let in-flight work finish on SIGTERM before exiting anyway. */
   SHUTDOWN_GRACE_SECONDS: int(25),
   EMAIL_PROVIDERS: z.string().default('console'),
@@ -266,6 +268,7 @@ export function retentionSettings(env: Env) {
     budgetMs: env.RETENTION_RUN_BUDGET_MS,
     batchSize: env.RETENTION_BATCH_SIZE,
     pauseMs: env.RETENTION_BATCH_PAUSE_MS,
+    dutyPercent: env.RETENTION_DUTY_PERCENT,
   };
 }
 export type RetentionSettings = ReturnType<typeof retentionSettings>;

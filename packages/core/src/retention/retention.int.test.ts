@@ -15,6 +15,7 @@ const options = (o: Partial<RetentionRunOptions> = {}): RetentionRunOptions => (
   budgetMs: 60_000,
   batchSize: 1000,
   pauseMs: 0,
+  dutyPercent: 100,
   now,
   ...o,
 });
@@ -147,6 +148,28 @@ describe('runRetention', () => {
     expect(counting.count('retention_status_events') + counting.count('retention_audit_events')).toBe(0);
     const { rows } = await t.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM notifications');
     expect(rows[0]!.n).toBe(0);
+  });
+
+  it('rests between statements long enough to keep them to dutyPercent of the run (a slow statement, a longer rest)', async () => {
+    for (let i = 0; i < 4; i++) await seed(ago(31 * DAY + i * MINUTE));
+    // Every statement made 100 ms slower, as on a loaded database.
+    const slow = new Proxy(t.db.pool, {
+      get: (pool, prop) =>
+        prop === 'query'
+          ? async (...args: Parameters<typeof pool.query>) => {
+              await new Promise((resolve) => setTimeout(resolve, 100));
+              return (pool.query as (...a: unknown[]) => unknown)(...args);
+            }
+          : Reflect.get(pool, prop, pool),
+    });
+    const started = performance.now();
+    const result = await runRetention({ pool: slow, log: t.log }, options({ batchSize: 1, dutyPercent: 25 }));
+    const elapsed = performance.now() - started;
+    expect(result?.notifications).toBe(4);
+    // Each statement took 100 ms or more, and each but the last was followed by 3x its time at rest.
+    const statements = result?.batches ?? 0;
+    expect(statements).toBeGreaterThanOrEqual(5);
+    expect(elapsed).toBeGreaterThanOrEqual(statements * 100 + (statements - 1) * 300);
   });
 
   it('stops at its budget and says more is left; the next run goes on', async () => {

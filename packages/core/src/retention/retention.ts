@@ -120,13 +120,25 @@ async function deleteOld(pool: pg.Pool, opts: RetentionRunOptions): Promise<Rete
   const now = opts.now ?? new Date();
   const deadline = Date.now() + opts.budgetMs;
   const result: RetentionResult = { notifications: 0, inboxItems: 0, statusEvents: 0, auditEvents: 0, batches: 0, more: false };
-  // Before each statement but the first: false once the run must end here.
+  let statementStarted = 0;
+  // Before each statement: false once the run must end here. Between two, a pause of at least pauseMs that also
+  // keeps the statements to dutyPercent of the run's time, so a slow statement (a loaded database) is followed by
+  // a longer rest and the live load keeps the database most of the time, whatever the machine.
   const goOn = async () => {
     if (opts.signal?.aborted || Date.now() >= deadline) {
       result.more = true;
       return false;
     }
-    if (result.batches > 0 && opts.pauseMs > 0) await sleep(opts.pauseMs);
+    if (result.batches > 0) {
+      const lastMs = performance.now() - statementStarted;
+      const restMs = Math.max(opts.pauseMs, (lastMs * (100 - opts.dutyPercent)) / opts.dutyPercent);
+      if (restMs > 0) await sleep(restMs);
+      if (opts.signal?.aborted || Date.now() >= deadline) {
+        result.more = true;
+        return false;
+      }
+    }
+    statementStarted = performance.now();
     result.batches++;
     return true;
   };
