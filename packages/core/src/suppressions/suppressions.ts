@@ -87,11 +87,8 @@ export async function listSuppressions(db: Db, appId: string, q: SuppressionQuer
   const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
   if (after === null) throw new AppError('invalid_request', 'cursor is not valid');
   const address = q.address === undefined ? undefined : q.channel ? suppressionAddress(q.channel, q.address) : { in: [q.address, suppressionAddress('email', q.address)] };
-  const rows = await db.prisma.suppression.findMany({
-    where: { appId, channel: q.channel, address, id: after ? { lt: after } : undefined },
-    orderBy: { id: 'desc' },
-    take: q.limit + 1,
-  });
+  const where = { appId, channel: q.channel, address, id: after ? { lt: after } : undefined };
+  const rows = await db.prisma.suppression.findMany({ where, orderBy: { id: 'desc' }, take: q.limit + 1 });
   const page = rows.slice(0, q.limit);
   return { data: page.map(view), next_cursor: rows.length > q.limit ? encodeCursor(page.at(-1)!.id) : null };
 }
