@@ -15,6 +15,7 @@ export const STYLES = `
   font: inherit;
   color: var(--text);
 }
+[hidden] { display: none !important; }
 button { font: inherit; cursor: pointer; }
 button:focus-visible, a:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
@@ -24,7 +25,6 @@ button:focus-visible, a:focus-visible { outline: 2px solid var(--accent); outlin
 .badge:empty { display: none; }
 .panel { position: absolute; z-index: 10; right: 0; width: var(--notify-inbox-width, 22rem); max-height: 28rem; overflow: auto; margin-top: 0.25rem;
   border: 1px solid #e5e7eb; border-radius: 0.5rem; background: var(--background); box-shadow: 0 10px 25px rgb(0 0 0 / 0.12); }
-.panel[hidden] { display: none; }
 header { position: sticky; top: 0; display: flex; gap: 0.5rem; align-items: center; padding: 0.5rem 0.75rem; border-bottom: 1px solid #e5e7eb; background: var(--background); }
 h2 { flex: 1; margin: 0; font-size: 1rem; }
 .state { color: var(--muted); font-size: 0.75rem; }
