@@ -91,8 +91,9 @@ export interface ApiService extends Service {
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
 }
 
+/** The API on a free port, unless `env` names one (a restart on the same address). */
 export async function startApi(t: TestEnv, env: Record<string, string> = {}): Promise<ApiService> {
-  const port = await freePort();
+  const port = env.PORT ?? String(await freePort());
   const api = await start('apps/api/dist/main.js', [], t, { PORT: String(port), HOST: '127.0.0.1', ADMIN_PASSWORD, ...env });
   const url = `http://127.0.0.1:${port}`;
   const { key } = await createKey(t.db, t.appId, 'e2e');
