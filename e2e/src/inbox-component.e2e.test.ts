@@ -262,6 +262,24 @@ describe('<notify-inbox> in Chromium', () => {
     expect(minted).toBe(1);
     await c.context.close();
   }, 60_000);
+
+  it('resumes after the API restarts, with what was sent while it was down, each item once', async () => {
+    const { page } = opened;
+    await live(page);
+    // A second replica takes the send while the first is down.
+    const replica = await startApi(t);
+    const port = new URL(api.url).port;
+    await api.stop('SIGTERM');
+    await expect.poll(() => page.locator('notify-inbox').getAttribute('data-state'), { timeout: 20_000 }).not.toBe('live');
+    expect((await replica.call('POST', '/notifications', { user_id: user, subject: 'While the API was down', message: 'm', channels: ['in_app'] })).status).toBe(202);
+    await expect.poll(async () => ((await (await replica.call('GET', `/users/${user}/inbox`)).json()) as InboxPage).data.length, { timeout: 20_000 }).toBe(6);
+    api = await startApi(t, { PORT: port });
+    await page.locator('notify-inbox[data-state="live"]').waitFor({ timeout: 45_000 });
+    const server = await serverInbox(user);
+    await expect.poll(() => ids(page), { timeout: 10_000 }).toEqual(server.data.map((i) => i.id));
+    expect(server.data[0]!.title).toBe('While the API was down');
+    await replica.stop('SIGTERM');
+  }, 90_000);
 });
 
 describe('the demo page and the component scripts', () => {

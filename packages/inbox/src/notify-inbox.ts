@@ -59,6 +59,8 @@ export class NotifyInbox extends HTMLElement {
   private list = new ItemList();
   private view: View = 'inbox';
   private unread = 0;
+  /** Whether the stream was live before: going live again is a reconnect, after which the first page is read again. */
+  private wasLive = false;
   private restartQueued = false;
 
   constructor() {
@@ -152,6 +154,7 @@ export class NotifyInbox extends HTMLElement {
 
   private async start(): Promise<void> {
     this.stop();
+    this.wasLive = false;
     this.view = 'inbox';
     this.archiveToggle.setAttribute('aria-pressed', 'false');
     this.resetList();
@@ -203,6 +206,26 @@ export class NotifyInbox extends HTMLElement {
     }
   }
 
+  /**
+   * After a reconnect, the newest page again: a stream the client had to
+   * reopen (a renewed token) cannot send Last-Event-ID, and a resume replays
+   * at most 100 items. Items already shown stay as they are.
+   */
+  private async catchUp(): Promise<void> {
+    const client = this.client;
+    if (!client || this.view !== 'inbox') return;
+    const list = this.list;
+    try {
+      const page = await client.list({ limit: PAGE_SIZE });
+      if (client !== this.client || list !== this.list) return;
+      for (const item of page.data) list.add(item);
+      this.setUnread(page.unread_count);
+      this.renderList();
+    } catch {
+      // The next reconnect tries again; the live stream goes on meanwhile.
+    }
+  }
+
   private async show(view: View): Promise<void> {
     this.view = view;
     this.archiveToggle.setAttribute('aria-pressed', String(view === 'archive'));
@@ -219,7 +242,11 @@ export class NotifyInbox extends HTMLElement {
   private onState(state: StreamState): void {
     this.state.textContent = state.status === 'live' ? 'live' : state.status === 'stopped' ? 'offline' : 'connecting…';
     this.setAttribute('data-state', state.status);
-    if (state.status === 'live') this.setUnread(state.unreadCount);
+    if (state.status === 'live') {
+      this.setUnread(state.unreadCount);
+      if (this.wasLive) void this.catchUp();
+      this.wasLive = true;
+    }
     if (state.status === 'stopped') this.setStatus(`Live updates stopped: ${state.reason}`);
   }
 
