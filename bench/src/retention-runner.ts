@@ -2,7 +2,7 @@
 // (runRetention with the settings the worker reads from its environment),
 // started and paused by the parent over IPC. While paused it holds the
 // retention lock, so the service's own worker cannot delete in an idle window.
-import { closeDb, createDb, processBase, retentionSettings } from '@notify/core/platform';
+import { ADVISORY_LOCK_KEYS, closeDb, createDb, processBase, retentionSettings } from '@notify/core/platform';
 import { RETENTION_LOCK, runRetention } from '@notify/core/retention';
 
 /** Parent -> runner. */
@@ -23,7 +23,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The lock taken while paused, on a connection of its own (a session lock).
 const holder = await db.pool.connect();
-await holder.query('SELECT pg_advisory_lock($1)', [RETENTION_LOCK]);
+await holder.query(`SELECT pg_advisory_lock(${ADVISORY_LOCK_KEYS})`, [RETENTION_LOCK]);
 let running: { stop: AbortController; loop: Promise<void> } | null = null;
 let activeMs = 0;
 
@@ -53,7 +53,7 @@ async function loop(signal: AbortSignal): Promise<void> {
 process.on('message', (m: RunnerCommand) => {
   void (async () => {
     if (m.type === 'go' && !running) {
-      await holder.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]);
+      await holder.query(`SELECT pg_advisory_unlock(${ADVISORY_LOCK_KEYS})`, [RETENTION_LOCK]);
       const stop = new AbortController();
       running = { stop, loop: loop(stop.signal) };
     } else if (m.type === 'pause') {
@@ -61,7 +61,7 @@ process.on('message', (m: RunnerCommand) => {
         running.stop.abort();
         await running.loop;
         running = null;
-        await holder.query('SELECT pg_advisory_lock($1)', [RETENTION_LOCK]);
+        await holder.query(`SELECT pg_advisory_lock(${ADVISORY_LOCK_KEYS})`, [RETENTION_LOCK]);
       }
       send({ type: 'paused', activeMs });
     } else if (m.type === 'exit') {

@@ -9,6 +9,7 @@ import { deleteExpiredIdempotencyKeys, sweepOutbox } from './outbox.js';
 import { QUEUE } from '../platform/queues.js';
 import { CreateNotificationBody } from '../schemas/notifications.js';
 import type { Pool } from 'pg';
+import { ADVISORY_LOCK_KEYS } from '../platform/db.js';
 import { createTestEnv, replicasBehindPgBouncer, type TestEnv } from '../testing/index.js';
 
 let t: TestEnv;
@@ -20,7 +21,7 @@ async function whileAnotherSweeps(pool: Pool, fn: () => Promise<void>) {
   const other = await pool.connect();
   try {
     await other.query('BEGIN');
-    await other.query('SELECT pg_advisory_xact_lock($1)', [0x6e6f7466]);
+    await other.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEYS})`, [0x6e6f7466]);
     await fn();
     await other.query('COMMIT');
   } finally {

@@ -89,6 +89,13 @@ export async function schemaProblem(db: Queryable, schema: string): Promise<stri
 }
 
 /**
+ * The arguments of an advisory lock call for the number in $1: that number and
+ * the schema's, so services (and test files) in different schemas of one
+ * database never exclude each other.
+ */
+export const ADVISORY_LOCK_KEYS = '$1::int, hashtext(current_schema())';
+
+/**
  * Runs `fn` while this process holds the advisory lock `key`, or returns null
  * at once when another session holds it. A transaction-scoped lock, taken in a
  * transaction left open on a connection of its own (the `client` fn gets) and
@@ -102,7 +109,7 @@ export async function withAdvisoryXactLock<T>(pool: pg.Pool, key: number, fn: (c
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [key]);
+    const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(${ADVISORY_LOCK_KEYS}) AS ok`, [key]);
     if (rows[0]?.ok !== true) return null;
     return await fn(client);
   } finally {

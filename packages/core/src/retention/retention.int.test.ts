@@ -1,6 +1,6 @@
 import { v7 } from 'uuid';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Db } from '../platform/db.js';
+import { ADVISORY_LOCK_KEYS, type Db } from '../platform/db.js';
 import { createTestEnv, replicasBehindPgBouncer, type TestEnv } from '../testing/index.js';
 import { countingPool } from '../testing/counting-pool.js';
 import { RETENTION_LOCK, runRetention, uuidv7Floor, type RetentionRunOptions } from './retention.js';
@@ -227,7 +227,7 @@ describe('runRetention', () => {
     const other = await t.db.pool.connect();
     try {
       await other.query('BEGIN');
-      await other.query('SELECT pg_advisory_xact_lock($1)', [RETENTION_LOCK]);
+      await other.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEYS})`, [RETENTION_LOCK]);
       expect(await run()).toBeNull();
       await other.query('COMMIT');
     } finally {
