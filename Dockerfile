@@ -6,6 +6,7 @@ COPY package.json package-lock.json .npmrc turbo.json tsconfig.json prisma.confi
 COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 COPY packages/core/package.json packages/core/
+COPY packages/inbox/package.json packages/inbox/
 COPY e2e/package.json e2e/
 RUN npm ci --no-audit --no-fund
 COPY . .

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
+import { bindMigrationAwareSqlAdapterFactory, ColumnTypeEnum } from '@prisma/driver-adapter-utils';
 import * as wasmGlue from '@prisma/schema-engine-wasm/schema_engine_bg';
 import pg from 'pg';
 
@@ -44,6 +44,8 @@ if (!args.name || !/^[a-z0-9_]+$/.test(args.name)) {
 // The package's main entry does `import * from "./schema_engine_bg.wasm"`,
 // which Node 20 cannot do: instantiate the module by hand for the glue.
 async function loadSchemaEngine() {
+  // Where the engine reports a panic's message (Prisma's own CLI installs the same hook).
+  globalThis.PRISMA_WASM_PANIC_REGISTRY = { set_message: (message) => console.error(`schema engine panic: ${message}`) };
   const wasmUrl = new URL('schema_engine_bg.wasm', import.meta.resolve('@prisma/schema-engine-wasm/schema_engine_bg'));
   const { instance } = await WebAssembly.instantiate(readFileSync(wasmUrl), { './schema_engine_bg.js': wasmGlue });
   wasmGlue.__wbg_set_wasm(instance.exports);
@@ -78,7 +80,8 @@ function readMigrationsList() {
       path: dir,
       migrationFile: {
         path: 'migration.sql',
-        content: { tag: 'ok', value: readFileSync(path.join(migrationsDir, dir, 'migration.sql'), 'utf8') },
+        // Whole-line comments dropped: the adapter splits the script at every `;`, a comment's included.
+        content: { tag: 'ok', value: readFileSync(path.join(migrationsDir, dir, 'migration.sql'), 'utf8').replace(/^\s*--.*;.*$/gm, '') },
       },
     })),
   };
@@ -129,6 +132,20 @@ try {
   // main database.
   shadowPool = new pg.Pool({ connectionString: shadowUrl.href });
   const adapterFactory = new PrismaPg(shadowPool);
+  const connect = adapterFactory.connect.bind(adapterFactory);
+  // The one "char" column the engine reads as a character, not as text (see addFields above):
+  // pg_constraint.contype, met once a table has a CHECK constraint.
+  adapterFactory.connect = async () => {
+    const adapter = await connect();
+    const queryRaw = adapter.queryRaw.bind(adapter);
+    adapter.queryRaw = async (query) => {
+      const result = await queryRaw(query);
+      const at = result.columnNames.indexOf('constraint_type');
+      if (at >= 0) result.columnTypes[at] = ColumnTypeEnum.Character;
+      return result;
+    };
+    return adapter;
+  };
   adapterFactory.connectToShadowDb = adapterFactory.connect;
 
   const SchemaEngine = await loadSchemaEngine();

@@ -51,9 +51,12 @@ if (migrate.status !== 0) {
 if (!process.env.ADMIN_PASSWORD) console.log('ADMIN_PASSWORD is not set: Bull Board (/admin/queues) and /metrics stay locked.');
 console.log('API keys: npm run keys -- create --app <name>');
 
+// Five workers on one host: each its own /health, /ready and /metrics port, counting up from WORKER_HTTP_PORT.
+const workerPort = Number(process.env.WORKER_HTTP_PORT || 3001);
+const workerEnv = (i) => ({ ...env, WORKER_HTTP_PORT: String(workerPort === 0 ? 0 : workerPort + i) });
 const children = [
   spawn(process.execPath, ['apps/api/dist/main.js'], { cwd: root, stdio: 'inherit', env }),
-  ...CHANNELS.map((channel) => spawn(process.execPath, ['apps/worker/dist/main.js', '--channel', channel], { cwd: root, stdio: 'inherit', env })),
+  ...CHANNELS.map((channel, i) => spawn(process.execPath, ['apps/worker/dist/main.js', '--channel', channel], { cwd: root, stdio: 'inherit', env: workerEnv(i) })),
 ];
 
 let stopping = false;

@@ -28,13 +28,14 @@ export interface BenchEnv {
   close(): Promise<void>;
 }
 
-export async function createBenchEnv(): Promise<BenchEnv> {
+/** `migrate` builds the schema: this checkout's migrations, or a baseline tree's (its code runs on its own schema). */
+export async function createBenchEnv(migrate: (url: string, schema: string) => Promise<unknown> = migrateDatabase): Promise<BenchEnv> {
   // The service's own defaults and validation for the two URLs (same as `npm start`).
   const env = loadEnv({ DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL });
   const suffix = randomBytes(5).toString('hex');
   const schema = `bench_${suffix}`;
   const prefix = `bench-${suffix}`;
-  await migrateDatabase(env.DATABASE_URL, schema);
+  await migrate(env.DATABASE_URL, schema);
   const db = createDb({ url: env.DATABASE_URL, schema, poolSize: 4, connectionTimeoutMs: 30_000 });
   const redis = createRedis(env.REDIS_URL, 'worker');
   await redisReady(redis);

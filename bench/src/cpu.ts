@@ -68,11 +68,10 @@ function groupOf(pid: number, comm: string, pids: ServicePids, ourBackends: Read
 }
 
 /**
- * CPU per group between two snapshots; a process born in between counts
- * whole. `ourBackends` are the PostgreSQL backend pids to count as `pg`.
+ * CPU seconds per group between two snapshots; a process born in between
+ * counts whole. `ourBackends` are the PostgreSQL backend pids to count as `pg`.
  */
-export function cpuUsage(a: CpuSnapshot, b: CpuSnapshot, pids: ServicePids, ourBackends: ReadonlySet<number>): CpuUsage {
-  const seconds = (b.atMs - a.atMs) / 1000;
+export function cpuSeconds(a: CpuSnapshot, b: CpuSnapshot, pids: ServicePids, ourBackends: ReadonlySet<number>): Record<CpuGroup, number> {
   const ticks: Record<CpuGroup, number> = { api: 0, worker: 0, pg: 0, pg_other: 0, redis: 0, bench: 0, other: 0 };
   for (const [pid, p] of b.processes) {
     const before = a.processes.get(pid);
@@ -84,8 +83,14 @@ export function cpuUsage(a: CpuSnapshot, b: CpuSnapshot, pids: ServicePids, ourB
     else continue;
     ticks[groupOf(pid, p.comm, pids, ourBackends)] += Math.max(0, used);
   }
-  const pct = (t: number) => Math.round((t / TICKS_PER_SECOND / seconds) * 100);
-  const usage = Object.fromEntries(Object.entries(ticks).map(([g, t]) => [g, pct(t)])) as Record<CpuGroup, number>;
+  return Object.fromEntries(Object.entries(ticks).map(([g, t]) => [g, t / TICKS_PER_SECOND])) as Record<CpuGroup, number>;
+}
+
+/** CPU per group between two snapshots, in % of one core. */
+export function cpuUsage(a: CpuSnapshot, b: CpuSnapshot, pids: ServicePids, ourBackends: ReadonlySet<number>): CpuUsage {
+  const seconds = (b.atMs - a.atMs) / 1000;
+  const used = cpuSeconds(a, b, pids, ourBackends);
+  const usage = Object.fromEntries(Object.entries(used).map(([g, s]) => [g, Math.round((s / seconds) * 100)])) as Record<CpuGroup, number>;
   const share = (b.machineBusy - a.machineBusy) / Math.max(1, b.machineTotal - a.machineTotal);
   return { ...usage, machine: Math.round(share * availableParallelism() * 100) };
 }

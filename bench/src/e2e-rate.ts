@@ -130,7 +130,7 @@ export async function measureE2e(b: BenchEnv, service: ServiceHandle, o: BenchOp
 const roundRate = (r: number) => Math.max(50, Math.round(r / 50) * 50);
 
 /** JIT, connection pools and caches warm before anything is measured. */
-async function warmUp(b: BenchEnv, d: Deployment, o: BenchOptions): Promise<void> {
+export async function warmUp(b: BenchEnv, d: Deployment, o: BenchOptions): Promise<void> {
   const seconds = o.quick ? 3 : 10;
   progress(`e2e warm-up: ${seconds} s at 500/s`);
   const { appId, key } = await b.newApp('warmup');

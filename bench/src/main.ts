@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { createBenchEnv, type BenchEnv } from './bench-env.js';
+import { measureBaseline } from './baseline.js';
 import { measureBulk } from './bulk.js';
 import { measureCeilings } from './ceilings.js';
 import { cpuSnapshot, cpuUsage, formatCpu, outsideCpu, type CpuUsage } from './cpu.js';
@@ -15,6 +16,7 @@ import type { ServiceHandle } from './repetitions.js';
 import { elapsedSeconds, progress } from './progress.js';
 import { buildRows, formatTable, writeResults, type SectionResults } from './report.js';
 import { startDeployment, type Deployment } from './service-processes.js';
+import { measureRetention } from './retention.js';
 import { measureSoak } from './soak.js';
 import { round, summarize } from './stats.js';
 
@@ -28,10 +30,13 @@ progress(`schema ${b.schema}, queue prefix ${b.prefix}`);
 const machineInfo = await machine(b);
 /** Held in an object: it is set inside service(), which TypeScript's narrowing of a `let` does not see. */
 const live: { deployment: Deployment | null } = { deployment: null };
+/** What a section started beside the deployment (the baseline section's processes and schemas). */
+const sectionCleanups: (() => Promise<void>)[] = [];
 let cleaning: Promise<void> | null = null;
 /** Stops the service processes, then drops the schema and our keys; once, whatever called it. */
 const cleanup = (): Promise<void> =>
   (cleaning ??= (async () => {
+    for (const c of sectionCleanups) await c();
     if (live.deployment) await live.deployment.stop().catch((err: unknown) => progress(`stopping the service failed: ${String(err)}`));
     await b.close().catch((err: unknown) => progress(`cleanup failed: ${String(err)}`));
     progress(`removed schema ${b.schema} and keys ${b.prefix}:*`);
@@ -66,12 +71,20 @@ try {
     get: () => service(b),
     died: () => live.deployment !== null && !(live.deployment.api.alive() && live.deployment.worker.alive()),
   };
+  if (o.sections.includes('baseline') && o.baseline !== undefined) {
+    const rev = o.baseline;
+    results.baseline = await attempt(() => measureBaseline(o, rev, (c) => sectionCleanups.push(c)));
+  }
   if (o.sections.includes('e2e')) results.e2e = await attempt(() => measureE2e(b, handle, o));
   if (o.sections.includes('bulk')) results.bulk = await attempt(() => measureBulk(b, handle, o));
   if (o.sections.includes('priority')) results.priority = await attempt(() => measurePriority(b, handle, o));
   if (o.sections.includes('soak')) {
-    const { rate, source } = soakRate(o, results);
+    const { rate, source } = steadyRate(o, results);
     results.soak = await attempt(() => measureSoak(b, handle, o, rate, source));
+  }
+  if (o.sections.includes('retention')) {
+    const { rate, source } = steadyRate(o, results);
+    results.retention = await attempt(() => measureRetention(b, handle, o, rate, source));
   }
 } finally {
   await cleanup();
@@ -137,7 +150,8 @@ async function attempt<T>(fn: () => Promise<T>): Promise<T | Error> {
   }
 }
 
-function soakRate(opts: BenchOptions, r: SectionResults): { rate: number; source: string } {
+/** The rate of the steady-load sections (soak, retention). */
+function steadyRate(opts: BenchOptions, r: SectionResults): { rate: number; source: string } {
   if (opts.soakRate !== undefined) return { rate: opts.soakRate, source: '--soak-rate' };
   const e = r.e2e;
   const sustained = e && !(e instanceof Error) ? summarize(e.reps.flatMap((rep) => (rep.sustained === null ? [] : [rep.sustained])))?.median : undefined;

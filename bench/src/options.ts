@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-export const SECTIONS = ['ceilings', 'e2e', 'bulk', 'priority', 'soak'] as const;
+export const SECTIONS = ['ceilings', 'baseline', 'e2e', 'bulk', 'priority', 'soak', 'retention'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Everything a run can vary; `--quick` shrinks durations and sizes so a run takes a couple of minutes. */
@@ -27,21 +27,35 @@ export interface BenchOptions {
   criticalSeconds: number;
   soakSeconds: number;
   soakWarmupSeconds: number;
-  /** Soak rate when no sustained rate was measured in this run (e.g. `--only=soak`). */
+  /** Soak and retention rate when no sustained rate was measured in this run (e.g. `--only=soak`). */
   soakRate: number | undefined;
+  /** The commit the hot path is compared with (`--baseline=REV`); the baseline section runs only with it. */
+  baseline: string | undefined;
+  /** Pairs of measurements (HEAD and baseline, order alternating). Full: 5, quick: 3 (or --reps). */
+  baselinePairs: number;
+  /** The fixed rate CPU per notification is measured at (below the machine's limit, so both codes keep up). */
+  baselineRate: number;
+  /** Offered rate and seconds of the short overload that gives each code's delivered rate. */
+  overloadRate: number;
+  overloadSeconds: number;
+  /** Old rows seeded for the retention section (each notification has a delivery, an attempt and an inbox item: 4 rows). */
+  retentionRows: number;
+  /** Seconds of each load window (retention idle, then deleting, alternating until every old row is gone). */
+  retentionWindowSeconds: number;
   /** Extra environment for the API and worker processes (`--set NAME=value`), e.g. DATABASE_POOL_SIZE=20. */
   serviceEnv: Record<string, string>;
   /** Write a CPU profile of the API and the worker here (node --cpu-prof), one file per process. */
   profileDir: string | undefined;
 }
 
-const USAGE = `npm run bench -- [--quick] [--only=e2e,soak] [--reps=N] [--set NAME=value ...] [--soak-rate=N]
+const USAGE = `npm run bench -- [--quick] [--only=e2e,soak] [--reps=N] [--set NAME=value ...] [--soak-rate=N] [--baseline=REV]
 
   --quick           5 s rate steps, 1 repetition, 20,000-job backlog, 30 s soak (about 3 minutes)
-  --only=a,b        run only these sections: ${SECTIONS.join(', ')}
+  --only=a,b        run only these sections: ${SECTIONS.join(', ')} (baseline only with --baseline)
   --reps=N          repetitions per figure (default 3, quick 1)
   --set NAME=value  extra environment for the API and worker (repeatable), e.g. --set IN_APP_CONCURRENCY=200
-  --soak-rate=N     soak rate when the e2e section does not run (default: half the sustained rate)
+  --soak-rate=N     soak and retention rate when the e2e section does not run (default: half the sustained rate)
+  --baseline=REV    also compare the hot path's CPU per notification with commit REV, built in a temporary folder
   --profile=DIR     CPU-profile the API and the worker (node --cpu-prof) into DIR; open in Chrome DevTools`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -53,6 +67,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       reps: { type: 'string' },
       set: { type: 'string', multiple: true, default: [] },
       'soak-rate': { type: 'string' },
+      baseline: { type: 'string' },
       profile: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -65,7 +80,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const quick = values.quick;
   const sections =
     values.only === undefined
-      ? [...SECTIONS]
+      ? SECTIONS.filter((s) => s !== 'baseline' || values.baseline !== undefined)
       : values.only
           .split(',')
           .map((s) => s.trim())
@@ -77,6 +92,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     if (eq <= 0) throw new Error(`--set expects NAME=value, got "${pair}"\n${USAGE}`);
     serviceEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
+  if (sections.includes('baseline') && values.baseline === undefined) throw new Error(`the baseline section needs --baseline=REV\n${USAGE}`);
   return {
     quick,
     sections,
@@ -93,6 +109,13 @@ export function parseOptions(argv: string[]): BenchOptions {
     soakSeconds: quick ? 30 : 300,
     soakWarmupSeconds: quick ? 10 : 30,
     soakRate: values['soak-rate'] === undefined ? undefined : positiveInt(values['soak-rate'], '--soak-rate'),
+    baseline: values.baseline,
+    baselinePairs: values.reps === undefined ? (quick ? 3 : 5) : positiveInt(values.reps, '--reps'),
+    baselineRate: 1000,
+    overloadRate: 3000,
+    overloadSeconds: quick ? 5 : 10,
+    retentionRows: quick ? 200_000 : 1_000_000,
+    retentionWindowSeconds: quick ? 5 : 10,
     serviceEnv,
     profileDir: values.profile === undefined ? undefined : path.resolve(values.profile),
   };

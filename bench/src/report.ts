@@ -1,11 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { BaselineResult, CodeStep, CpuPerNotification } from './baseline.js';
 import type { BulkRep } from './bulk.js';
 import type { Ceilings } from './ceilings.js';
 import type { E2eResult, StepResult } from './e2e-rate.js';
 import type { Repeated } from './repetitions.js';
 import { SECTIONS, type BenchOptions, type Section } from './options.js';
 import type { PriorityRep } from './priority.js';
+import type { RetentionRun, RetentionWindow } from './retention.js';
 import type { SoakResult } from './soak.js';
 import { round, summarize, type Summary } from './stats.js';
 
@@ -36,6 +38,8 @@ export interface SectionResults {
   bulk?: Repeated<BulkRep> | Error;
   priority?: Repeated<PriorityRep> | Error;
   soak?: Repeated<SoakResult> | Error;
+  baseline?: BaselineResult | Error;
+  retention?: Repeated<RetentionRun> | Error;
 }
 
 const CEILING_NAMES = {
@@ -66,6 +70,8 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
       );
     }
   }
+
+  if (o.sections.includes('baseline')) rows.push(...baselineRows(o, r.baseline));
 
   if (o.sections.includes('e2e')) {
     const e = r.e2e;
@@ -278,7 +284,104 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
       );
     }
   }
+  if (o.sections.includes('retention')) rows.push(...retentionRows(o, r.retention));
   return rows;
+}
+
+/** HEAD against the baseline commit: the baseline's median is the row's ceiling, the ratio HEAD's share of it. */
+function baselineRows(o: BenchOptions, r: BaselineResult | Error | undefined): Row[] {
+  const rate = o.baselineRate.toLocaleString('en-US');
+  const parts: [keyof CpuPerNotification, string][] = [
+    ['api', 'API'],
+    ['worker', 'worker'],
+    ['pg', "PostgreSQL (the service's sessions)"],
+    ['total', 'total (API + worker + PostgreSQL)'],
+  ];
+  const figure = (part: string) => `Hot path CPU per notification at ${rate}/s: ${part}`;
+  const overload = `Delivered/s offered ${o.overloadRate.toLocaleString('en-US')}/s for ${o.overloadSeconds} s`;
+  if (r instanceof Error || r === undefined || r.steps.length === 0) {
+    const why = r instanceof Error || r === undefined ? r : new Error(r.failures.join('; ') || 'no measurement completed');
+    return [...parts.map(([, name]) => failed('baseline', figure(name), 'µs', why)), failed('baseline', overload, 'notifications/s', why)];
+  }
+  const base = `baseline ${r.baseline.commit.slice(0, 7)}`;
+  const of = (code: CodeStep['code'], pick: (s: CodeStep) => number | null) =>
+    summarize(
+      r.steps
+        .filter((s) => s.code === code)
+        .flatMap((s) => {
+          const v = pick(s);
+          return v === null || Number.isNaN(v) ? [] : [v];
+        }),
+    );
+  const medians = (pick: (s: CodeStep) => number | null) => `HEAD ${round(of('HEAD', pick)?.median ?? NaN, 0)}, baseline ${round(of('baseline', pick)?.median ?? NaN, 0)}`;
+  /** Each pair's HEAD / baseline: steadier than the ratio of the medians when the machine's speed drifts. */
+  const paired = (pick: (s: CodeStep) => number | null) => {
+    const ratios: number[] = [];
+    for (let pair = 1; pair <= o.baselinePairs; pair++) {
+      const [h, b] = (['HEAD', 'baseline'] as const).map((code) => r.steps.find((s) => s.code === code && s.pair === pair));
+      const hv = h ? pick(h) : null;
+      const bv = b ? pick(b) : null;
+      if (hv !== null && bv) ratios.push(hv / bv);
+    }
+    const p = summarize(ratios);
+    return p ? `ratio within each pair: median ${round(p.median * 100, 1)} % (${round(p.min * 100, 1)}-${round(p.max * 100, 1)}) of ${p.n}` : '';
+  };
+  const compared = (name: string, unit: string, pick: (s: CodeStep) => number | null, extra: Parameters<typeof row>[4] = {}) =>
+    row('baseline', name, unit, of('HEAD', pick), { ceiling: of('baseline', pick)?.median ?? null, ceilingName: base, ...extra, note: join(paired(pick), extra.note ?? '') });
+  const trouble = r.steps.filter((s) => s.load.non2xx + s.load.errors + s.unfinished + s.failed > 0 || s.load.achievedRate < 0.97 * o.baselineRate);
+  const total = join(
+    `Redis (shared with everyone, not in the total): ${medians((s) => s.cpu.redis)} µs`,
+    `${o.baselinePairs} pairs of ${o.stepSeconds} s, alternating order, from the start of the load to the last delivery; HEAD ${r.head.commit.slice(0, 7)}`,
+    trouble.length ? `errors or short of the rate in ${trouble.map((s) => `${s.code} pair ${s.pair}`).join(', ')}` : '',
+    r.failures.join('; '),
+  );
+  return [
+    ...parts.map(([part, name]) =>
+      compared(figure(name), 'µs', (s) => s.cpu[part], part === 'total' ? { target: '<= 110 % of baseline', met: (_v, ratio) => ratio !== null && ratio <= 1.1, note: total } : {}),
+    ),
+    compared(overload, 'notifications/s', (s) => s.throughput, { note: `first accept to last delivery; accepted/s ${medians((s) => s.throughputAccepted)}` }),
+  ];
+}
+
+/** API p99 while old rows are removed, against windows with the job idle in the same run. */
+function retentionRows(o: BenchOptions, r: Repeated<RetentionRun> | Error | undefined): Row[] {
+  const rows = o.retentionRows.toLocaleString('en-US');
+  const p99 = `Retention: API p99 while removing ${rows} old rows`;
+  const all = `Retention: time to remove all ${rows} old rows under load`;
+  const run = r instanceof Error || r === undefined ? undefined : r.reps[0];
+  if (!run) return [failed('retention', p99, 'ms', orFailures(r)), failed('retention', all, 's', orFailures(r))];
+  const windows = (kind: 'idle' | 'deleting') => run.windows.filter((w) => w.kind === kind);
+  const p99s = (ws: RetentionWindow[]) => ws.flatMap((w) => (w.load.latencyMs ? [w.load.latencyMs.p99] : []));
+  // A window in which the job ran out of rows was partly idle: left out while there are others.
+  const full = windows('deleting').filter((w) => !w.ranOut);
+  const deleting = full.length > 0 ? full : windows('deleting');
+  const removed = summarize(deleting.map((w) => w.rowsRemoved));
+  const errors = run.windows.reduce((n, w) => n + w.load.non2xx + w.load.errors, 0);
+  const s = run.settings;
+  const note = join(
+    `${run.rate}/s (${run.rateSource}) in ${o.retentionWindowSeconds} s windows, ${windows('idle').length} idle and ${deleting.length} deleting, alternating until all were removed`,
+    `rows removed per deleting window: median ${removed ? Math.round(removed.median) : '-'} (${removed ? `${removed.min}-${removed.max}` : '-'})`,
+    deleting.length < windows('deleting').length ? 'the last deleting window, where the job ran out of rows, left out' : '',
+    errors ? `${errors} non-2xx or errors` : '',
+    `the worker's retention (batches of ${s.batchSize}, at least ${s.pauseMs} ms apart and ${s.dutyPercent}% of the time, ${s.budgetMs} ms per run), run back to back`,
+    r instanceof Error || r === undefined ? '' : r.failures.join('; '),
+  );
+  return [
+    row('retention', p99, 'ms', summarize(p99s(deleting)), {
+      ceiling: summarize(p99s(windows('idle')))?.median ?? null,
+      ceilingName: 'retention idle',
+      target: '<= 120 % of idle',
+      met: (_v, ratio) => ratio !== null && ratio <= 1.2,
+      note,
+    }),
+    row('retention', all, 's', one(run.removeAllSeconds), {
+      note: join(
+        `${run.notifications.toLocaleString('en-US')} notifications, each with a delivery, an attempt and an inbox item; seeded in ${round(run.seedSeconds, 0)} s`,
+        run.removeAllSeconds ? `${Math.round(run.rows / run.removeAllSeconds).toLocaleString('en-US')} rows/s` : `${run.rowsLeft} rows left`,
+        'time the job spent deleting; single run',
+      ),
+    }),
+  ];
 }
 
 const join = (...parts: string[]) => parts.filter(Boolean).join('; ');
@@ -362,7 +465,7 @@ export function formatTable(rows: Row[]): string {
     r.figure,
     r.value === null ? '-' : `${fmt(r.value, r.unit)} ${r.unit}`,
     r.reps > 1 ? `${fmt(r.min, r.unit)}-${fmt(r.max, r.unit)}` : '',
-    r.ceiling === null ? '' : `${fmt(r.ceiling, 'jobs/s')} (${r.ceilingName})`,
+    r.ceiling === null ? '' : `${fmt(r.ceiling, r.unit)} (${r.ceilingName})`,
     r.ratio === null ? '' : `${round(r.ratio * 100, 1)} %`,
     r.target ?? '',
     r.met === null ? '' : r.met ? 'yes' : 'NO',

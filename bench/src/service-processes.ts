@@ -20,7 +20,7 @@ export interface LogSummary {
   samples: string[];
 }
 
-/** A service process started from its build output (apps/<name>/dist/main.js), as in production. */
+/** A service process started from its build output (apps/<name>/dist/main.js of this checkout or of a baseline tree), as in production. */
 export interface ServiceProcess {
   name: 'api' | 'worker';
   pid: number;
@@ -34,13 +34,22 @@ export interface ServiceProcess {
 
 export interface Deployment {
   api: ServiceProcess;
+  /** The first worker process; the one the sections' CPU and log figures name. */
   worker: ServiceProcess;
+  /** Every worker process: `worker` first, then those scaleWorkers() added. */
+  workers(): ServiceProcess[];
+  /**
+   * Starts or stops added worker processes of the bench channel until `count`
+   * run, each with its own WORKER_HTTP_PORT; resolves once every new one's
+   * /ready answers 200.
+   */
+  scaleWorkers(count: number): Promise<void>;
   url: string;
   /** Basic credentials for /metrics and Bull Board. */
   adminAuthorization: string;
   /** The environment both processes run with (secrets left out), for the report. */
   settings: Record<string, string>;
-  /** Throws, with the process's last output, when the API or the worker has died. */
+  /** Throws, with the process's last output, when the API or a worker has died. */
   assertAlive(): void;
   stop(): Promise<void>;
 }
@@ -51,7 +60,7 @@ export interface Deployment {
  * (it only logs, at debug) and the per-key rate limit lifted so the limiter
  * never refuses the load (it still runs, as in production).
  */
-export async function startDeployment(b: BenchEnv, extraEnv: Record<string, string>, profileDir?: string): Promise<Deployment> {
+export async function startDeployment(b: BenchEnv, extraEnv: Record<string, string>, profileDir?: string, codeRoot = root): Promise<Deployment> {
   const port = await freePort();
   const adminPassword = randomBytes(12).toString('hex');
   const settings: Record<string, string> = {
@@ -74,21 +83,35 @@ export async function startDeployment(b: BenchEnv, extraEnv: Record<string, stri
   };
   // Node refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line.
   const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
-  const api = startProcess('api', 'apps/api/dist/main.js', [], env, nodeFlags);
-  const worker = startProcess('worker', 'apps/worker/dist/main.js', ['--channel', BENCH_CHANNEL], env, nodeFlags);
+  const api = startProcess('api', codeRoot, 'apps/api/dist/main.js', [], env, nodeFlags);
+  // Every worker serves /health, /ready and /metrics on a port of its own (a second one on 3001 would refuse to start).
+  const startWorker = async () => {
+    const httpPort = await freePort();
+    const child = startProcess('worker', codeRoot, 'apps/worker/dist/main.js', ['--channel', BENCH_CHANNEL], { ...env, WORKER_HTTP_PORT: String(httpPort) }, nodeFlags);
+    return { child, readyUrl: `http://127.0.0.1:${httpPort}/ready` };
+  };
+  const worker = (await startWorker()).child;
+  const added: ServiceProcess[] = [];
   const url = `http://127.0.0.1:${port}`;
   const deployment: Deployment = {
     api,
     worker,
+    workers: () => [worker, ...added],
+    async scaleWorkers(count) {
+      const started = await Promise.all(Array.from({ length: Math.max(0, count - 1 - added.length) }, startWorker));
+      added.push(...started.map((s) => s.child));
+      await Promise.all(started.map((s) => waitForReady(s.child, s.readyUrl)));
+      while (1 + added.length > Math.max(1, count)) await added.pop()?.stop();
+    },
     url,
     adminAuthorization: `Basic ${Buffer.from(`admin:${adminPassword}`).toString('base64')}`,
     settings,
     assertAlive() {
-      for (const p of [api, worker]) if (!p.alive()) throw new Error(`the ${p.name} process (pid ${p.pid}) exited: ${p.tail()}`);
+      for (const p of [api, worker, ...added]) if (!p.alive()) throw new Error(`the ${p.name} process (pid ${p.pid}) exited: ${p.tail()}`);
     },
     async stop() {
       // Workers first: they finish in-flight jobs while the API still answers.
-      await worker.stop();
+      await Promise.all([worker, ...added].map((w) => w.stop()));
       await api.stop();
     },
   };
@@ -103,18 +126,32 @@ export async function startDeployment(b: BenchEnv, extraEnv: Record<string, stri
 }
 
 async function waitForHealth(d: Deployment): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    d.assertAlive();
+  if (!(await answersOk(`${d.url}/health`, 30_000, () => d.assertAlive()))) throw new Error(`the API did not answer /health within 30 s:\n${d.api.tail()}`);
+}
+
+/** An added worker is ready when its own /ready says so (a probe delivery could be taken by any worker). */
+async function waitForReady(p: ServiceProcess, readyUrl: string): Promise<void> {
+  const alive = () => {
+    if (!p.alive()) throw new Error(`the worker process (pid ${p.pid}) exited: ${p.tail()}`);
+  };
+  if (!(await answersOk(readyUrl, 60_000, alive))) throw new Error(`the added worker did not answer ${readyUrl} with 200 within 60 s:\n${p.tail()}`);
+}
+
+/** Polls `url` until it answers 2xx (true) or `timeoutMs` passes (false); `check` throws to give up early. */
+async function answersOk(url: string, timeoutMs: number, check: () => void): Promise<boolean> {
+  const started = performance.now();
+  while (performance.now() - started < timeoutMs) {
+    check();
     if (
-      await fetch(`${d.url}/health`).then(
+      await fetch(url).then(
         (r) => r.ok,
         () => false,
       )
     )
-      return;
+      return true;
     await sleep(50);
   }
-  throw new Error(`the API did not answer /health within 30 s:\n${d.api.tail()}`);
+  return false;
 }
 
 /**
@@ -133,8 +170,8 @@ async function probeDelivery(b: BenchEnv, d: Deployment): Promise<void> {
   if (!finished) throw new Error(`the worker did not deliver a probe notification within 60 s:\n${d.worker.tail()}`);
 }
 
-function startProcess(name: 'api' | 'worker', script: string, args: string[], env: Record<string, string>, nodeFlags: string[]): ServiceProcess {
-  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, path.join(root, script), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function startProcess(name: 'api' | 'worker', codeRoot: string, script: string, args: string[], env: Record<string, string>, nodeFlags: string[]): ServiceProcess {
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, path.join(codeRoot, script), ...args], { cwd: codeRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const summary: LogSummary = { warn: 0, error: 0, fatal: 0, samples: [] };
   let tail = '';
   let partial = '';

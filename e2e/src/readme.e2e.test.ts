@@ -6,14 +6,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CHANNELS } from '@notify/core/platform';
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_PASSWORD, startApi, startWorker, type ApiService, type Service } from './processes.js';
+import { ADMIN_PASSWORD, startApi, startWorker, type ApiService, type WorkerService } from './processes.js';
 import { isCurl, matchExcerpt, matchLines, parseExcerpt, parseReadme, placeholders, type Bindings, type Example } from './readme-examples.js';
 
 /**
  * The README runs: every ```sh example, in order, against the built API and
  * worker, each answer checked against the one the README documents right
  * after it. The convention is the README's own ("Every example here runs"):
- * - `localhost:3000` is the test's API, `change-me` its admin password, and
+ * - `localhost:3000` is the test's API, `localhost:3001` its worker's
+ *   WORKER_HTTP_PORT, `change-me` its admin password, and
  *   `npm run keys --` runs the CLI's build directly (`npm run keys` only
  *   builds first);
  * - `<name>` in a command is the value captured as `<name>` from an earlier
@@ -36,7 +37,7 @@ const RUNNABLE = /^(curl\s|npm run keys -- |export [A-Z_]+=|[A-Z_]+=\$\(node -p 
 
 let t: TestEnv;
 let api: ApiService;
-let worker: Service;
+let worker: WorkerService;
 let dir: string;
 
 beforeAll(async () => {
@@ -104,6 +105,7 @@ async function run(command: string): Promise<Ran> {
 function substitute(command: string, values: Map<string, string>): string {
   return command
     .replaceAll('localhost:3000', new URL(api.url).host)
+    .replaceAll('localhost:3001', new URL(worker.url).host)
     .replaceAll('change-me', ADMIN_PASSWORD)
     .replace(/^npm run keys --/, 'node packages/core/dist/cli/keys.js')
     .replace(/<([a-z_]+)>/g, (all, name: string) => values.get(name) ?? all);

@@ -5,7 +5,7 @@ import { launchChromium } from './browser.js';
 import { ADMIN_PASSWORD, startApi, type ApiService } from './processes.js';
 
 /**
- * The pages the service serves (Bull Board, the dashboard, the API docs) in a
+ * The pages the service serves (Bull Board, the dashboard, the inbox demo, the API docs) in a
  * real browser, recording every request they make: each must go to the
  * service itself, none to a font CDN, a validator or any other host. The
  * service is reached by a name that is not localhost (`notify.test`, mapped to
@@ -102,6 +102,13 @@ describe('every page loads only from the service', () => {
     const r = await open(`/dashboard?app=${t.appId}`);
     await r.page.locator('[data-channel="email"][data-stat="sent"]').waitFor({ timeout: 20_000 });
     expect(r.requests.some((u) => u.includes('/dashboard/assets/'))).toBe(true);
+    expect(await settled(r)).toEqual(clean);
+  }, 60_000);
+
+  it('the inbox demo, with the <notify-inbox> component', async () => {
+    const r = await open('/inbox-demo');
+    await r.page.locator('notify-inbox .status').getByText('Set the user-id and token attributes.').waitFor({ state: 'attached', timeout: 20_000 });
+    expect(r.requests).toContain(`${origin}/inbox-client/notify-inbox.js`);
     expect(await settled(r)).toEqual(clean);
   }, 60_000);
 

@@ -1,5 +1,7 @@
-import { CHANNELS, isChannel, notFound, type Channel, type ChannelQueues } from '@notify/core/platform';
+import { recordAudit, type AuditActor } from '@notify/core/access';
+import { CHANNELS, isChannel, notFound, withTransaction, type Channel, type ChannelQueues, type Db } from '@notify/core/platform';
 import { Hono } from 'hono';
+import { adminActor } from './audit-actor.js';
 import type { ApiEnv } from './context.js';
 
 export const ADMIN_CHANNELS_PATH = '/admin/channels';
@@ -9,15 +11,26 @@ export interface ChannelState {
   paused: boolean;
 }
 
+export interface ChannelPauseDeps {
+  db: Db;
+  queues: ChannelQueues;
+}
+
 /**
  * Pauses or resumes a channel's whole queue, for every app: BullMQ's global
  * pause, so no worker anywhere takes a job; waiting and delayed jobs stay in
- * the queue, jobs already running finish.
+ * the queue, jobs already running finish. The state is Redis's, so no
+ * transaction holds both: the audit record (no app's: every app's deliveries
+ * wait) is written first and commits only once Redis has made the change, so
+ * a refused change leaves no record and a refused record no change.
  */
-export async function setChannelPaused(queues: ChannelQueues, channel: string, paused: boolean): Promise<ChannelState> {
+export async function setChannelPaused(deps: ChannelPauseDeps, channel: string, paused: boolean, by: AuditActor): Promise<ChannelState> {
   if (!isChannel(channel)) throw notFound('Channel');
-  const queue = queues[channel];
-  await (paused ? queue.pause() : queue.resume());
+  const queue = deps.queues[channel];
+  await withTransaction(deps.db.pool, async (client) => {
+    await recordAudit(client, by, { appId: null, action: paused ? 'channel.paused' : 'channel.resumed', targetType: 'channel', targetId: channel });
+    await (paused ? queue.pause() : queue.resume());
+  });
   return { channel, paused: await queue.isPaused() };
 }
 
@@ -25,11 +38,21 @@ export async function channelStates(queues: ChannelQueues): Promise<ChannelState
   return Promise.all(CHANNELS.map(async (channel) => ({ channel, paused: await queues[channel].isPaused() })));
 }
 
+type ChannelAdminDeps = ChannelPauseDeps & { security?: { admin: { user: string } } };
+
+/** POST /{channel}/pause and /resume, for /admin/channels and the dashboard alike: the admin is the actor. */
+export function channelPauseRoutes(deps: ChannelAdminDeps) {
+  const app = new Hono<ApiEnv>();
+  for (const paused of [true, false]) {
+    app.post(`/:channel/${paused ? 'pause' : 'resume'}`, async (c) => c.json(await setChannelPaused(deps, c.req.param('channel'), paused, adminActor(c, deps.security?.admin))));
+  }
+  return app;
+}
+
 /** GET /admin/channels, POST /admin/channels/{channel}/pause and /resume; mounted behind the admin credentials. */
-export function adminChannelRoutes(deps: { queues: ChannelQueues }) {
+export function adminChannelRoutes(deps: ChannelAdminDeps) {
   const app = new Hono<ApiEnv>();
   app.get('/', async (c) => c.json({ data: await channelStates(deps.queues) }));
-  app.post('/:channel/pause', async (c) => c.json(await setChannelPaused(deps.queues, c.req.param('channel'), true)));
-  app.post('/:channel/resume', async (c) => c.json(await setChannelPaused(deps.queues, c.req.param('channel'), false)));
+  app.route('/', channelPauseRoutes(deps));
   return app;
 }

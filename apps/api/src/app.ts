@@ -7,9 +7,12 @@ import type { Queue } from 'bullmq';
 import { requestId } from 'hono/request-id';
 import { bullBoard, BULL_BOARD_PATH } from './bull-board.js';
 import { adminChannelRoutes, ADMIN_CHANNELS_PATH } from './admin-channels.js';
+import { adminAuditRoutes, ADMIN_AUDIT_PATH } from './admin-audit.js';
+import { adminRetentionRoutes, ADMIN_RETENTION_PATH } from './admin-retention.js';
 import type { ApiEnv } from './context.js';
 import { newRouter } from './router.js';
 import { dashboardRoutes } from './dashboard/routes.js';
+import { inboxClientAssets, inboxDemoRoutes, INBOX_CLIENT_PATH, INBOX_DEMO_PATH } from './inbox-demo/routes.js';
 import { mountDocs } from './docs.js';
 import { createMetrics } from './metrics.js';
 import { errorResponse, toAppError } from './errors.js';
@@ -18,6 +21,7 @@ import { adminAuth } from './middleware/admin-auth.js';
 import { apiKeyAuth, type KeyCache } from './middleware/api-key-auth.js';
 import { AuthThrottle } from './middleware/auth-throttle.js';
 import { sameOrigin } from './middleware/same-origin.js';
+import { CorsOrigins, userCors } from './middleware/user-cors.js';
 import { bodyLimit } from './middleware/body-limit.js';
 import { jsonGuard } from './middleware/input-guard.js';
 import { rateLimit } from './middleware/rate-limit.js';
@@ -26,6 +30,7 @@ import type { InboxHub } from './inbox-hub.js';
 import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { categoryRoutes } from './routes/categories.js';
+import { corsRoutes } from './routes/cors.js';
 import { appPauseRoutes, keyedPauseRoutes } from './routes/pauses.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { inboxRoutes } from './routes/inbox.js';
@@ -34,7 +39,11 @@ import { notificationRoutes } from './routes/notifications.js';
 import { templateRoutes } from './routes/templates.js';
 import { topicRoutes } from './routes/topics.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { providerReceiptRoutes, type TwilioReceiptSettings } from './routes/provider-receipts.js';
+import { suppressionRoutes } from './routes/suppressions.js';
+import { unsubscribeRoutes } from './routes/unsubscribe.js';
 import { userRoutes } from './routes/users.js';
+import { userTokenRoutes } from './routes/user-tokens.js';
 
 export interface AppDeps {
   db: Db;
@@ -60,6 +69,10 @@ export interface AppDeps {
   telemetry?: Telemetry;
   /** BullMQ key prefix (the workers' metrics live under it). */
   queuePrefix: string;
+  /** Twilio status callbacks (POST /providers/twilio/status); none configured: all are refused. */
+  twilioReceipts?: TwilioReceiptSettings;
+  /** UNSUBSCRIBE_SECRET, which signs the unsubscribe links; empty: every link is unknown (404). */
+  unsubscribeSecret?: string;
   security: {
     /** Basic auth for Bull Board and /metrics; an empty password locks them. */
     admin: { user: string; password: string };
@@ -97,10 +110,18 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.route(BULL_BOARD_PATH, bullBoard(deps.queues, deps.fanout, deps.events));
   app.use(`${ADMIN_CHANNELS_PATH}/*`, admin);
   app.route(ADMIN_CHANNELS_PATH, adminChannelRoutes(deps));
+  app.use(`${ADMIN_AUDIT_PATH}/*`, admin);
+  app.route(ADMIN_AUDIT_PATH, adminAuditRoutes(deps));
+  app.use(`${ADMIN_RETENTION_PATH}/*`, admin);
+  app.route(ADMIN_RETENTION_PATH, adminRetentionRoutes({ ...deps, prefix: deps.queuePrefix }));
   app.use('/metrics/*', admin);
   app.route('/metrics', metrics.routes);
   app.use('/dashboard/*', admin);
   app.route('/dashboard', dashboardRoutes(deps));
+  app.use(`${INBOX_DEMO_PATH}/*`, admin);
+  app.route(INBOX_DEMO_PATH, inboxDemoRoutes());
+  // Public: the component's scripts, which any site's pages load.
+  app.route(INBOX_CLIENT_PATH, inboxClientAssets());
 
   // The JSON guard runs after authentication, so a caller without a key never gets its body parsed.
   const tenant = [apiKeyAuth(deps.keys, { throttle: throttle('api'), trustedProxyHops }), rateLimit(deps.redis, deps.security.rateLimitPerSecond), jsonGuard()] as const;
@@ -117,13 +138,22 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     '/webhooks': webhookRoutes(deps),
     '/app': appPauseRoutes(deps),
     '/audit-events': auditRoutes(deps),
+    '/suppressions': suppressionRoutes(deps),
   };
+  // Before authentication: a preflight carries no credentials.
+  const corsOrigins = new CorsOrigins(deps.db);
+  app.use('/users/*', userCors(corsOrigins));
   for (const [path, router] of Object.entries(resources)) {
     // `/x/*` also matches `/x` itself: one registration, so the limiter counts a request once.
     app.use(`${path}/*`, ...tenant);
     app.route(path, router);
   }
+  // No key: a provider's signature or the link's own token is the authority.
+  app.route('/providers', providerReceiptRoutes(deps));
+  app.route('/unsubscribe', unsubscribeRoutes(deps));
   app.route('/users', inboxRoutes(deps));
+  app.route('/users', userTokenRoutes(deps));
+  app.route('/app', corsRoutes({ ...deps, corsOrigins }));
   app.route('/templates', keyedPauseRoutes(deps, 'template'));
   app.route('/categories', keyedPauseRoutes(deps, 'category'));
   return app;

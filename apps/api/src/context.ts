@@ -7,7 +7,9 @@ export interface ApiEnv {
     log: Logger;
     /** The tenant the request acts for (from its API key). */
     appId: string;
-    /** The API key used. */
+    /** The API key used, or the one that minted the user token used. */
     keyId: string;
+    /** Set only for a request made with a user token: the user it is for. */
+    tokenUser: string | undefined;
   };
 }

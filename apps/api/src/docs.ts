@@ -56,6 +56,12 @@ export function mountDocs(app: OpenAPIHono<ApiEnv>): void {
     scheme: 'bearer',
     description: 'An API key: `Authorization: Bearer nk_live_...` (see `npm run keys`)',
   });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'userToken', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: "A user token from POST /users/{user_id}/tokens: opens only that user's inbox and preferences (the inbox stream also takes it as `?token=`)",
+  });
   app.openAPIRegistry.registerComponent('securitySchemes', 'admin', {
     type: 'http',
     scheme: 'basic',

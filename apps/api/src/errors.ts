@@ -1,20 +1,12 @@
-import { AppError, isConnectionError, statusOf, unavailable, type ErrorCode, type ErrorDetail, type Logger } from '@notify/core/platform';
+import { AppError, errorBody, isConnectionError, statusOf, unavailable, type ErrorCode, type ErrorDetail, type Logger } from '@notify/core/platform';
 import { isNotFoundIssue } from '@notify/core/schemas';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 
-/** The one error body: {"error": {code, message, details?, request_id}}. */
+/** The one error body, with the request's id. */
 export function errorResponse(c: Context, err: AppError): Response {
-  const body = {
-    error: {
-      code: err.code,
-      message: err.message,
-      ...(err.details ? { details: err.details } : {}),
-      request_id: c.get('requestId') ?? '',
-    },
-  };
-  return c.json(body, statusOf(err.code), err.headers);
+  return c.json(errorBody(err, c.get('requestId') ?? ''), statusOf(err.code), err.headers);
 }
 
 /** Zod issues as `details`, with paths like `channels.1`. */

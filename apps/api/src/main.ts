@@ -3,6 +3,7 @@ import { serve } from '@hono/node-server';
 import { closeDb, closeOnSignals, closeQueues, connect, createRedis, processBase, redisTarget, renderPoolOptions, webhookAllowedHosts } from '@notify/core/platform';
 import { closeRenderPool, configureRenderPool } from '@notify/core/content';
 import { Telemetry } from '@notify/core/observability';
+import { twilioStatusCallbackUrl } from '@notify/core/receipts';
 import { createApp } from './app.js';
 import { InboxHub } from './inbox-hub.js';
 import { KeyCache } from './middleware/api-key-auth.js';
@@ -31,6 +32,8 @@ const app = createApp({
   keys,
   telemetry,
   queuePrefix: env.QUEUE_PREFIX,
+  twilioReceipts: { authToken: env.TWILIO_AUTH_TOKEN, callbackUrl: twilioStatusCallbackUrl(env) },
+  unsubscribeSecret: env.UNSUBSCRIBE_SECRET,
   security: {
     admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD },
     rateLimitPerSecond: env.RATE_LIMIT_PER_SECOND,

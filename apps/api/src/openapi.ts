@@ -39,7 +39,7 @@ export const pageResponses = <T extends z.ZodType>(page: T, description = 'A pag
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Malformed request (e.g. the body is not JSON, or a cursor is not valid)',
   401: 'Missing or invalid credentials',
-  403: 'Forbidden (e.g. a cross-site request to an admin page)',
+  403: "Forbidden: a user token on a route it does not open (another user's, or not an inbox or preferences route), or from a browser origin its app does not allow; a cross-site request to an admin page",
   404: 'Not found',
   409: 'Conflict with the current state',
   413: 'Body too large',
@@ -66,7 +66,8 @@ export const EVERY_REQUEST = [413, 500] as const;
 
 /**
  * The statuses a tenant route answers because of how it is mounted and what it
- * validates, rather than what it does: API-key auth (401), the per-key rate
+ * validates, rather than what it does: API-key auth (401; 403 for a user
+ * token, which opens only its user's inbox and preferences), the per-key rate
  * limit and failed-auth throttling (429), both reading PostgreSQL or Redis
  * (503); a JSON body that is not JSON (400) or not application/json (415);
  * 422 for a body, path, query or header parameter that is not valid, and on
@@ -75,7 +76,7 @@ export const EVERY_REQUEST = [413, 500] as const;
  */
 export function sharedStatuses(route: Pick<RouteConfig, 'method' | 'request'>): number[] {
   const { request } = route;
-  const statuses = new Set<number>([...EVERY_REQUEST, 401, 429, 503]);
+  const statuses = new Set<number>([...EVERY_REQUEST, 401, 403, 429, 503]);
   if (request?.body) for (const s of [400, 415]) statuses.add(s);
   if (request?.body || request?.params || request?.query || request?.headers || route.method !== 'get') statuses.add(422);
   return [...statuses];
@@ -89,3 +90,6 @@ export function sharedStatuses(route: Pick<RouteConfig, 'method' | 'request'>): 
 export function tenantRoute<R extends RouteConfig>(route: R): ReturnType<typeof createRoute<R['path'], R>> {
   return createRoute({ ...route, responses: { ...errorResponses(...sharedStatuses(route)), ...route.responses } });
 }
+
+/** The credentials of a route a user token opens (user-token-scope.ts): an API key or that user's token. */
+export const KEY_OR_USER_TOKEN: Record<string, string[]>[] = [{ apiKey: [] }, { userToken: [] }];

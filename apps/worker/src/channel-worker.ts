@@ -15,6 +15,7 @@ import {
 import type { NotificationDeps } from '@notify/core/notifications';
 import { ProviderError, type Provider, type ProviderChain } from '@notify/core/channels';
 import type { Telemetry } from '@notify/core/observability';
+import { hostname } from 'node:os';
 import { Worker, type ConnectionOptions, type Queue } from 'bullmq';
 import { DeliveryGroupCommit } from './delivery-group-commit.js';
 import type { MessageDefaults } from './messages.js';
@@ -78,6 +79,8 @@ export function createChannelWorker(o: ChannelWorkerOptions): Worker<DeliveryJob
     {
       connection: o.connection,
       prefix: queuePrefix(o.prefix, QUEUE[o.channel]),
+      // Stored on every job it takes (job.processedBy, shown by Bull Board): which replica sent a delivery.
+      name: `${hostname()}:${process.pid}`,
       concurrency: o.concurrency,
       autorun: o.autorun ?? true,
       lockDuration: o.stalls.lockDurationMs,

@@ -3,11 +3,15 @@
 import { closeDb, closeOnSignals, closeQueues, concurrency, connect, processBase, rateLimitFor, renderPoolOptions, retentionSettings } from '@notify/core/platform';
 import { webhookProviderFromEnv, providerChainFor } from '@notify/core/channels';
 import { closeRenderPool, configureRenderPool } from '@notify/core/content';
+import { unsubscribeSettings } from '@notify/core/audience';
 import { DeliveryMetrics, Telemetry } from '@notify/core/observability';
 import { createChannelWorker, createEventsWorker, createFanoutWorker } from './channel-worker.js';
 import { parseChannels } from './channels-arg.js';
 import { SendGates } from './processors/send-gates.js';
 import { startMaintenance } from './maintenance.js';
+import { serveWorkerHttp, workerHttpApp } from './http/worker-http.js';
+import { WorkerMetrics } from './http/worker-metrics.js';
+import { WorkerReadiness } from './http/worker-readiness.js';
 
 const { env, log } = processBase('worker');
 const channels = parseChannels(process.argv.slice(2), env.WORKER_CHANNELS);
@@ -18,7 +22,15 @@ const { db, redis, queues, fanout: fanoutQueue, events: eventsQueue } = await co
 const retry = { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS };
 
 const chains = channels.map((channel) => providerChainFor({ env, pool: db.pool, redis, log }, channel));
-const telemetry = new Telemetry(db.pool, new DeliveryMetrics(redis, env.QUEUE_PREFIX));
+const metrics = new WorkerMetrics(chains);
+const telemetry = new Telemetry(db.pool, new DeliveryMetrics(redis, env.QUEUE_PREFIX), metrics);
+// Listening before any job is taken: a port already in use stops the process with nothing in flight.
+const readiness = new WorkerReadiness({ pool: db.pool, redis });
+const http = await serveWorkerHttp(workerHttpApp({ readiness: () => readiness.failures(), metrics: metrics.registry, log }), {
+  port: env.WORKER_HTTP_PORT,
+  host: env.HOST,
+  log,
+});
 telemetry.start(1000, () => {
   for (const chain of chains) for (const [provider, state] of Object.entries(chain.states())) telemetry.metrics?.breaker(chain.channel, provider, state);
 });
@@ -33,7 +45,7 @@ const workers = chains.map((chain) => {
     pool: db.pool,
     chain,
     log,
-    defaults: { emailSubject: env.EMAIL_DEFAULT_SUBJECT },
+    defaults: { emailSubject: env.EMAIL_DEFAULT_SUBJECT, unsubscribe: unsubscribeSettings(env) },
     telemetry,
     events: eventsQueue,
     gates,
@@ -55,9 +67,11 @@ const fanoutWorker = createFanoutWorker({
   deps: { db, queues, retry, log, fanout: fanoutQueue, events: eventsQueue, telemetry },
   log,
 });
+readiness.watch([...workers, eventsWorker, fanoutWorker]);
 const stopMaintenance = startMaintenance({
   pool: db.pool,
   redis,
+  prefix: env.QUEUE_PREFIX,
   queues,
   fanout: fanoutQueue,
   events: eventsQueue,
@@ -75,6 +89,8 @@ closeOnSignals({
   late: 'grace period over: stopping with jobs in flight (they will be retried as stalled)',
   onLate: () => Promise.all([...workers.map((w) => w.close(true)), fanoutWorker.close(true), eventsWorker.close(true)]),
   closers: [
+    // Not ready before anything closes; /health and /ready go on answering until the jobs are done.
+    () => readiness.drain(),
     () => Promise.all([...workers.map((w) => w.close()), fanoutWorker.close(), eventsWorker.close(), stopMaintenance()]),
     closeRenderPool,
     () => telemetry.stop(),
@@ -82,6 +98,7 @@ closeOnSignals({
     () => fanoutQueue.close(),
     () => eventsQueue.close(),
     () => Promise.all(chains.map((c) => c.close())),
+    () => http.close(),
     () => closeDb(db),
     () => redis.disconnect(),
   ],

@@ -1,5 +1,5 @@
 import { createEventsQueue, createFanoutQueue, newId } from '@notify/core/platform';
-import { uuidv7Floor } from '@notify/core/retention';
+import { retentionStatus, uuidv7Floor } from '@notify/core/retention';
 import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMaintenance } from './maintenance.js';
@@ -24,12 +24,14 @@ describe('startMaintenance', () => {
       return id;
     };
     const old = await insert(at(11));
-    const young = await insert(at(9));
+    const youngAt = at(9);
+    const young = await insert(youngAt);
     const fanout = createFanoutQueue(t.redis, t.env.QUEUE_PREFIX);
     const events = createEventsQueue(t.redis, t.env.QUEUE_PREFIX);
     const stop = startMaintenance({
       pool: t.db.pool,
       redis: t.workerRedis,
+      prefix: t.env.QUEUE_PREFIX,
       queues: t.queues,
       fanout,
       events,
@@ -37,7 +39,7 @@ describe('startMaintenance', () => {
       log: t.log,
       intervalMs: 100,
       graceMs: 30_000,
-      retention: { days: { notifications: 10, statusEvents: 10, auditEvents: 10 }, intervalMs: 60_000, budgetMs: 5000, batchSize: 1000, pauseMs: 0 },
+      retention: { days: { notifications: 10, statusEvents: 10, auditEvents: 10 }, intervalMs: 60_000, budgetMs: 5000, batchSize: 1000, pauseMs: 0, dutyPercent: 100 },
     });
     try {
       const exists = async (id: string) => ((await t.db.pool.query('SELECT 1 FROM notifications WHERE id = $1', [id])).rowCount ?? 0) > 0;
@@ -45,6 +47,10 @@ describe('startMaintenance', () => {
       expect(await exists(young)).toBe(true);
       const { rows } = await t.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM deliveries');
       expect(rows[0]!.n).toBe(1);
+      // The run is recorded for GET /admin/retention: the limits it applied and what it removed.
+      const status = await waitFor(async () => (await retentionStatus(t.redis, t.db.pool, t.env.QUEUE_PREFIX)).last_run ?? undefined, 10_000, 'the run recorded');
+      expect(status).toMatchObject({ days: { notifications: 10, status_events: 10, audit_events: 10 }, removed: { notifications: 1 }, more: false });
+      expect((await retentionStatus(t.redis, t.db.pool, t.env.QUEUE_PREFIX)).oldest_notification_at).toBe(youngAt.toISOString());
     } finally {
       await stop();
       await Promise.all([fanout.close(), events.close()]);

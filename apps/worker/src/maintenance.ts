@@ -1,12 +1,14 @@
 import type { ChannelQueues, FanoutJob, StatusEventJob, Logger, Pool, Redis, RetentionSettings, RetryPolicy } from '@notify/core/platform';
 import { deleteExpiredIdempotencyKeys, sweepOutbox } from '@notify/core/outbox';
 import { pruneDeliveryStats } from '@notify/core/observability';
-import { runRetention } from '@notify/core/retention';
+import { recordRetentionRun, runRetention } from '@notify/core/retention';
 import type { Queue } from 'bullmq';
 
 export interface MaintenanceDeps {
   pool: Pool;
   redis: Redis;
+  /** QUEUE_PREFIX: where the last retention run is recorded. */
+  prefix: string;
   queues: ChannelQueues;
   fanout: Queue<FanoutJob>;
   events: Queue<StatusEventJob>;
@@ -39,7 +41,9 @@ export function startMaintenance(deps: MaintenanceDeps): () => Promise<void> {
         const retention = deps.retention;
         if (retention && Date.now() >= retentionDue) {
           // Its own lock: a run may outlast this sweep, and another replica may sweep next.
+          const started = performance.now();
           const removed = await runRetention(deps, { ...retention, signal: stopping.signal });
+          if (removed) await recordRetentionRun(deps.redis, deps.prefix, retention.days, removed, performance.now() - started);
           retentionDue = removed?.more ? 0 : Date.now() + retention.intervalMs;
         }
       }

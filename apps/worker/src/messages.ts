@@ -1,6 +1,8 @@
 import type { Channel } from '@notify/core/platform';
 import type { ClaimedDelivery } from '@notify/core/deliveries';
 import type { Envelope } from '@notify/core/channels';
+import { unsubscribeHeaders, type UnsubscribeSettings } from '@notify/core/audience';
+import { inboxItemSource } from '@notify/core/inbox';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -13,6 +15,14 @@ export function textToHtml(text: string): string {
 
 export interface MessageDefaults {
   emailSubject: string;
+  /** One-click unsubscribe links (README "Unsubscribe"); none: emails carry no List-Unsubscribe. */
+  unsubscribe?: UnsubscribeSettings | undefined;
+}
+
+/** An email the user may opt out of (its category is not required) carries its one-click unsubscribe link. */
+function emailHeaders(d: ClaimedDelivery, defaults: MessageDefaults): { headers?: Record<string, string> } {
+  if (!defaults.unsubscribe || d.categoryRequired) return {};
+  return { headers: unsubscribeHeaders(defaults.unsubscribe, { appId: d.appId, userId: d.userId, category: d.category }) };
 }
 
 /**
@@ -29,7 +39,7 @@ export function buildMessages(channel: Channel, d: ClaimedDelivery, defaults: Me
       if (!d.email) return [];
       const subject = c?.email?.subject ?? d.subject ?? defaults.emailSubject;
       const body = c?.email?.text ?? text;
-      return [{ channel, message: { to: d.email, subject, text: body, html: c?.email?.html ?? textToHtml(body) } }];
+      return [{ channel, message: { to: d.email, subject, text: body, html: c?.email?.html ?? textToHtml(body), ...emailHeaders(d, defaults) } }];
     }
     case 'sms':
       return d.phone ? [{ channel, message: { to: d.phone, body: c?.sms?.text ?? text } }] : [];
@@ -49,6 +59,7 @@ export function buildMessages(channel: Channel, d: ClaimedDelivery, defaults: Me
             title: c?.in_app?.title ?? d.subject,
             body: c?.in_app?.body ?? text,
             data: d.data,
+            ...inboxItemSource(c?.in_app?.link, d.data),
           },
         },
       ];

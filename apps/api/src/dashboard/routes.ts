@@ -8,8 +8,8 @@ import { breakerStates, dashboardFailed, dashboardOverview, dashboardTimeline } 
 import { Hono } from 'hono';
 import type { ApiEnv } from '../context.js';
 import { DASHBOARD_PAGE } from './page.js';
-import { setChannelPaused } from '../admin-channels.js';
-import { recordAudit } from '@notify/core/access';
+import { channelPauseRoutes } from '../admin-channels.js';
+import { adminActor } from '../audit-actor.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** apps/api/public/dashboard, from src/dashboard or dist/dashboard alike. */
@@ -87,22 +87,11 @@ export function dashboardRoutes(deps: DashboardDeps) {
   /** The replay button: the same replay as POST /deliveries/{id}/retry, for the chosen app. */
   app.post('/api/deliveries/:id/replay', async (c) => {
     const appId = await appOf(c);
-    const delivery = await replayDelivery(deps, appId, c.req.param('id'), c.get('requestId'));
-    await recordAudit(deps.db.pool, {
-      appId,
-      actorType: 'admin',
-      actorId: deps.security?.admin.user ?? 'admin',
-      requestId: c.get('requestId'),
-      action: 'delivery.replayed',
-      targetType: 'delivery',
-      targetId: delivery.id,
-    });
-    return c.json(delivery);
+    return c.json(await replayDelivery(deps, appId, c.req.param('id'), c.get('requestId'), adminActor(c, deps.security?.admin)));
   });
 
   /** The pause button: holds a whole channel queue, as POST /admin/channels/{channel}/pause. */
-  app.post('/api/channels/:channel/pause', async (c) => c.json(await setChannelPaused(deps.queues, c.req.param('channel'), true)));
-  app.post('/api/channels/:channel/resume', async (c) => c.json(await setChannelPaused(deps.queues, c.req.param('channel'), false)));
+  app.route('/api/channels', channelPauseRoutes(deps));
 
   return app;
 }

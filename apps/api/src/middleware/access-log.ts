@@ -9,6 +9,11 @@ export function accessLog(log: Logger): MiddlewareHandler<ApiEnv> {
     const child = log.child({ request_id: c.get('requestId') });
     c.set('log', child);
     await next();
-    child.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+    child.info({ method: c.req.method, path: loggedPath(c.req.path), status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
   };
+}
+
+/** An unsubscribe link's token acts for its user: it stays out of the log. */
+function loggedPath(path: string): string {
+  return path.startsWith('/unsubscribe/') ? '/unsubscribe/[token]' : path;
 }

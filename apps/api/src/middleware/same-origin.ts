@@ -4,7 +4,8 @@ import type { ApiEnv } from '../context.js';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function originHost(origin: string): string | null {
+/** The host of an `Origin` header, or null for "null" and garbage. */
+export function originHost(origin: string): string | null {
   try {
     return new URL(origin).host;
   } catch {

@@ -85,8 +85,13 @@ describe('audit events: one per change', () => {
     const sub = await run(t.call('POST', '/topics/news/subscribers', { user_ids: ['a-1'] }), { action: 'topic.subscribed', target_type: 'topic', target_id: 'news' });
     expect(sub.summary).toEqual({ added: 1 });
 
+    const before = await json<AuditEventPage>(await t.call('GET', '/audit-events?target_type=user&target_id=a-1'));
+    expect(before.data.map((e) => e.action)).toEqual(['preferences.updated', 'user.updated']);
     const erased = await run(t.call('DELETE', '/users/a-1'), { action: 'user.erased', target_type: 'user', target_id: 'a-1' });
-    expect(erased.summary).toMatchObject({ notifications: 2 });
+    expect(erased.summary).toEqual({ notifications: 2, deliveries: 2, inbox_items: 0, status_events: 0 });
+    // The erasure removes the user's data, not the record of what was done to it.
+    const after = await json<AuditEventPage>(await t.call('GET', '/audit-events?target_type=user&target_id=a-1'));
+    expect(after.data.map((e) => e.action)).toEqual(['user.erased', 'preferences.updated', 'user.updated']);
 
     // No row anywhere in the log carries a contact, the message text or the webhook URL.
     const all = JSON.stringify(await t.db.prisma.auditEvent.findMany({ where: { appId: t.appId } }));
@@ -112,9 +117,96 @@ describe('audit events: one per change', () => {
 
   it('a failed change records nothing', async () => {
     const before = await t.db.prisma.auditEvent.count();
-    expect((await t.call('PUT', '/users/a-3', { email: 'not-an-email' })).status).toBe(422);
-    expect((await t.call('DELETE', '/keys/00000000-0000-7000-8000-000000000000')).status).toBe(404);
+    const n = await json<Notification>(await t.call('POST', '/notifications', { user_id: 'a-3', message: 'x', channels: ['in_app'] }));
+    await finishDelivery(t.db.pool, n.deliveries[0]!.id, { status: 'delivered', provider: 'inbox' });
+    const refused: [string, string, unknown, number][] = [
+      ['PUT', '/users/a-3', { email: 'not-an-email' }, 422],
+      ['POST', '/templates', { key: 'broken', locales: { en: { sms: { text: 'Hi {% if x %}' } } } }, 422],
+      ['PUT', '/categories/capped', { required: true, frequency_cap: { count: 3, period: '1d' } }, 422],
+      ['DELETE', '/keys/00000000-0000-7000-8000-000000000000', undefined, 404],
+      ['PUT', '/templates/nope', { locales: { en: { sms: { text: 'Hi' } } } }, 404],
+      ['POST', '/templates/nope/pause', undefined, 404],
+      ['POST', '/categories/nope/resume', undefined, 404],
+      ['DELETE', '/webhooks/00000000-0000-7000-8000-000000000000', undefined, 404],
+      ['POST', `/notifications/${n.id}/cancel`, undefined, 409],
+      ['POST', `/deliveries/${n.deliveries[0]!.id}/retry`, undefined, 409],
+      ['POST', '/batches/00000000-0000-7000-8000-000000000000/cancel', undefined, 404],
+    ];
+    for (const [method, path, body, status] of refused) expect((await t.call(method, path, body)).status, `${method} ${path}`).toBe(status);
+    const admin = { authorization: adminHeader };
+    expect((await t.call('POST', '/admin/channels/fax/pause', undefined, admin)).status).toBe(404);
     expect(await t.db.prisma.auditEvent.count()).toBe(before);
+  });
+
+  it('records a frequency cap set on a category', async () => {
+    const res = await t.call('PUT', '/categories/digest', { frequency_cap: { count: 3, period: '1d' } });
+    expect((await eventOf(res)).summary).toEqual({ required: false, frequency_cap: { count: 3, period: '1d' } });
+  });
+});
+
+describe('audit events: pauses, resumes and cancels', () => {
+  it('records template, category and app pauses and resumes, listed with filters', async () => {
+    await t.call('POST', '/templates', { key: 'paused-one', locales: { en: { sms: { text: 'Hi' } } } });
+    const start = new Date().toISOString();
+    const steps: [string, Partial<AuditEvent>][] = [
+      ['/templates/paused-one/pause', { action: 'template.paused', target_type: 'template', target_id: 'paused-one' }],
+      ['/templates/paused-one/resume', { action: 'template.resumed', target_type: 'template', target_id: 'paused-one' }],
+      ['/categories/marketing/pause', { action: 'category.paused', target_type: 'category', target_id: 'marketing' }],
+      ['/categories/marketing/resume', { action: 'category.resumed', target_type: 'category', target_id: 'marketing' }],
+      ['/app/pause', { action: 'app.paused', target_type: 'app', target_id: t.appId }],
+      ['/app/resume', { action: 'app.resumed', target_type: 'app', target_id: t.appId }],
+    ];
+    for (const [path, expected] of steps) {
+      const res = await t.call('POST', path);
+      expect(res.status, path).toBe(200);
+      expect(await eventOf(res)).toMatchObject({ actor_type: 'key', actor_id: keyId, request_id: res.headers.get('x-request-id'), ...expected });
+    }
+    const paused = await json<AuditEventPage>(await t.call('GET', `/audit-events?action=template.paused&from=${start}`));
+    expect(paused.data.map((e) => e.target_id)).toEqual(['paused-one']);
+    const byTarget = await json<AuditEventPage>(await t.call('GET', `/audit-events?target_type=category&target_id=marketing&from=${start}`));
+    expect(byTarget.data.map((e) => e.action)).toEqual(['category.resumed', 'category.paused']);
+    expect((await t.call('GET', '/audit-events?action=template.deleted')).status).toBe(422);
+  });
+
+  it('records a batch cancel with how it stopped, and no second event for a cancel that stops nothing', async () => {
+    const recipients = Array.from({ length: 3 }, (_, i) => ({ user_id: `b-${i}` }));
+    const batch = await json<{ id: string }>(await t.call('POST', '/notifications/bulk', { message: SECRET_TEXT, channels: ['in_app'], recipients }));
+    const res = await t.call('POST', `/batches/${batch.id}/cancel`);
+    expect(res.status).toBe(200);
+    expect(await eventOf(res)).toMatchObject({
+      actor_type: 'key',
+      actor_id: keyId,
+      action: 'batch.cancelled',
+      target_type: 'batch',
+      target_id: batch.id,
+      summary: { fanout_stopped: false },
+    });
+    expect((await t.call('POST', `/batches/${batch.id}/cancel`)).status).toBe(409);
+    const listed = await json<AuditEventPage>(await t.call('GET', `/audit-events?action=batch.cancelled&target_id=${batch.id}`));
+    expect(listed.data).toHaveLength(1);
+  });
+
+  it("records a channel pause by the admin in the operators' log, which no app's log shows", async () => {
+    const admin = { authorization: adminHeader };
+    const start = new Date().toISOString();
+    const paused = await t.call('POST', '/admin/channels/sms/pause', undefined, admin);
+    expect(paused.status).toBe(200);
+    const resumed = await t.call('POST', '/dashboard/api/channels/sms/resume', undefined, { ...admin, 'sec-fetch-site': 'same-origin' });
+    expect(resumed.status).toBe(200);
+    expect(await t.queues.sms.isPaused()).toBe(false);
+
+    const ops = await json<AuditEventPage>(await t.call('GET', `/admin/audit-events?target_type=channel&from=${start}`, undefined, admin));
+    expect(ops.data).toMatchObject([
+      { actor_type: 'admin', actor_id: 'admin', action: 'channel.resumed', target_type: 'channel', target_id: 'sms', request_id: resumed.headers.get('x-request-id') },
+      { actor_type: 'admin', actor_id: 'admin', action: 'channel.paused', target_type: 'channel', target_id: 'sms', request_id: paused.headers.get('x-request-id') },
+    ]);
+    const filtered = await json<AuditEventPage>(await t.call('GET', `/admin/audit-events?action=channel.paused&from=${start}&limit=1`, undefined, admin));
+    expect(filtered.data.map((e) => e.action)).toEqual(['channel.paused']);
+    // No app's key reads them, and the operators' log holds no app's events.
+    expect((await json<AuditEventPage>(await t.call('GET', '/audit-events?target_type=channel'))).data).toEqual([]);
+    expect((await json<AuditEventPage>(await t.call('GET', '/admin/audit-events?target_type=template', undefined, admin))).data).toEqual([]);
+    expect((await t.call('GET', '/admin/audit-events')).status).toBe(401);
+    expect((await t.call('GET', '/admin/audit-events?from=yesterday', undefined, admin)).status).toBe(422);
   });
 });
 
@@ -151,7 +243,11 @@ describe('GET /audit-events', () => {
 
   it('has no route that updates or deletes an event', async () => {
     const [event] = (await json<AuditEventPage>(await t.call('GET', '/audit-events?limit=1'))).data;
-    for (const method of ['PUT', 'PATCH', 'DELETE']) expect((await t.call(method, `/audit-events/${event!.id}`, method === 'DELETE' ? undefined : {})).status).toBe(404);
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+      expect((await t.call(method, `/audit-events/${event!.id}`, method === 'DELETE' ? undefined : {})).status).toBe(404);
+      expect((await t.call(method, `/admin/audit-events/${event!.id}`, method === 'DELETE' ? undefined : {}, { authorization: adminHeader })).status).toBe(404);
+    }
+    expect((await t.call('DELETE', '/audit-events')).status).toBe(404);
   });
 
   it("another app sees none of this app's events, and its own changes only", async () => {

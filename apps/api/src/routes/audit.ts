@@ -15,7 +15,8 @@ export function auditRoutes(deps: { db: Db }) {
       operationId: 'listAuditEvents',
       tags: ['audit'],
       summary: 'Changes made through the API, newest first',
-      description: 'Who (API key id, or `admin` for the dashboard) changed what, when, in which request. Filters combine; `from` is inclusive, `to` exclusive.',
+      description:
+        "Who (an API key's id; the admin user name for the dashboard; the OS user for the keys CLI) changed what, when, in which request. Each event commits in the same transaction as its change: a change that failed or rolled back has none. Operators' changes that are no app's (a channel queue paused) are listed by GET /admin/audit-events instead. Filters combine; `from` is inclusive, `to` exclusive.",
       request: { query: AuditEventQuery },
       responses: pageResponses(AuditEventPage),
     }),

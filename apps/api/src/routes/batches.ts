@@ -2,6 +2,7 @@ import { cancelBatch, getBatch, type NotificationDeps } from '@notify/core/notif
 import { Batch, BatchCancel } from '@notify/core/schemas';
 import { newRouter } from '../router.js';
 import { errorResponses, IdParams, jsonResponse, tenantRoute } from '../openapi.js';
+import { keyActor } from '../audit-actor.js';
 
 /** Progress of a bulk send or a topic fan-out, and stopping one. */
 export function batchRoutes(deps: NotificationDeps) {
@@ -30,7 +31,7 @@ export function batchRoutes(deps: NotificationDeps) {
       request: { params: IdParams },
       responses: { 200: jsonResponse('What was stopped, and the batch after it', BatchCancel), ...errorResponses(404, 409) },
     }),
-    async (c) => c.json(await cancelBatch(deps, c.get('appId'), c.req.valid('param').id), 200),
+    async (c) => c.json(await cancelBatch(deps, c.get('appId'), c.req.valid('param').id, keyActor(c)), 200),
   );
   return app;
 }

@@ -3,8 +3,7 @@ import { listCategories, putCategory } from '@notify/core/content';
 import { Category, CategoryKey, CategoryList, PutCategoryBody } from '@notify/core/schemas';
 import { newRouter } from '../router.js';
 import { jsonBody, jsonResponse, pathParams, tenantRoute } from '../openapi.js';
-import { byKey } from '../audit-actor.js';
-import { recordAudit } from '@notify/core/access';
+import { keyActor } from '../audit-actor.js';
 
 /** Notification categories: preferences apply per category, and a required one cannot be opted out of. */
 export function categoryRoutes(deps: { db: Db }) {
@@ -36,11 +35,7 @@ export function categoryRoutes(deps: { db: Db }) {
       },
       responses: { 200: jsonResponse('The category', Category) },
     }),
-    async (c) => {
-      const category = await putCategory(deps.db, c.get('appId'), c.req.valid('param').key, c.req.valid('json'));
-      await recordAudit(deps.db.pool, byKey(c, 'category.updated', 'category', c.req.valid('param').key, { ...c.req.valid('json') }));
-      return c.json(category, 200);
-    },
+    async (c) => c.json(await putCategory(deps.db, c.get('appId'), c.req.valid('param').key, c.req.valid('json'), keyActor(c)), 200),
   );
 
   return app;

@@ -4,8 +4,7 @@ import { DeliveryDetail, DeliveryListQuery, DeliveryPage, ReplayFilter, ReplayRe
 import { newRouter } from '../router.js';
 import { requireRedis } from '../middleware/require-redis.js';
 import { errorResponses, IdParams, jsonBody, jsonResponse, pageResponses, tenantRoute } from '../openapi.js';
-import { byKey } from '../audit-actor.js';
-import { recordAudit } from '@notify/core/access';
+import { keyActor } from '../audit-actor.js';
 
 /** Deliveries across notifications: the dead-letter list and its replay. */
 export function deliveryRoutes(deps: ReplayDeps & { redis: Redis }) {
@@ -37,11 +36,7 @@ export function deliveryRoutes(deps: ReplayDeps & { redis: Redis }) {
       request: { body: jsonBody(ReplayFilter) },
       responses: { 200: jsonResponse('What was replayed', ReplayResult) },
     }),
-    async (c) => {
-      const result = await replayFailed(deps, c.get('appId'), c.req.valid('json'), c.get('requestId'));
-      for (const id of result.delivery_ids) await recordAudit(deps.db.pool, byKey(c, 'delivery.replayed', 'delivery', id, { filter: c.req.valid('json') }));
-      return c.json(result, 200);
-    },
+    async (c) => c.json(await replayFailed(deps, c.get('appId'), c.req.valid('json'), c.get('requestId'), keyActor(c)), 200),
   );
 
   app.openapi(
@@ -67,11 +62,7 @@ export function deliveryRoutes(deps: ReplayDeps & { redis: Redis }) {
       request: { params: IdParams },
       responses: { 200: jsonResponse('The delivery, queued again', DeliveryDetail), ...errorResponses(404, 409) },
     }),
-    async (c) => {
-      const delivery = await replayDelivery(deps, c.get('appId'), c.req.valid('param').id, c.get('requestId'));
-      await recordAudit(deps.db.pool, byKey(c, 'delivery.replayed', 'delivery', delivery.id));
-      return c.json(delivery, 200);
-    },
+    async (c) => c.json(await replayDelivery(deps, c.get('appId'), c.req.valid('param').id, c.get('requestId'), keyActor(c)), 200),
   );
 
   return app;

@@ -128,6 +128,36 @@ describe('confirmation threshold', () => {
     expect((await t.call('POST', '/notifications/bulk', { ...two, confirm_recipients: 3 })).status).toBe(422);
     expect((await t.call('POST', '/notifications/bulk', two)).status).toBe(202);
   });
+
+  it('answers a retry of a confirmed, keyed topic send with its first response, though the audience changed in between', async () => {
+    await t.call('POST', '/topics/grows/subscribers', { user_ids: ['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6'] });
+    const send = { topic: 'grows', ...SEND, confirm_recipients: 6 };
+    const headers = { 'Idempotency-Key': 'grows-launch' };
+    const first = await t.call('POST', '/notifications', send, headers);
+    expect(first.status).toBe(202);
+    const batch = await json<Batch>(first);
+
+    // A seventh subscriber: the confirmation no longer matches the audience, but the retry is of a send already made.
+    await t.call('POST', '/topics/grows/subscribers', { user_ids: ['g-7'] });
+    const retry = await t.call('POST', '/notifications', send, headers);
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get('Idempotency-Replay')).toBe('true');
+    expect((await json<Batch>(retry)).id).toBe(batch.id);
+    // A new send (no key) with the old confirmation is refused, naming the new count.
+    const fresh = await t.call('POST', '/notifications', send);
+    expect(fresh.status).toBe(422);
+    expect((await json<ErrorJson>(fresh)).error.message).toContain('reaches 7 recipients');
+  });
+
+  it('answers a retry of a confirmed, keyed bulk send with its first batch', async () => {
+    const six = { ...SEND, recipients: ['r-1', 'r-2', 'r-3', 'r-4', 'r-5', 'r-6'].map((user_id) => ({ user_id })), confirm_recipients: 6 };
+    const headers = { 'Idempotency-Key': 'six-bulk' };
+    const first = await json<Batch>(await t.call('POST', '/notifications/bulk', six, headers));
+    const retry = await t.call('POST', '/notifications/bulk', six, headers);
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get('Idempotency-Replay')).toBe('true');
+    expect((await json<Batch>(retry)).id).toBe(first.id);
+  });
 });
 
 describe('POST /batches/{id}/cancel', () => {

@@ -1,27 +1,9 @@
 import { createRoute } from '@hono/zod-openapi';
-import { AppError, assertRedisFit, type Db, type Redis } from '@notify/core/platform';
+import { dependencyFailures } from '@notify/core/observability';
+import { AppError, type Db, type Redis } from '@notify/core/platform';
 import { z } from 'zod';
 import { newRouter } from '../router.js';
 import { errorResponses, EVERY_REQUEST, jsonResponse } from '../openapi.js';
-
-const CHECK_TIMEOUT_MS = 1000;
-
-async function check(fn: () => Promise<unknown>): Promise<string | null> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      fn(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
-      }),
-    ]);
-    return null;
-  } catch (err) {
-    return (err as Error).message || 'failed';
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const Health = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
 const Ready = z.object({ status: z.literal('ready'), checks: z.object({ postgres: z.literal('ok'), redis: z.literal('ok') }) }).meta({ id: 'Ready' });
@@ -53,10 +35,9 @@ export function healthRoutes(deps: { db: Db; redis: Redis }) {
       responses: { 200: jsonResponse('Ready', Ready), ...errorResponses(...EVERY_REQUEST, 503) },
     }),
     async (c) => {
-      const [postgres, redis] = await Promise.all([check(() => deps.db.pool.query('SELECT 1')), check(() => assertRedisFit(deps.redis))]);
-      if (postgres === null && redis === null) return c.json({ status: 'ready' as const, checks: { postgres: 'ok' as const, redis: 'ok' as const } }, 200);
-      const details = [...(postgres ? [{ path: 'postgres', message: postgres }] : []), ...(redis ? [{ path: 'redis', message: redis }] : [])];
-      throw new AppError('unavailable', 'Not ready', details);
+      const failures = await dependencyFailures({ pool: deps.db.pool, redis: deps.redis });
+      if (failures.length === 0) return c.json({ status: 'ready' as const, checks: { postgres: 'ok' as const, redis: 'ok' as const } }, 200);
+      throw new AppError('unavailable', 'Not ready', failures);
     },
   );
   return app;

@@ -1,11 +1,11 @@
 import type { Db, Redis } from '@notify/core/platform';
-import { createKey, listKeys, recordAudit, revokeKey } from '@notify/core/access';
+import { createKey, listKeys, revokeKey } from '@notify/core/access';
 import { Timestamp } from '@notify/core/schemas';
 import { z } from 'zod';
 import { newRouter } from '../router.js';
 import type { KeyCache } from '../middleware/api-key-auth.js';
 import { errorResponses, IdParams, json, jsonResponse, listOf, tenantRoute } from '../openapi.js';
-import { byKey } from '../audit-actor.js';
+import { keyActor } from '../audit-actor.js';
 
 const KeyInfo = z.object({ id: z.uuid(), name: z.string().nullable(), prefix: z.string(), created_at: Timestamp, revoked_at: Timestamp.nullable() }).meta({ id: 'ApiKey' });
 const NewKey = z
@@ -39,8 +39,7 @@ export function keyRoutes(deps: { db: Db; redis: Redis; keys: KeyCache }) {
       responses: { 201: jsonResponse('The key, shown once', NewKey) },
     }),
     async (c) => {
-      const { app_id: _app, ...created } = await createKey(deps.db, c.get('appId'), c.req.valid('json').name ?? null, deps.redis);
-      await recordAudit(deps.db.pool, byKey(c, 'key.created', 'key', created.id, { name: created.name, prefix: created.prefix }));
+      const { app_id: _app, ...created } = await createKey(deps.db, c.get('appId'), c.req.valid('json').name ?? null, deps.redis, keyActor(c));
       return c.json(created, 201);
     },
   );
@@ -56,9 +55,8 @@ export function keyRoutes(deps: { db: Db; redis: Redis; keys: KeyCache }) {
       responses: { 204: { description: 'Revoked' }, ...errorResponses(404, 409) },
     }),
     async (c) => {
-      const hash = await revokeKey(deps.db, deps.redis, c.req.valid('param').id, c.get('appId'));
+      const hash = await revokeKey(deps.db, deps.redis, c.req.valid('param').id, c.get('appId'), keyActor(c));
       deps.keys.forget(hash);
-      await recordAudit(deps.db.pool, byKey(c, 'key.revoked', 'key', c.req.valid('param').id));
       return c.body(null, 204);
     },
   );

@@ -6,8 +6,8 @@ import {
   createBulk,
   createTopicNotification,
   DEFAULT_CONFIRM_THRESHOLD,
-  guardBulkSend,
-  guardTopicSend,
+  dryRunBulk,
+  dryRunTopic,
   requestHash,
   toOneUser,
   type NotificationDeps,
@@ -18,8 +18,7 @@ import { z } from 'zod';
 import { newRouter } from '../router.js';
 import { requireRedis } from '../middleware/require-redis.js';
 import { errorResponses, IdParams, json, jsonBody, jsonResponse, tenantRoute } from '../openapi.js';
-import { byKey } from '../audit-actor.js';
-import { recordAudit } from '@notify/core/access';
+import { keyActor } from '../audit-actor.js';
 
 const CreateHeaders = z.object({
   'idempotency-key': IdempotencyKey.optional().meta({
@@ -75,9 +74,9 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
       const key = idempotency(keyOf(c.req.valid('header')['idempotency-key'], bodyKey), body);
       if (body.topic !== undefined) {
         const { topic, dry_run, confirm_recipients, ...input } = body;
-        const dryRun = await guardTopicSend({ ...deps, requestId: c.get('requestId') }, c.get('appId'), topic, input, { dry_run, confirm_recipients }, threshold);
-        if (dryRun) return c.json(dryRun, 200);
-        const result = await createTopicNotification({ ...deps, requestId: c.get('requestId') }, c.get('appId'), topic, input, key);
+        // A dry run writes nothing, so it neither claims nor replays the key.
+        if (dry_run) return c.json(await dryRunTopic({ ...deps, requestId: c.get('requestId') }, c.get('appId'), topic, input), 200);
+        const result = await createTopicNotification({ ...deps, requestId: c.get('requestId') }, c.get('appId'), topic, input, key, { confirm_recipients, threshold });
         if (result.replayed) c.header('Idempotency-Replay', 'true');
         return c.json(result.response, 202);
       }
@@ -105,9 +104,9 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
     }),
     async (c) => {
       const { dry_run, confirm_recipients, ...body } = c.req.valid('json');
-      const dryRun = await guardBulkSend({ ...deps, requestId: c.get('requestId') }, c.get('appId'), body, { dry_run, confirm_recipients }, threshold);
-      if (dryRun) return c.json(dryRun, 200);
-      const result = await createBulk({ ...deps, requestId: c.get('requestId') }, c.get('appId'), body, idempotency(c.req.valid('header')['idempotency-key'], body));
+      if (dry_run) return c.json(await dryRunBulk({ ...deps, requestId: c.get('requestId') }, c.get('appId'), body), 200);
+      const key = idempotency(c.req.valid('header')['idempotency-key'], body);
+      const result = await createBulk({ ...deps, requestId: c.get('requestId') }, c.get('appId'), body, key, { confirm_recipients, threshold });
       if (result.replayed) c.header('Idempotency-Replay', 'true');
       return c.json(result.response, 202);
     },
@@ -138,8 +137,7 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
       responses: { 200: jsonResponse('The notification after cancelling', Notification), ...errorResponses(404, 409) },
     }),
     async (c) => {
-      const notification = await cancelNotification(deps, c.get('appId'), notificationId(c.req.valid('param').id));
-      await recordAudit(deps.db.pool, byKey(c, 'notification.cancelled', 'notification', notification.id, { status: notification.status }));
+      const notification = await cancelNotification(deps, c.get('appId'), notificationId(c.req.valid('param').id), keyActor(c));
       return c.json(notification, 200);
     },
   );

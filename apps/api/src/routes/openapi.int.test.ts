@@ -25,7 +25,8 @@ interface OpenApiDoc {
 
 /** Pages for people, not part of the contract: Bull Board, the dashboard, the docs themselves. */
 const NOT_API = /^\/(docs|openapi\.json|admin|dashboard)(\/|$)/;
-const OPERATIONS = ['/health', '/ready', '/metrics'];
+/** Not behind an API key: operations, and what a provider's signature or a link's own token authorises. */
+const OPERATIONS = ['/health', '/ready', '/metrics', '/providers/twilio/status', '/unsubscribe/{token}'];
 
 describe('OpenAPI', () => {
   it('serves an OpenAPI 3.1 document without a key', async () => {

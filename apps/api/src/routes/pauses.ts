@@ -3,6 +3,7 @@ import { listPauses, setPaused } from '@notify/core/content';
 import { CategoryKey, Pause, PauseList, TemplateKey } from '@notify/core/schemas';
 import { newRouter } from '../router.js';
 import { errorResponses, jsonResponse, pathParams, tenantRoute } from '../openapi.js';
+import { keyActor } from '../audit-actor.js';
 
 const HOLDS = 'Its deliveries are held, neither sent nor lost, and all go out within seconds of the resume.';
 
@@ -24,7 +25,7 @@ export function keyedPauseRoutes(deps: { db: Db }, kind: 'template' | 'category'
         request: { params: pathParams({ key: Key }) },
         responses: { 200: jsonResponse(`The ${kind}'s pause state`, Pause), ...errorResponses(404) },
       }),
-      async (c) => c.json(await setPaused(deps.db, c.get('appId'), kind, c.req.valid('param').key, paused), 200),
+      async (c) => c.json(await setPaused(deps.db, c.get('appId'), kind, c.req.valid('param').key, paused, keyActor(c)), 200),
     );
   }
   return app;
@@ -45,7 +46,7 @@ export function appPauseRoutes(deps: { db: Db }) {
         description: `${HOLDS} Template and category pauses are kept apart: resuming the app does not resume them. Idempotent.`,
         responses: { 200: jsonResponse("The app's pause state", Pause) },
       }),
-      async (c) => c.json(await setPaused(deps.db, c.get('appId'), 'app', null, paused), 200),
+      async (c) => c.json(await setPaused(deps.db, c.get('appId'), 'app', null, paused, keyActor(c)), 200),
     );
   }
   app.openapi(

@@ -4,8 +4,7 @@ import { CreateTemplateBody, PageQuery, Preview, PreviewBody, Template, Template
 import { z } from 'zod';
 import { newRouter } from '../router.js';
 import { errorResponses, jsonBody, jsonResponse, pageResponses, pathParams, tenantRoute } from '../openapi.js';
-import { byKey } from '../audit-actor.js';
-import { fieldsOf, recordAudit } from '@notify/core/access';
+import { keyActor } from '../audit-actor.js';
 
 const KeyParams = pathParams({ key: TemplateKey });
 const VersionQuery = z.object({ version: z.coerce.number().int().min(1).optional().meta({ description: 'A past version; default the latest' }) });
@@ -27,8 +26,7 @@ export function templateRoutes(deps: { db: Db }) {
     }),
     async (c) => {
       const { key, ...body } = c.req.valid('json');
-      const template = await createTemplate(db, c.get('appId'), key, TemplateBody.parse(body));
-      await recordAudit(db.pool, byKey(c, 'template.created', 'template', key, { version: template.version, fields: fieldsOf(body) }));
+      const template = await createTemplate(db, c.get('appId'), key, TemplateBody.parse(body), keyActor(c));
       return c.json(template, 201);
     },
   );
@@ -72,8 +70,7 @@ export function templateRoutes(deps: { db: Db }) {
       responses: { 200: jsonResponse('The new version', Template), ...errorResponses(404) },
     }),
     async (c) => {
-      const template = await updateTemplate(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json'));
-      await recordAudit(db.pool, byKey(c, 'template.updated', 'template', template.key, { version: template.version, fields: fieldsOf(c.req.valid('json')) }));
+      const template = await updateTemplate(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json'), keyActor(c));
       return c.json(template, 200);
     },
   );

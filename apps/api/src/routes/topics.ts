@@ -2,12 +2,13 @@ import type { Db } from '@notify/core/platform';
 import { getTopic, listSubscribers, subscribe, unsubscribe } from '@notify/core/audience';
 import { PageQuery, SubscriberPage, Topic, TopicKey, TopicUsers } from '@notify/core/schemas';
 import { z } from 'zod';
+import { keyActor } from '../audit-actor.js';
 import { newRouter } from '../router.js';
 import { errorResponses, jsonBody, jsonResponse, pageResponses, pathParams, tenantRoute } from '../openapi.js';
-import { byKey } from '../audit-actor.js';
-import { recordAudit } from '@notify/core/access';
 
 const KeyParams = pathParams({ key: TopicKey });
+/** The body of a subscribe or an unsubscribe: the users it names. */
+const UsersRequest = { params: KeyParams, body: jsonBody(TopicUsers) };
 
 /** Topics: named groups of users; a notification to a topic fans out to each subscriber. */
 export function topicRoutes(deps: { db: Db }) {
@@ -34,31 +35,10 @@ export function topicRoutes(deps: { db: Db }) {
       operationId: 'subscribeToTopic',
       tags: ['topics'],
       summary: 'Subscribe users (up to 1,000 a call); creates the topic on first use',
-      request: { params: KeyParams, body: jsonBody(TopicUsers) },
+      request: UsersRequest,
       responses: { 200: jsonResponse('The topic', Topic.extend({ added: z.number().int() })) },
     }),
-    async (c) => {
-      const topic = await subscribe(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json').user_ids);
-      await recordAudit(db.pool, byKey(c, 'topic.subscribed', 'topic', c.req.valid('param').key, { added: topic.added }));
-      return c.json(topic, 200);
-    },
-  );
-
-  app.openapi(
-    tenantRoute({
-      method: 'delete',
-      path: '/{key}/subscribers',
-      operationId: 'unsubscribeFromTopic',
-      tags: ['topics'],
-      summary: 'Unsubscribe users (up to 1,000 a call)',
-      request: { params: KeyParams, body: jsonBody(TopicUsers) },
-      responses: { 200: jsonResponse('The topic', Topic.extend({ removed: z.number().int() })), ...errorResponses(404) },
-    }),
-    async (c) => {
-      const topic = await unsubscribe(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json').user_ids);
-      await recordAudit(db.pool, byKey(c, 'topic.unsubscribed', 'topic', c.req.valid('param').key, { removed: topic.removed }));
-      return c.json(topic, 200);
-    },
+    async (c) => c.json(await subscribe(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json').user_ids, keyActor(c)), 200),
   );
 
   app.openapi(
@@ -72,6 +52,19 @@ export function topicRoutes(deps: { db: Db }) {
       responses: { ...pageResponses(SubscriberPage), ...errorResponses(404) },
     }),
     async (c) => c.json(await listSubscribers(db, c.get('appId'), c.req.valid('param').key, c.req.valid('query')), 200),
+  );
+
+  app.openapi(
+    tenantRoute({
+      method: 'delete',
+      path: '/{key}/subscribers',
+      operationId: 'unsubscribeFromTopic',
+      tags: ['topics'],
+      summary: 'Unsubscribe users (up to 1,000 a call)',
+      request: UsersRequest,
+      responses: { 200: jsonResponse('The topic', Topic.extend({ removed: z.number().int() })), ...errorResponses(404) },
+    }),
+    async (c) => c.json(await unsubscribe(db, c.get('appId'), c.req.valid('param').key, c.req.valid('json').user_ids, keyActor(c)), 200),
   );
 
   return app;

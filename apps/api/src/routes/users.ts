@@ -5,9 +5,8 @@ import { NotificationListQuery, NotificationPage, Preferences, PutPreferencesBod
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import { newRouter } from '../router.js';
-import { errorResponses, jsonBody, jsonResponse, pageResponses, tenantRoute } from '../openapi.js';
-import { byKey } from '../audit-actor.js';
-import { fieldsOf, recordAudit } from '@notify/core/access';
+import { errorResponses, jsonBody, jsonResponse, KEY_OR_USER_TOKEN, pageResponses, tenantRoute } from '../openapi.js';
+import { keyActor } from '../audit-actor.js';
 
 const Erased = z
   .object({
@@ -36,9 +35,7 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       responses: { 200: jsonResponse('Updated', User), 201: jsonResponse('Created', User) },
     }),
     async (c) => {
-      const { user, created } = await putUser(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('json'), deps.webhooks);
-      // Field names only: the values are contacts.
-      await recordAudit(db.pool, byKey(c, 'user.updated', 'user', user.user_id, { created, fields: fieldsOf(c.req.valid('json')) }));
+      const { user, created } = await putUser(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('json'), deps.webhooks, keyActor(c));
       return created ? c.json(user, 201) : c.json(user, 200);
     },
   );
@@ -68,12 +65,7 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       request: { params: UserParams },
       responses: { 200: jsonResponse('What was erased', Erased) },
     }),
-    async (c) => {
-      const erased = await eraseUser(deps, c.get('appId'), c.req.valid('param').user_id);
-      const { user_id: _user, ...counts } = erased;
-      await recordAudit(db.pool, byKey(c, 'user.erased', 'user', erased.user_id, counts));
-      return c.json(erased, 200);
-    },
+    async (c) => c.json(await eraseUser(deps, c.get('appId'), c.req.valid('param').user_id, keyActor(c)), 200),
   );
 
   app.openapi(
@@ -110,17 +102,13 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       path: '/{user_id}/preferences',
       operationId: 'setPreferences',
       tags: ['preferences'],
+      security: KEY_OR_USER_TOKEN,
       summary: 'Opt a user in or out of channels',
       description: 'Channels not mentioned keep their setting. Answers the effective settings.',
       request: { params: UserParams, body: jsonBody(PutPreferencesBody) },
       responses: { 200: jsonResponse('Effective settings', Preferences) },
     }),
-    async (c) => {
-      const preferences = await setPreferences(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('json'));
-      // Switches and category names: settings, not personal data.
-      await recordAudit(db.pool, byKey(c, 'preferences.updated', 'user', preferences.user_id, { ...c.req.valid('json') }));
-      return c.json(preferences, 200);
-    },
+    async (c) => c.json(await setPreferences(db, c.get('appId'), c.req.valid('param').user_id, c.req.valid('json'), keyActor(c)), 200),
   );
 
   app.openapi(
@@ -129,6 +117,7 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       path: '/{user_id}/preferences',
       operationId: 'getPreferences',
       tags: ['preferences'],
+      security: KEY_OR_USER_TOKEN,
       summary: "A user's effective channel settings (default: enabled)",
       request: { params: UserParams },
       responses: { 200: jsonResponse('Effective settings', Preferences) },

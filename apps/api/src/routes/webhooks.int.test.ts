@@ -20,7 +20,7 @@ describe('status webhooks API', () => {
     const res = await t.call('POST', '/webhooks', { url: 'https://hooks.test/status' });
     expect(res.status).toBe(201);
     const hook = await json<Hook>(res);
-    expect(hook).toMatchObject({ url: 'https://hooks.test/status', events: ['delivery.delivered', 'delivery.failed', 'notification.completed'] });
+    expect(hook).toMatchObject({ url: 'https://hooks.test/status', events: ['delivery.delivered', 'delivery.failed', 'notification.completed', 'delivery.provider_status'] });
     expect(hook.secret).toMatch(/^whsec_/);
     const only = await json<Hook>(await t.call('POST', '/webhooks', { url: 'https://hooks.test/failures', events: ['delivery.failed'] }));
     expect(only.events).toEqual(['delivery.failed']);

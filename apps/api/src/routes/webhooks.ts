@@ -4,8 +4,7 @@ import type { WebhookPolicy } from '@notify/core/audience';
 import { CreateStatusWebhook, StatusEventPage, StatusEventQuery, StatusWebhook } from '@notify/core/schemas';
 import { newRouter } from '../router.js';
 import { errorResponses, IdParams, jsonBody, jsonResponse, listOf, pageResponses, tenantRoute } from '../openapi.js';
-import { byKey } from '../audit-actor.js';
-import { recordAudit } from '@notify/core/access';
+import { keyActor } from '../audit-actor.js';
 
 /** Status webhooks: the app's own endpoints for delivery and notification events. */
 export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
@@ -23,12 +22,7 @@ export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
       request: { body: jsonBody(CreateStatusWebhook) },
       responses: { 201: jsonResponse('The endpoint, with its secret', StatusWebhook) },
     }),
-    async (c) => {
-      const webhook = await createStatusWebhook(db, c.get('appId'), c.req.valid('json'), deps.webhooks);
-      // The URL stays out of the log: it can carry tokens or name a person.
-      await recordAudit(db.pool, byKey(c, 'webhook.created', 'webhook', webhook.id, { events: webhook.events }));
-      return c.json(webhook, 201);
-    },
+    async (c) => c.json(await createStatusWebhook(db, c.get('appId'), c.req.valid('json'), deps.webhooks, keyActor(c)), 201),
   );
 
   app.openapi(
@@ -67,8 +61,7 @@ export function webhookRoutes(deps: { db: Db; webhooks: WebhookPolicy }) {
       responses: { 204: { description: 'Removed' }, ...errorResponses(404) },
     }),
     async (c) => {
-      await deleteStatusWebhook(db, c.get('appId'), c.req.valid('param').id);
-      await recordAudit(db.pool, byKey(c, 'webhook.deleted', 'webhook', c.req.valid('param').id));
+      await deleteStatusWebhook(db, c.get('appId'), c.req.valid('param').id, keyActor(c));
       return c.body(null, 204);
     },
   );

@@ -1,5 +1,6 @@
 import { createEventsQueue, createFanoutQueue, createRedis, redisTarget, webhookAllowedHosts } from '@notify/core/platform';
 import { createKey } from '@notify/core/access';
+import { twilioStatusCallbackUrl } from '@notify/core/receipts';
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
 import { createApp, type AppDeps } from '../app.js';
 import { InboxHub } from '../inbox-hub.js';
@@ -47,6 +48,8 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     hub: new InboxHub(createRedis(redisTarget(t.env), 'subscriber'), t.log, { perApp: t.env.INBOX_STREAMS_PER_APP, perUser: t.env.INBOX_STREAMS_PER_USER }),
     keys: new KeyCache(t.db, createRedis(redisTarget(t.env), 'subscriber'), t.log),
     queuePrefix: t.env.QUEUE_PREFIX,
+    twilioReceipts: { authToken: t.env.TWILIO_AUTH_TOKEN, callbackUrl: twilioStatusCallbackUrl(t.env) },
+    unsubscribeSecret: t.env.UNSUBSCRIBE_SECRET,
     security: { admin: ADMIN, rateLimitPerSecond: t.env.RATE_LIMIT_PER_SECOND, maxBodyBytes: t.env.MAX_BODY_BYTES },
   };
   const app = createApp(deps);

@@ -1,7 +1,8 @@
 import { type DeliveryJob, type Logger, type Pool, PRIORITY } from '@notify/core/platform';
 import { disableWebhook, holdForQuietHours, markRetrying, removeDevices, type AttemptRecord, type ClaimedDelivery } from '@notify/core/deliveries';
 import { quietHold } from '@notify/core/audience';
-import type { ChainOutcome, Envelope, ProviderChain, ProviderError } from '@notify/core/channels';
+import { recordSuppressions, refusedAddress } from '@notify/core/suppressions';
+import type { ChainOutcome, Envelope, ProviderChain, ProviderError, SendContext } from '@notify/core/channels';
 import type { Telemetry } from '@notify/core/observability';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { withDbRetry } from '../db-retry.js';
@@ -83,7 +84,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
 
   const started = performance.now();
   const ctx = { deliveryId, notificationId: claimed.notificationId, attempt: claimed.attempts, log };
-  const outcomes = await Promise.all(envelopes.map((e) => deps.chain.send(e, ctx)));
+  const outcomes = await Promise.all(envelopes.map((e) => timedSend(e, ctx, deps)));
   await forgetGoneAddresses(envelopes, outcomes, claimed, deps);
 
   const sent = outcomes.filter((o): o is Extract<ChainOutcome, { ok: true }> => o.ok);
@@ -139,17 +140,40 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   throw err;
 }
 
-/** Push devices reported gone are removed; a webhook endpoint that answered 410 is disabled. */
+/** One message through the chain, its provider's answer time counted (none when every breaker was open: no call). */
+async function timedSend(envelope: Envelope, ctx: SendContext, deps: DeliverDeps): Promise<ChainOutcome> {
+  const started = performance.now();
+  const o = await deps.chain.send(envelope, ctx);
+  if (!o.ok && o.error.notAttempted) return o;
+  const outcome = o.ok ? 'delivered' : o.error.retryable ? 'retryable_error' : 'permanent_error';
+  deps.telemetry?.providerCall(envelope.channel, o.provider, outcome, (performance.now() - started) / 1000);
+  return o;
+}
+
+/**
+ * Addresses refused for good are suppressed (a STOP also opts the user out
+ * of SMS); push devices reported gone are removed; a webhook endpoint that
+ * answered 410 is disabled.
+ */
 async function forgetGoneAddresses(envelopes: Envelope[], outcomes: ChainOutcome[], claimed: ClaimedDelivery, deps: DeliverDeps) {
-  const gone = envelopes.filter((_, i) => {
+  const failed = envelopes.flatMap((envelope, i) => {
     const o = outcomes[i]!;
-    return !o.ok && o.error.gone;
+    return o.ok ? [] : [{ envelope, error: o.error }];
   });
-  if (gone.length === 0) return;
+  const suppressed = failed.flatMap(({ envelope, error }) => {
+    const refused = refusedAddress(envelope, error);
+    return refused ? [{ ...refused, appId: claimed.appId, userId: claimed.userId, errorCode: error.code, deliveryId: claimed.id }] : [];
+  });
+  const gone = failed.filter((f) => f.error.gone).map((f) => f.envelope);
+  if (suppressed.length === 0 && gone.length === 0) return;
+  await withDbRetry(() => recordSuppressions(deps.pool, suppressed), deps.dbRetryMs);
   const devices = gone.flatMap((e) => (e.channel === 'push' ? [e.message.device.id] : []));
   await withDbRetry(() => removeDevices(deps.pool, devices), deps.dbRetryMs);
   if (gone.some((e) => e.channel === 'webhook')) {
     await withDbRetry(() => disableWebhook(deps.pool, claimed.appId, claimed.userId), deps.dbRetryMs);
   }
-  deps.log.info({ delivery_id: claimed.id, removed_devices: devices.length }, 'forgot addresses the provider reported gone');
+  deps.log.info(
+    { delivery_id: claimed.id, removed_devices: devices.length, suppressed: suppressed.map((s) => s.reason) },
+    'forgot or suppressed addresses the provider refused for good',
+  );
 }

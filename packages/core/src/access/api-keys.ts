@@ -3,6 +3,7 @@ import type { Db } from '../platform/db.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { isUuid, newId } from '../platform/ids.js';
 import type { Redis } from '../platform/redis.js';
+import { recordAudit, type AuditActor } from './audit.js';
 
 /** Live keys start so: easy to spot in code, and for secret scanners. */
 export const KEY_PREFIX = 'nk_live_';
@@ -41,16 +42,19 @@ export async function ensureApp(db: Db, name: string): Promise<string> {
 }
 
 /**
- * Creates a key. With `redis`, every API replica is told to forget the new
- * hash, so one that cached it as unknown (a 15-second negative entry) accepts
- * it at once. Keys are 192 random bits, so such an entry is not expected: this
- * only makes "a new key works at once" hold without relying on that.
+ * Creates a key, recorded in the audit log as made `by` the actor. With
+ * `redis`, every API replica is told to forget the new hash, so one that
+ * cached it as unknown (a 15-second negative entry) accepts it at once. Keys
+ * are 192 random bits, so such an entry is not expected: this only makes "a
+ * new key works at once" hold without relying on that.
  */
-export async function createKey(db: Db, appId: string, name: string | null = null, redis?: Redis): Promise<CreatedKey> {
+export async function createKey(db: Db, appId: string, name: string | null = null, redis?: Redis, by?: AuditActor): Promise<CreatedKey> {
   const key = generateKey();
   const hash = hashKey(key);
-  const row = await db.prisma.apiKey.create({
-    data: { id: newId(), appId, name, prefix: key.slice(0, KEY_PREFIX.length + 4), hash },
+  const row = await db.prisma.$transaction(async (tx) => {
+    const created = await tx.apiKey.create({ data: { id: newId(), appId, name, prefix: key.slice(0, KEY_PREFIX.length + 4), hash } });
+    await recordAudit(tx, by, { appId, action: 'key.created', targetType: 'key', targetId: created.id, summary: { name, prefix: created.prefix } });
+    return created;
   });
   // The key exists now: a lost announcement costs at most one negative entry's 15 s, not the creation.
   await redis?.publish(KEY_REVOKED_CHANNEL, hash).catch(() => {});
@@ -69,16 +73,23 @@ export async function listKeys(db: Db, appId: string) {
 }
 
 /**
- * Revokes a key (of `appId`, when given) at once: the row is marked and every
- * API replica is told on Redis to drop it from its cache.
+ * Revokes a key (of `appId`, when given) at once: the row is marked, with its
+ * audit record, and once that commits every API replica is told on Redis to
+ * drop it from its cache (told earlier, a replica could cache it again from
+ * the row not yet committed).
  */
-export async function revokeKey(db: Db, redis: Redis, keyId: string, appId?: string): Promise<string> {
-  const key = isUuid(keyId) ? await db.prisma.apiKey.findFirst({ where: { id: keyId, ...(appId ? { appId } : {}) } }) : null;
-  if (!key) throw notFound('API key');
-  if (key.revokedAt) throw new AppError('conflict', 'This key is already revoked');
-  await db.prisma.apiKey.update({ where: { id: keyId }, data: { revokedAt: new Date() } });
-  await redis.publish(KEY_REVOKED_CHANNEL, key.hash);
-  return key.hash;
+export async function revokeKey(db: Db, redis: Redis, keyId: string, appId?: string, by?: AuditActor): Promise<string> {
+  const hash = await db.prisma.$transaction(async (tx) => {
+    const key = isUuid(keyId) ? await tx.apiKey.findFirst({ where: { id: keyId, ...(appId ? { appId } : {}) } }) : null;
+    if (!key) throw notFound('API key');
+    // Only a live key: of two concurrent revokes, one wins and the other is the 409.
+    const { count } = await tx.apiKey.updateMany({ where: { id: keyId, revokedAt: null }, data: { revokedAt: new Date() } });
+    if (count === 0) throw new AppError('conflict', 'This key is already revoked');
+    await recordAudit(tx, by, { appId: key.appId, action: 'key.revoked', targetType: 'key', targetId: keyId, summary: { name: key.name, prefix: key.prefix } });
+    return key.hash;
+  });
+  await redis.publish(KEY_REVOKED_CHANNEL, hash);
+  return hash;
 }
 
 export interface KeyIdentity {

@@ -2,13 +2,16 @@ import type { Prisma } from '../generated/prisma/client.js';
 import { toJson, type Db, type Queryable } from '../platform/db.js';
 import { AppError } from '../platform/errors.js';
 import { decodeCursor, encodeCursor, newId } from '../platform/ids.js';
-import type { AuditEvent, AuditEventPage, AuditEventQuery } from '../schemas/audit.js';
+import type { AuditAction, AuditActorType, AuditEvent, AuditEventPage, AuditEventQuery } from '../schemas/audit.js';
 
-/** Who made a change: an API key (its id) or the admin dashboard (the admin user name). */
+/**
+ * Who makes a change: an API key (its id), an operator with the admin
+ * credentials (the admin user name) or the keys CLI (the OS user), and the
+ * request it came in (none from the CLI).
+ */
 export interface AuditActor {
-  appId: string;
-  actorType: 'key' | 'admin';
-  actorId: string;
+  type: AuditActorType;
+  id: string;
   requestId: string | null;
 }
 
@@ -18,41 +21,57 @@ export interface AuditActor {
  * webhook URLs), since the log outlives an erasure of the user it mentions.
  */
 export interface AuditChange {
-  action: string;
+  /** Null for an operator's change that is no app's (a channel queue). */
+  appId: string | null;
+  action: AuditAction;
   targetType: string;
   targetId: string;
   summary?: Record<string, unknown>;
 }
 
-export type AuditEventInput = AuditActor & AuditChange;
-
-/** A pg pool or client (inside withTransaction), or a Prisma transaction. */
+/** A pg client inside withTransaction, or a Prisma interactive transaction. */
 export type AuditWriter = Queryable | Prisma.TransactionClient;
 
 /**
- * The one writer of the audit log. Pass the transaction that makes the change
- * when there is one, so the change and its record commit together.
+ * The one writer of the audit log, called by each change with the
+ * transaction that makes it: the change and its record commit together or
+ * not at all. Without an actor (data set up by a test or a seed) nothing is
+ * recorded; every API and CLI caller passes one.
  */
-export async function recordAudit(tx: AuditWriter, event: AuditEventInput): Promise<void> {
-  const data = {
+export async function recordAudit(tx: AuditWriter, by: AuditActor | undefined, changes: AuditChange | AuditChange[]): Promise<void> {
+  const list = Array.isArray(changes) ? changes : [changes];
+  if (!by || list.length === 0) return;
+  const rows = list.map((c) => ({
     id: newId(),
-    appId: event.appId,
-    actorType: event.actorType,
-    actorId: event.actorId,
-    requestId: event.requestId,
-    action: event.action,
-    targetType: event.targetType,
-    targetId: event.targetId,
-    summary: event.summary ?? {},
-  };
+    appId: c.appId,
+    actorType: by.type,
+    actorId: by.id,
+    requestId: by.requestId,
+    action: c.action,
+    targetType: c.targetType,
+    targetId: c.targetId,
+    summary: c.summary ?? {},
+  }));
   if (!('query' in tx)) {
-    await tx.auditEvent.create({ data: { ...data, summary: toJson(data.summary) } });
+    await tx.auditEvent.createMany({ data: rows.map((r) => ({ ...r, summary: toJson(r.summary) })) });
     return;
   }
+  // One statement for any number of events (a replay of a thousand deliveries).
   await tx.query(
     `INSERT INTO audit_events (id, app_id, actor_type, actor_id, request_id, action, target_type, target_id, summary)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)`,
-    [data.id, data.appId, data.actorType, data.actorId, data.requestId, data.action, data.targetType, data.targetId, JSON.stringify(data.summary)],
+     SELECT id, app_id, $3, $4, $5, action, target_type, target_id, summary
+     FROM unnest($1::uuid[], $2::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[]) AS e(id, app_id, action, target_type, target_id, summary)`,
+    [
+      rows.map((r) => r.id),
+      rows.map((r) => r.appId),
+      by.type,
+      by.id,
+      by.requestId,
+      rows.map((r) => r.action),
+      rows.map((r) => r.targetType),
+      rows.map((r) => r.targetId),
+      rows.map((r) => JSON.stringify(r.summary)),
+    ],
   );
 }
 
@@ -77,10 +96,11 @@ function view(e: {
 }): AuditEvent {
   return {
     id: e.id,
-    actor_type: e.actorType === 'admin' ? 'admin' : 'key',
+    // Written only by recordAudit, from these same types.
+    actor_type: e.actorType as AuditActorType,
     actor_id: e.actorId,
     request_id: e.requestId,
-    action: e.action,
+    action: e.action as AuditAction,
     target_type: e.targetType,
     target_id: e.targetId,
     summary: (e.summary ?? {}) as Record<string, unknown>,
@@ -88,8 +108,8 @@ function view(e: {
   };
 }
 
-/** An app's audit events, newest first, filtered. */
-export async function listAuditEvents(db: Db, appId: string, q: AuditEventQuery): Promise<AuditEventPage> {
+/** An app's audit events (with `appId` null: the operators' changes that are no app's), newest first, filtered. */
+export async function listAuditEvents(db: Db, appId: string | null, q: AuditEventQuery): Promise<AuditEventPage> {
   const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
   if (after === null) throw new AppError('invalid_request', 'cursor is not valid');
   const createdAt = q.from || q.to ? { ...(q.from ? { gte: new Date(q.from) } : {}), ...(q.to ? { lt: new Date(q.to) } : {}) } : undefined;

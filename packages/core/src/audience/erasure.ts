@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Channel } from '../platform/channels.js';
 import { withTransaction, type Db } from '../platform/db.js';
 import type { ChannelQueues, StatusEventJob } from '../platform/queues.js';
+import { recordAudit, type AuditActor } from '../access/audit.js';
 
 export interface Erased {
   user_id: string;
@@ -18,9 +19,17 @@ export interface Erased {
  * their deliveries, attempts and replays, inbox items, idempotency replays,
  * status events) in one transaction, then their jobs from Redis. A tombstone
  * keeps later requests for the same id from sending anything until the user
- * is created again with PUT /users/{id}.
+ * is created again with PUT /users/{id}. Its audit record, in the same
+ * transaction, holds the user id and the counts: the erasure leaves the
+ * audit log as it is (it never holds contacts or content), and the record is
+ * what shows the erasure was done.
  */
-export async function eraseUser(deps: { db: Db; queues: ChannelQueues; events?: Queue<StatusEventJob> | undefined }, appId: string, userId: string): Promise<Erased> {
+export async function eraseUser(
+  deps: { db: Db; queues: ChannelQueues; events?: Queue<StatusEventJob> | undefined },
+  appId: string,
+  userId: string,
+  by?: AuditActor,
+): Promise<Erased> {
   const counts = { notifications: 0, inbox_items: 0 };
   const { deliveries, events } = await withTransaction(deps.db.pool, async (client) => {
     const deliveries = (
@@ -38,6 +47,13 @@ export async function eraseUser(deps: { db: Db; queues: ChannelQueues; events?: 
     }
     await client.query('DELETE FROM users WHERE app_id = $1 AND id = $2', [appId, userId]);
     await client.query('INSERT INTO erased_users (app_id, user_id) VALUES ($1, $2) ON CONFLICT (app_id, user_id) DO UPDATE SET erased_at = now()', [appId, userId]);
+    await recordAudit(client, by, {
+      appId,
+      action: 'user.erased',
+      targetType: 'user',
+      targetId: userId,
+      summary: { notifications: counts.notifications, deliveries: deliveries.length, inbox_items: counts.inbox_items, status_events: events.length },
+    });
     return { deliveries, events };
   });
   // Jobs hold ids only, but erasure leaves none: waiting, delayed, finished. A

@@ -21,7 +21,8 @@ export async function exportUser(db: Db, appId: string, userId: string): Promise
       orderBy: { id: 'asc' },
       include: { deliveries: { include: { attemptLog: { orderBy: { id: 'asc' } }, replays: { orderBy: { createdAt: 'asc' } } } } },
     }),
-    db.prisma.inboxItem.findMany({ where: { appId, userId }, orderBy: { id: 'asc' } }),
+    // Deleted items are tombstones with no content: nothing held about the user.
+    db.prisma.inboxItem.findMany({ where: { appId, userId, deletedAt: null }, orderBy: { id: 'asc' } }),
     db.prisma.statusEvent.findMany({ where: { appId, userId }, orderBy: { id: 'asc' } }),
   ]);
   return {

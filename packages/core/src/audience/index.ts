@@ -6,3 +6,4 @@ export * from './quiet-hours.js';
 export * from './topics.js';
 export * from './erasure.js';
 export * from './export.js';
+export * from './unsubscribe.js';

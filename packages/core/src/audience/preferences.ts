@@ -3,6 +3,7 @@ import { CHANNELS, type Channel } from '../platform/channels.js';
 import type { Db } from '../platform/db.js';
 import type { Preferences, PutPreferencesBody } from '../schemas/users.js';
 import { touchUser } from './users.js';
+import { recordAudit, type AuditActor } from '../access/audit.js';
 
 /** The channel-wide setting (as opposed to a per-category one). */
 export const ALL_CATEGORIES = '';
@@ -45,7 +46,7 @@ export async function getPreferences(db: Db, appId: string, userId: string): Pro
  * mentioned keeps its setting. An opt-out of a required category is kept
  * (it applies if the category stops being required) but has no effect.
  */
-export async function setPreferences(db: Db, appId: string, userId: string, body: PutPreferencesBody): Promise<Preferences> {
+export async function setPreferences(db: Db, appId: string, userId: string, body: PutPreferencesBody, by?: AuditActor): Promise<Preferences> {
   const entries: PreferenceRow[] = Object.entries(body.channels ?? {}).map(([channel, enabled]) => ({
     category: ALL_CATEGORIES,
     channel: channel as Channel,
@@ -56,15 +57,17 @@ export async function setPreferences(db: Db, appId: string, userId: string, body
     const switches = typeof setting === 'boolean' ? byChannel(() => setting) : setting;
     for (const [channel, enabled] of Object.entries(switches)) entries.push({ category, channel: channel as Channel, enabled: enabled as boolean });
   }
-  await db.prisma.$transaction([
-    ...entries.map(({ category, channel, enabled }) =>
-      db.prisma.preference.upsert({
+  await db.prisma.$transaction(async (tx) => {
+    for (const { category, channel, enabled } of entries) {
+      await tx.preference.upsert({
         where: { appId_userId_category_channel: { appId, userId, category, channel } },
         create: { appId, userId, category, channel, enabled },
         update: { enabled },
-      }),
-    ),
-    ...(entries.length > 0 ? [touchUser(db.prisma, appId, userId)] : []),
-  ]);
+      });
+    }
+    if (entries.length > 0) await touchUser(tx, appId, userId);
+    // Switches and category names: settings, not personal data.
+    await recordAudit(tx, by, { appId, action: 'preferences.updated', targetType: 'user', targetId: userId, summary: { ...body } });
+  });
   return getPreferences(db, appId, userId);
 }

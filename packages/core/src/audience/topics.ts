@@ -2,6 +2,7 @@ import type { Db } from '../platform/db.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { decodeKeyCursor } from '../platform/ids.js';
 import type { SubscriberPage, Topic } from '../schemas/topics.js';
+import { recordAudit, type AuditActor } from '../access/audit.js';
 
 async function topicView(db: Db, appId: string, key: string): Promise<Topic> {
   const topic = await db.prisma.topic.findUnique({ where: { appId_key: { appId, key } } });
@@ -10,19 +11,27 @@ async function topicView(db: Db, appId: string, key: string): Promise<Topic> {
   return { key, subscribers, created_at: topic.createdAt.toISOString() };
 }
 
-/** Subscribes users to a topic, creating the topic on first use. Already-subscribed users are left as they are. */
-export async function subscribe(db: Db, appId: string, key: string, userIds: string[]): Promise<Topic & { added: number }> {
-  await db.prisma.topic.upsert({ where: { appId_key: { appId, key } }, create: { appId, key }, update: {} });
-  const { count } = await db.prisma.topicSubscription.createMany({
-    data: [...new Set(userIds)].map((userId) => ({ appId, topicKey: key, userId })),
-    skipDuplicates: true,
+/**
+ * Subscribes users to a topic, creating the topic on first use. Already-subscribed users are left as they are.
+ * The audit record counts them: who they are stays in the subscriptions, which an erasure removes.
+ */
+export async function subscribe(db: Db, appId: string, key: string, userIds: string[], by?: AuditActor): Promise<Topic & { added: number }> {
+  const count = await db.prisma.$transaction(async (tx) => {
+    await tx.topic.upsert({ where: { appId_key: { appId, key } }, create: { appId, key }, update: {} });
+    const added = await tx.topicSubscription.createMany({ data: [...new Set(userIds)].map((userId) => ({ appId, topicKey: key, userId })), skipDuplicates: true });
+    await recordAudit(tx, by, { appId, action: 'topic.subscribed', targetType: 'topic', targetId: key, summary: { added: added.count } });
+    return added.count;
   });
   return { ...(await topicView(db, appId, key)), added: count };
 }
 
-export async function unsubscribe(db: Db, appId: string, key: string, userIds: string[]): Promise<Topic & { removed: number }> {
+export async function unsubscribe(db: Db, appId: string, key: string, userIds: string[], by?: AuditActor): Promise<Topic & { removed: number }> {
   const view = await topicView(db, appId, key);
-  const { count } = await db.prisma.topicSubscription.deleteMany({ where: { appId, topicKey: key, userId: { in: userIds } } });
+  const count = await db.prisma.$transaction(async (tx) => {
+    const removed = await tx.topicSubscription.deleteMany({ where: { appId, topicKey: key, userId: { in: userIds } } });
+    await recordAudit(tx, by, { appId, action: 'topic.unsubscribed', targetType: 'topic', targetId: key, summary: { removed: removed.count } });
+    return removed.count;
+  });
   return { ...view, subscribers: view.subscribers - count, removed: count };
 }
 

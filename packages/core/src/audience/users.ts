@@ -5,6 +5,8 @@ import type { Device as DeviceRow, User as UserRow } from '../generated/prisma/c
 import { newId } from '../platform/ids.js';
 import type { PutUserBody, User } from '../schemas/users.js';
 import { resolveWebhookTarget, WebhookUrlError, type Lookup } from '../platform/ssrf.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import { fieldsOf, recordAudit, type AuditActor } from '../access/audit.js';
 
 /** A Standard Webhooks signing secret: `whsec_` + base64 of 24 random bytes. */
 export function newWebhookSecret(): string {
@@ -35,7 +37,7 @@ export interface WebhookPolicy {
 }
 
 /** Creates or updates a user's contacts. Returns whether the user was created. */
-export async function putUser(db: Db, appId: string, userId: string, body: PutUserBody, webhooks: WebhookPolicy): Promise<{ user: User; created: boolean }> {
+export async function putUser(db: Db, appId: string, userId: string, body: PutUserBody, webhooks: WebhookPolicy, by?: AuditActor): Promise<{ user: User; created: boolean }> {
   if (body.webhook_url) {
     try {
       await resolveWebhookTarget(body.webhook_url, webhooks.allowedHosts, webhooks.lookup);
@@ -81,17 +83,18 @@ export async function putUser(db: Db, appId: string, userId: string, body: PutUs
       await tx.device.createMany({ data: uniqueDevices.map((d) => ({ ...d, appId, userId })) });
     }
     const user = await tx.user.findUniqueOrThrow({ where: key, include: { devices: { orderBy: { id: 'asc' } } } });
+    // Field names only: the values are contacts.
+    await recordAudit(tx, by, { appId, action: 'user.updated', targetType: 'user', targetId: userId, summary: { created: !existing, fields: fieldsOf(body) } });
     return { user: userView(user), created: !existing };
   });
 }
 
 /**
  * Moves a user's updated_at after a change stored outside the users row
- * (preferences); a user id with no row yet is left alone. A Prisma promise,
- * so it can join a batch transaction.
+ * (preferences); a user id with no row yet is left alone.
  */
-export function touchUser(prisma: Db['prisma'], appId: string, userId: string) {
-  return prisma.user.updateMany({ where: { appId, id: userId }, data: { updatedAt: new Date() } });
+export function touchUser(tx: Prisma.TransactionClient, appId: string, userId: string) {
+  return tx.user.updateMany({ where: { appId, id: userId }, data: { updatedAt: new Date() } });
 }
 
 export async function getUser(db: Db, appId: string, userId: string): Promise<User> {

@@ -1,3 +1,12 @@
+/**
+ * Why a provider refused an address for good: a hard bounce (SMTP 5xx to RCPT
+ * TO), the recipient texted STOP (Twilio 21610), an invalid number (21211), a
+ * push token the service no longer knows. The address is then suppressed
+ * (see suppressions/).
+ */
+export const SUPPRESSION_REASONS = ['hard_bounce', 'unsubscribed', 'invalid_address', 'unregistered'] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+
 export interface ProviderErrorOptions {
   /** Short machine-readable reason, recorded as the delivery's last_error.code. */
   code: string;
@@ -10,6 +19,8 @@ export interface ProviderErrorOptions {
   gone?: boolean;
   /** No provider was called (every breaker open): try again later without spending an attempt. */
   notAttempted?: boolean;
+  /** The address is refused for good: suppress it. Push tokens reported `gone` are suppressed as `unregistered` without it. */
+  suppress?: SuppressionReason;
   cause?: unknown;
 }
 
@@ -26,6 +37,7 @@ export class ProviderError extends Error {
   readonly rateLimited: boolean;
   readonly gone: boolean;
   readonly notAttempted: boolean;
+  readonly suppress: SuppressionReason | undefined;
 
   constructor(message: string, options: ProviderErrorOptions) {
     super(message, { cause: options.cause });
@@ -35,6 +47,7 @@ export class ProviderError extends Error {
     this.rateLimited = options.rateLimited ?? false;
     this.gone = options.gone ?? false;
     this.notAttempted = options.notAttempted ?? false;
+    this.suppress = options.suppress;
   }
 }
 

@@ -16,7 +16,8 @@ export interface PushDevice {
 
 /** What each channel's providers are asked to send. Built by the worker from database rows. */
 export interface ChannelMessage {
-  email: { to: string; subject: string; text: string; html: string };
+  /** `headers`: extra message headers, e.g. List-Unsubscribe. */
+  email: { to: string; subject: string; text: string; html: string; headers?: Record<string, string> };
   sms: { to: string; body: string };
   /** One device per send: a user with three devices gets three sends. */
   push: { device: PushDevice; title: string; body: string; data: Record<string, unknown> | null };
@@ -27,6 +28,9 @@ export interface ChannelMessage {
     title: string | null;
     body: string;
     data: Record<string, unknown> | null;
+    /** Already checked by safeLink; absent: none. */
+    link?: string | null;
+    senderId?: string | null;
   };
   webhook: {
     url: string;

@@ -9,7 +9,7 @@ import { startSmtpTestServer, type SmtpTestServer, type SmtpTestServerOptions } 
 const FROM = 'Notifications <notify@sender.test>';
 const ctx: SendContext = { deliveryId: 'd1', notificationId: 'n1', attempt: 1, log: createLogger('silent') };
 
-function email(to: string, overrides: Partial<{ subject: string; text: string; html: string }> = {}): Envelope {
+function email(to: string, overrides: Partial<{ subject: string; text: string; html: string; headers: Record<string, string> }> = {}): Envelope {
   return {
     channel: 'email',
     message: { to, subject: 'Your order shipped', text: 'Plain text body', html: '<p>HTML <b>body</b></p>', ...overrides },
@@ -54,6 +54,18 @@ describe('smtp provider', () => {
     expect(mail.messageId).toBe(providerMessageId);
   });
 
+  it('sends the extra headers of the message (List-Unsubscribe)', async () => {
+    const s = await server();
+    const p = provider(`smtp://127.0.0.1:${s.port}`);
+    const headers = { 'List-Unsubscribe': '<https://notify.example.com/unsubscribe/t0k.en>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
+
+    await p.send(email('jane@example.com', { headers }), ctx);
+
+    const lines = s.received[0]!.mail.headerLines;
+    expect(lines.find((h) => h.key === 'list-unsubscribe')?.line).toBe('List-Unsubscribe: <https://notify.example.com/unsubscribe/t0k.en>');
+    expect(lines.find((h) => h.key === 'list-unsubscribe-post')?.line).toBe('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+  });
+
   it('keeps non-ASCII subjects and bodies intact', async () => {
     const s = await server();
     const p = provider(`smtp://127.0.0.1:${s.port}`);
@@ -91,7 +103,7 @@ describe('smtp provider', () => {
 
     const err = await sendError(p, email('jane.doe@example.com'));
 
-    expect(err).toMatchObject({ code: 'smtp_550', retryable: false });
+    expect(err).toMatchObject({ code: 'smtp_550', retryable: false, suppress: 'hard_bounce' });
     expect(err.message).toContain('Recipient address rejected');
     expect(err.cause).toBeInstanceOf(Error);
     const cause = err.cause as Error;
@@ -120,7 +132,7 @@ describe('smtp provider', () => {
 
     const err = await sendError(p, email('jane@example.com'));
 
-    expect(err).toMatchObject({ code: 'smtp_451', retryable: true, rateLimited: false });
+    expect(err).toMatchObject({ code: 'smtp_451', retryable: true, rateLimited: false, suppress: undefined });
   });
 
   it('makes a 554 after DATA permanent and strips addresses from the reply', async () => {
@@ -129,7 +141,8 @@ describe('smtp provider', () => {
 
     const err = await sendError(p, email('jane@example.com'));
 
-    expect(err).toMatchObject({ code: 'smtp_554', retryable: false });
+    // The message was refused, not the mailbox: the address is not suppressed.
+    expect(err).toMatchObject({ code: 'smtp_554', retryable: false, suppress: undefined });
     expect(err.cause).toMatchObject({ code: 'EMESSAGE' });
     expect(err.message).toContain('rejected as spam');
     expect(err.message).not.toContain('jane@example.com');

@@ -38,7 +38,7 @@ export function createSmtpProvider(opts: SmtpProviderOptions): Provider {
     channels: ['email'],
     async send(envelope) {
       const m = messageFor(envelope, 'email');
-      const info = await transport.sendMail({ from: opts.from, to: m.to, subject: m.subject, text: m.text, html: m.html }).catch((err: unknown) => {
+      const info = await transport.sendMail({ from: opts.from, to: m.to, subject: m.subject, text: m.text, html: m.html, headers: m.headers }).catch((err: unknown) => {
         throw smtpError(err, m.to);
       });
       // Only some of several recipients were refused: the others already have the message, so a retry would duplicate it.
@@ -82,7 +82,9 @@ function smtpError(thrown: unknown, to: string): ProviderError {
   const reply = err.responseCode;
   if (reply !== undefined) {
     const permanent = reply >= 500 && reply !== 503 && !AUTH_REPLIES.has(reply) && err.code !== 'EAUTH';
-    return new ProviderError(message, { code: `smtp_${reply}`, retryable: !permanent, cause });
+    // Refused at RCPT TO: the mailbox, not the message (a 5xx after DATA is about the content), so the address bounces hard.
+    const suppress = permanent && err.command === 'RCPT TO' ? ('hard_bounce' as const) : undefined;
+    return new ProviderError(message, { code: `smtp_${reply}`, retryable: !permanent, suppress, cause });
   }
   if (err.code === undefined || CONNECTION_CODES.has(err.code)) {
     return new ProviderError(message, { code: 'smtp_connection', retryable: true, cause });

@@ -65,7 +65,7 @@ describe('twilio provider', () => {
 
     const err = await sendError(p, sms('+1 (415) 555-01'));
 
-    expect(err).toMatchObject({ code: 'twilio_21211', retryable: false, rateLimited: false });
+    expect(err).toMatchObject({ code: 'twilio_21211', retryable: false, rateLimited: false, suppress: 'invalid_address' });
     expect(err.message).toContain('is not a valid phone number');
     expect(err.cause).toMatchObject({ status: 400, code: 21211, moreInfo: 'https://www.twilio.com/docs/errors/21211' });
     const cause = err.cause as Error;
@@ -73,17 +73,25 @@ describe('twilio provider', () => {
   });
 
   it.each([
-    [21610, 'Attempt to send to unsubscribed recipient'],
-    [21614, "'To' number is not a valid mobile number"],
-  ])('makes %i permanent', async (code, message) => {
+    [21610, 'Attempt to send to unsubscribed recipient', 'unsubscribed'],
+    [21614, "'To' number is not a valid mobile number", undefined],
+  ])('makes %i permanent (suppressing the number: %s)', async (code, message, suppress) => {
     const f = await fake();
     f.failFor(TO, { status: 400, code, message });
     const p = provider(f);
 
     const err = await sendError(p, sms());
 
-    expect(err).toMatchObject({ code: `twilio_${code}`, retryable: false, rateLimited: false });
+    expect(err).toMatchObject({ code: `twilio_${code}`, retryable: false, rateLimited: false, suppress });
     expect(err.message).toBe(`Twilio 400 (${code}): ${message}`);
+  });
+
+  it('sends the status callback URL with each message when one is configured, and none otherwise', async () => {
+    const f = await fake();
+    await provider(f, { statusCallback: 'https://notify.example.com/providers/twilio/status' }).send(sms(), ctx);
+    await provider(f).send(sms(), ctx);
+
+    expect(f.messages.map((m) => m.statusCallback)).toEqual(['https://notify.example.com/providers/twilio/status', undefined]);
   });
 
   it('makes another 4xx permanent', async () => {

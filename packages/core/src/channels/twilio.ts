@@ -6,6 +6,7 @@ import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import type * as HttpResponse from 'twilio/lib/http/response.js';
 import type { Env } from '../platform/env.js';
+import { TWILIO_SUPPRESSED_CODES, twilioStatusCallbackUrl } from '../receipts/twilio-status.js';
 import { messageFor, type Provider } from './provider.js';
 import { errnoCode, parseRetryAfter, ProviderError, scrubbedError } from './provider-error.js';
 
@@ -19,6 +20,8 @@ export interface TwilioProviderOptions {
   from: string;
   /** Sends API requests to this origin instead of https://api.twilio.com (path ignored); for a local fake. Default: Twilio. */
   baseUrl?: string;
+  /** Where Twilio posts each message's status changes (README "Provider receipts"); none when unset. */
+  statusCallback?: string;
 }
 
 /**
@@ -78,6 +81,7 @@ export function createTwilioProvider(opts: TwilioProviderOptions): Provider {
   const httpClient = new TwilioHttpClient(origin);
   const client = twilio(opts.accountSid, opts.authToken, { httpClient });
   const sender = opts.from.startsWith('MG') ? { messagingServiceSid: opts.from } : { from: opts.from };
+  const callback = opts.statusCallback ? { statusCallback: opts.statusCallback } : {};
   return {
     name: 'twilio',
     channels: ['sms'],
@@ -85,7 +89,7 @@ export function createTwilioProvider(opts: TwilioProviderOptions): Provider {
       const m = messageFor(envelope, 'sms');
       const exchange: { headers?: unknown } = {};
       try {
-        const message = await exchanges.run(exchange, () => client.messages.create({ to: m.to, body: m.body, ...sender }));
+        const message = await exchanges.run(exchange, () => client.messages.create({ to: m.to, body: m.body, ...sender, ...callback }));
         return { providerMessageId: message.sid };
       } catch (err) {
         throw twilioError(err, exchange.headers, m.to);
@@ -108,6 +112,7 @@ export function twilioProviderFromEnv(env: Env): Provider {
     authToken: env.TWILIO_AUTH_TOKEN,
     from: env.TWILIO_FROM,
     baseUrl: env.TWILIO_API_BASE_URL || undefined,
+    statusCallback: twilioStatusCallbackUrl(env),
   });
 }
 
@@ -135,7 +140,7 @@ function twilioError(thrown: unknown, headers: unknown, to: string): ProviderErr
     };
     const retryAfterMs = parseRetryAfter(headerValue(headers, 'retry-after'));
     if (code === 20429 || status === 429) return new ProviderError(message, { ...base, retryable: true, rateLimited: true, retryAfterMs });
-    if (code !== undefined && PERMANENT_CODES.has(code)) return new ProviderError(message, { ...base, retryable: false });
+    if (code !== undefined && PERMANENT_CODES.has(code)) return new ProviderError(message, { ...base, retryable: false, suppress: TWILIO_SUPPRESSED_CODES.get(code) });
     if (status >= 500) return new ProviderError(message, { ...base, retryable: true, retryAfterMs });
     if (status === 401) return new ProviderError(message, { ...base, retryable: true });
     return new ProviderError(message, { ...base, retryable: !(status >= 400 && status < 500) });

@@ -1,5 +1,7 @@
 // `npm run keys -- create --app NAME [--name LABEL]`, `list --app NAME`, `revoke KEY_ID`.
+import { userInfo } from 'node:os';
 import { createKey, ensureApp, listKeys, revokeKey } from '../access/api-keys.js';
+import type { AuditActor } from '../access/audit.js';
 import { closeDb, createDb } from '../platform/db.js';
 import { loadEnv } from '../platform/env.js';
 import { createRedis, redisReady, redisTarget } from '../platform/redis.js';
@@ -39,11 +41,21 @@ function problem(): string | null {
 const wrong = problem();
 if (wrong !== null) usageError(USAGE, wrong);
 const env = loadEnv();
+/** The OS user who runs the command ('cli' where the system has no name for it, as in some containers). */
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'cli';
+  }
+}
+// Key changes made here go to the key's app's audit log like the API's.
+const by: AuditActor = { type: 'cli', id: osUser(), requestId: null };
 const db = createDb({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: 2 });
 try {
   if (command === 'create' && values.app !== undefined) {
     const appId = await ensureApp(db, values.app);
-    const key = await createKey(db, appId, values.name ?? null);
+    const key = await createKey(db, appId, values.name ?? null, undefined, by);
     console.log(`App ${values.app} (${appId})\nKey id ${key.id}\n\n  ${key.key}\n\nStore it now: only its hash is kept. Use it as: Authorization: Bearer ${key.prefix}...`);
   } else if (command === 'list' && values.app !== undefined) {
     const app = await db.prisma.app.findUnique({ where: { name: values.app } });
@@ -55,7 +67,7 @@ try {
     const redis = createRedis(redisTarget(env), 'producer');
     try {
       await redisReady(redis);
-      await revokeKey(db, redis, arg);
+      await revokeKey(db, redis, arg, undefined, by);
       console.log(`Revoked ${arg}`);
     } finally {
       redis.disconnect();

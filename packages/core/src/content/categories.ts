@@ -1,6 +1,7 @@
 import type { Db } from '../platform/db.js';
 import { AppError } from '../platform/errors.js';
 import type { Category, FrequencyCap, PutCategoryBody } from '../schemas/categories.js';
+import { recordAudit, type AuditActor } from '../access/audit.js';
 
 /**
  * Categories every app has until it redefines them: `security` is required
@@ -34,7 +35,7 @@ export async function categoryRequired(db: Db, appId: string, key: string): Prom
   ]);
 }
 
-export async function putCategory(db: Db, appId: string, key: string, body: PutCategoryBody): Promise<Category> {
+export async function putCategory(db: Db, appId: string, key: string, body: PutCategoryBody, by?: AuditActor): Promise<Category> {
   const cap = body.frequency_cap ?? null;
   // A required category carries what the user must get (a login alert): capping it would drop exactly those.
   if (cap && body.required) {
@@ -47,8 +48,12 @@ export async function putCategory(db: Db, appId: string, key: string, body: PutC
     frequencyCapPeriod: cap?.period ?? null,
     updatedAt: new Date(),
   };
-  const r = await db.prisma.category.upsert({ where: { appId_key: { appId, key } }, create: { appId, key, ...data }, update: data });
-  return toCategory(r);
+  return db.prisma.$transaction(async (tx) => {
+    const r = await tx.category.upsert({ where: { appId_key: { appId, key } }, create: { appId, key, ...data }, update: data });
+    // The whole new definition (a description, required, the frequency cap): the app's settings, no one's data.
+    await recordAudit(tx, by, { appId, action: 'category.updated', targetType: 'category', targetId: key, summary: { ...body } });
+    return toCategory(r);
+  });
 }
 
 function toCategory(r: { key: string; description: string | null; required: boolean; frequencyCapCount: number | null; frequencyCapPeriod: string | null }): Category {

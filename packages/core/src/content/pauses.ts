@@ -4,6 +4,7 @@ import { notFound } from '../platform/errors.js';
 import type { Redis } from '../platform/redis.js';
 import { type FrequencyCap, type Pause, type PauseKind, periodMs } from '../schemas/categories.js';
 import { DEFAULT_CATEGORIES } from './categories.js';
+import { recordAudit, type AuditActor } from '../access/audit.js';
 
 /*
  * Send rules: pauses (an app, a template or a category whose deliveries are
@@ -15,19 +16,19 @@ import { DEFAULT_CATEGORIES } from './categories.js';
 const APP_KEY = '';
 
 /** Pauses (or resumes) an app, one of its templates or one of its categories; 404 for an unknown template or category. */
-export async function setPaused(db: Db, appId: string, kind: PauseKind, key: string | null, paused: boolean): Promise<Pause> {
+export async function setPaused(db: Db, appId: string, kind: PauseKind, key: string | null, paused: boolean, by?: AuditActor): Promise<Pause> {
   const k = kind === 'app' ? APP_KEY : (key ?? APP_KEY);
   if (kind === 'template' && !(await db.prisma.template.findUnique({ where: { appId_key: { appId, key: k } }, select: { id: true } }))) throw notFound('Template');
   if (kind === 'category' && !(k in DEFAULT_CATEGORIES) && !(await db.prisma.category.findUnique({ where: { appId_key: { appId, key: k } }, select: { key: true } }))) {
     throw notFound('Category');
   }
   const id = { appId_kind_key: { appId, kind, key: k } };
-  if (paused) {
-    const row = await db.prisma.sendPause.upsert({ where: id, create: { appId, kind, key: k }, update: {} });
-    return toPause(kind, k, row.createdAt);
-  }
-  await db.prisma.sendPause.deleteMany({ where: { appId, kind, key: k } });
-  return toPause(kind, k, null);
+  return db.prisma.$transaction(async (tx) => {
+    const at = paused ? (await tx.sendPause.upsert({ where: id, create: { appId, kind, key: k }, update: {} })).createdAt : null;
+    if (!paused) await tx.sendPause.deleteMany({ where: { appId, kind, key: k } });
+    await recordAudit(tx, by, { appId, action: `${kind}.${paused ? 'paused' : 'resumed'}`, targetType: kind, targetId: kind === 'app' ? appId : k });
+    return toPause(kind, k, at);
+  });
 }
 
 /** The app's pauses in effect. */

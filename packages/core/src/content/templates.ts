@@ -6,6 +6,7 @@ import { decodeKeyCursor, newId } from '../platform/ids.js';
 import { TemplateBody, type Preview, type Template } from '../schemas/templates.js';
 import { resolveLocale, templateChannels } from './engine.js';
 import { checkTemplate, renderJobs } from './render-pool.js';
+import { fieldsOf, recordAudit, type AuditActor } from '../access/audit.js';
 
 /** A template version as stored, parsed. */
 export interface LoadedTemplate {
@@ -31,15 +32,27 @@ function view(t: TemplateRow, v: TemplateVersion): Template {
   };
 }
 
-export async function createTemplate(db: Db, appId: string, key: string, body: TemplateBody): Promise<Template> {
+/** The audit record of a template's new version: which fields it has, never their text. */
+const versionAudit = (appId: string, key: string, version: number, body: TemplateBody, action: 'template.created' | 'template.updated') => ({
+  appId,
+  action,
+  targetType: 'template',
+  targetId: key,
+  summary: { version, fields: fieldsOf(body) },
+});
+
+export async function createTemplate(db: Db, appId: string, key: string, body: TemplateBody, by?: AuditActor): Promise<Template> {
   await checkTemplate(body);
   const id = newId();
   try {
-    const t = await db.prisma.template.create({
-      data: { id, appId, key, currentVersion: 1, versions: { create: { version: 1, body: toJson(body) } } },
-      include: { versions: true },
+    return await db.prisma.$transaction(async (tx) => {
+      const t = await tx.template.create({
+        data: { id, appId, key, currentVersion: 1, versions: { create: { version: 1, body: toJson(body) } } },
+        include: { versions: true },
+      });
+      await recordAudit(tx, by, versionAudit(appId, key, 1, body, 'template.created'));
+      return view(t, t.versions[0]!);
     });
-    return view(t, t.versions[0]!);
   } catch (err) {
     if ((err as { code?: string }).code === 'P2002') throw new AppError('conflict', `Template ${key} exists; PUT /templates/${key} adds a version`);
     throw err;
@@ -47,7 +60,7 @@ export async function createTemplate(db: Db, appId: string, key: string, body: T
 }
 
 /** Editing adds a version; notifications keep the version they were made with. */
-export async function updateTemplate(db: Db, appId: string, key: string, body: TemplateBody): Promise<Template> {
+export async function updateTemplate(db: Db, appId: string, key: string, body: TemplateBody, by?: AuditActor): Promise<Template> {
   await checkTemplate(body);
   return db.prisma.$transaction(async (tx) => {
     // Row lock: concurrent edits get consecutive versions.
@@ -58,6 +71,7 @@ export async function updateTemplate(db: Db, appId: string, key: string, body: T
     const version = row.current_version + 1;
     const v = await tx.templateVersion.create({ data: { templateId: row.id, version, body: toJson(body) } });
     const t = await tx.template.update({ where: { id: row.id }, data: { currentVersion: version, updatedAt: new Date() } });
+    await recordAudit(tx, by, versionAudit(appId, key, version, body, 'template.updated'));
     return view(t, v);
   });
 }

@@ -1,5 +1,6 @@
 import type { Channel, Priority } from '../platform/channels.js';
-import type { Db } from '../platform/db.js';
+import { withTransaction, type Db } from '../platform/db.js';
+import { recordAudit, type AuditActor } from '../access/audit.js';
 import { countsUpdateSql, sourceIs, target } from './transitions.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { decodeCursor, encodeCursor, isUuid } from '../platform/ids.js';
@@ -80,14 +81,14 @@ export interface ReplayDeps {
 /**
  * Sends failed deliveries back to their queues with fresh attempts and the
  * same delivery id. The move back to `queued`, the notification's counts and a
- * replay record are one statement; the jobs follow (the sweeper covers a crash
- * in between).
+ * replay record are one statement, committed with an audit record per
+ * delivery; the jobs follow (the sweeper covers a crash in between).
  */
-async function replay(deps: ReplayDeps, appId: string, where: { ids?: string[]; filter?: ReplayFilter }, requestId: string | null): Promise<string[]> {
+async function replay(deps: ReplayDeps, appId: string, where: { ids?: string[]; filter?: ReplayFilter }, requestId: string | null, by: AuditActor | undefined): Promise<string[]> {
   const f = where.filter;
-  const { rows } = await deps.db.pool.query<{ id: string; notification_id: string; channel: Channel; priority: Priority }>({
-    name: 'replay_deliveries',
-    text: `WITH picked AS (
+  const rows = await withTransaction(deps.db.pool, async (client) => {
+    const { rows } = await client.query<{ id: string; notification_id: string; channel: Channel; priority: Priority }>({
+      text: `/* replay_deliveries */ WITH picked AS (
         SELECT id FROM deliveries
         WHERE app_id = $1 AND ${sourceIs('replay')}
           AND ($2::uuid[] IS NULL OR id = ANY($2))
@@ -109,7 +110,15 @@ async function replay(deps: ReplayDeps, appId: string, where: { ids?: string[]; 
       ${countsUpdateSql('moved', 'replay')}
       SELECT moved.id, moved.notification_id, moved.channel, counted.priority
       FROM moved JOIN counted ON counted.id = moved.notification_id`,
-    values: [appId, where.ids ?? null, f?.channel ?? null, f?.error_code ?? null, f?.notification_id ?? null, f?.limit ?? 1000, requestId],
+      values: [appId, where.ids ?? null, f?.channel ?? null, f?.error_code ?? null, f?.notification_id ?? null, f?.limit ?? 1000, requestId],
+    });
+    const summary = f ? { filter: f } : undefined;
+    await recordAudit(
+      client,
+      by,
+      rows.map((r) => ({ appId, action: 'delivery.replayed' as const, targetType: 'delivery', targetId: r.id, ...(summary ? { summary } : {}) })),
+    );
+    return rows;
   });
   await requeueDeliveries(
     deps.queues,
@@ -120,9 +129,9 @@ async function replay(deps: ReplayDeps, appId: string, where: { ids?: string[]; 
 }
 
 /** Replays one failed delivery: 404 if unknown, 409 unless it is `failed`. */
-export async function replayDelivery(deps: ReplayDeps, appId: string, id: string, requestId: string | null): Promise<DeliveryDetail> {
+export async function replayDelivery(deps: ReplayDeps, appId: string, id: string, requestId: string | null, by?: AuditActor): Promise<DeliveryDetail> {
   const current = await getDelivery(deps.db, appId, id);
-  const replayed = await replay(deps, appId, { ids: [id] }, requestId);
+  const replayed = await replay(deps, appId, { ids: [id] }, requestId, by);
   if (replayed.length === 0) {
     throw new AppError('conflict', `Only a failed delivery can be replayed; this one is ${current.status}`);
   }
@@ -130,7 +139,7 @@ export async function replayDelivery(deps: ReplayDeps, appId: string, id: string
 }
 
 /** Replays failed deliveries matching the filter, up to its limit. */
-export async function replayFailed(deps: ReplayDeps, appId: string, filter: ReplayFilter, requestId: string | null): Promise<ReplayResult> {
-  const ids = await replay(deps, appId, { filter }, requestId);
+export async function replayFailed(deps: ReplayDeps, appId: string, filter: ReplayFilter, requestId: string | null, by?: AuditActor): Promise<ReplayResult> {
+  const ids = await replay(deps, appId, { filter }, requestId, by);
   return { replayed: ids.length, delivery_ids: ids };
 }

@@ -6,6 +6,7 @@ import type { PushDevice } from '../channels/provider.js';
 import type { RenderedContent } from '../schemas/templates.js';
 import type { QuietHours } from '../audience/quiet-hours.js';
 import { DEFAULT_CATEGORIES } from '../content/categories.js';
+import { suppressionAddressSql } from '../suppressions/suppressions.js';
 
 /** A delivery taken by a worker, with what it needs to build the message. */
 export interface ClaimedDelivery {
@@ -36,9 +37,13 @@ export interface ClaimedDelivery {
   /**
    * Consent as it stands now, read by the claim: set when the user was erased
    * or has opted out of this channel (or of it for the notification's
-   * category, unless the category is required). Such a delivery is not sent.
+   * category, unless the category is required), or when the address is
+   * suppressed (for push: every device's token is). Such a delivery is not sent.
    */
-  refused: 'user_erased' | 'opted_out' | null;
+  refused: 'user_erased' | 'opted_out' | 'suppressed' | null;
+  /** The notification's category, and whether it is required (no opt-out: its emails carry no List-Unsubscribe). */
+  category: string | null;
+  categoryRequired: boolean;
   /** The user's quiet hours and time zone now, to hold the delivery again if it fires inside them. */
   quietHours: QuietHours | null;
   timezone: string | null;
@@ -75,8 +80,11 @@ const BY_ID = { asText: true };
  * notification was accepted (it may have waited for send_at or quiet hours):
  * erasure, the channel-wide and per-category opt-outs (the category x channel
  * row wins over the channel's, as in channelEnabled; a required category
- * ignores both), the contacts and the quiet hours. Each is an index lookup on
- * a primary key, so the hot path costs no extra round trip.
+ * ignores both), the suppressions of the user's address for the channel,
+ * the contacts and the quiet hours. Each is an index lookup on a primary or
+ * unique key, so the hot path costs no extra round trip. Push devices whose
+ * token is suppressed are left out; with devices but none left, the delivery
+ * is refused as suppressed.
  */
 export async function claimDeliveries(pool: pg.Pool, ids: string[]): Promise<Map<string, ClaimedDelivery>> {
   const { rows } = await pool.query({
@@ -90,19 +98,29 @@ export async function claimDeliveries(pool: pg.Pool, ids: string[]): Promise<Map
       )
       SELECT c.*, n.user_id, n.type, n.subject, n.message, n.data, n.priority, n.created_at, n.content, u.email, u.phone,
         CASE WHEN u.webhook_disabled_at IS NULL THEN u.webhook_url END AS webhook_url, u.webhook_secret,
-        CASE WHEN c.channel = 'push' THEN (
-          SELECT coalesce(json_agg(json_build_object('id', d.id, 'kind', d.kind, 'token', d.token, 'keys', d.keys) ORDER BY d.id), '[]')
-          FROM devices d WHERE d.app_id = n.app_id AND d.user_id = n.user_id) ELSE '[]' END AS devices,
+        coalesce(pd.devices, '[]') AS devices, n.category, r.required AS category_required,
         u.timezone, u.quiet_start, u.quiet_end,
         CASE
           WHEN EXISTS (SELECT 1 FROM erased_users e WHERE e.app_id = n.app_id AND e.user_id = n.user_id) THEN 'user_erased'
-          WHEN NOT coalesce((SELECT k.required FROM categories k WHERE k.app_id = n.app_id AND k.key = n.category), n.category = ANY($2::text[]), false)
+          WHEN NOT r.required
             AND NOT coalesce((SELECT p.enabled FROM preferences p
               WHERE p.app_id = n.app_id AND p.user_id = n.user_id AND p.channel = c.channel AND p.category IN (coalesce(n.category, ''), '')
               ORDER BY p.category = '' LIMIT 1), true) THEN 'opted_out'
+          WHEN EXISTS (SELECT 1 FROM suppressions s WHERE s.app_id = n.app_id AND s.channel = c.channel
+              AND s.address = ${suppressionAddressSql('c.channel', 'u.email', 'u.phone')}) THEN 'suppressed'
+          WHEN pd.devices IS NULL AND pd.suppressed > 0 THEN 'suppressed'
         END AS refused
       FROM c JOIN notifications n ON n.id = c.notification_id
-      LEFT JOIN users u ON u.app_id = n.app_id AND u.id = n.user_id`,
+      LEFT JOIN users u ON u.app_id = n.app_id AND u.id = n.user_id
+      CROSS JOIN LATERAL (SELECT coalesce((SELECT k.required FROM categories k WHERE k.app_id = n.app_id AND k.key = n.category),
+        n.category = ANY($2::text[]), false) AS required) r
+      LEFT JOIN LATERAL (
+        SELECT json_agg(json_build_object('id', d.id, 'kind', d.kind, 'token', d.token, 'keys', d.keys) ORDER BY d.id) FILTER (WHERE s.id IS NULL) AS devices,
+          count(s.id) AS suppressed
+        FROM devices d LEFT JOIN suppressions s ON s.app_id = d.app_id AND s.channel = 'push' AND s.address = d.token
+        -- The channel test first: for other channels the scan is skipped (a one-time filter).
+        WHERE c.channel = 'push' AND d.app_id = n.app_id AND d.user_id = n.user_id
+      ) pd ON true`,
     values: [ids, REQUIRED_BUILT_IN],
   });
   return new Map(
@@ -129,6 +147,8 @@ export async function claimDeliveries(pool: pg.Pool, ids: string[]): Promise<Map
         content: r.content,
         createdAt: r.created_at,
         refused: r.refused,
+        category: r.category,
+        categoryRequired: r.category_required,
         quietHours: r.quiet_start && r.quiet_end ? { start: r.quiet_start, end: r.quiet_end } : null,
         timezone: r.timezone,
       },
@@ -148,8 +168,7 @@ export async function claimDelivery(pool: pg.Pool, id: string): Promise<ClaimedD
  */
 export async function holdForQuietHours(pool: pg.Pool, id: string, until: Date): Promise<void> {
   await pool.query({
-    name: 'hold_for_quiet_hours',
-    text: `UPDATE deliveries SET status = ${target('quiet', 'queued')}, attempts = attempts - 1, scheduled_for = $2, updated_at = now()
+    text: `/* hold_for_quiet_hours */ UPDATE deliveries SET status = ${target('quiet', 'queued')}, attempts = attempts - 1, scheduled_for = $2, updated_at = now()
       WHERE id = $1 AND ${sourceIs('quiet')}`,
     values: [id, until],
   });
@@ -281,8 +300,7 @@ export async function finishDelivery(pool: pg.Pool, id: string, o: DeliveryOutco
 export async function markRetrying(pool: pg.Pool, id: string, e: { provider: string; errorCode: string; errorMessage: string; attempt?: AttemptRecord }): Promise<void> {
   const a = e.attempt;
   await pool.query({
-    name: 'mark_retrying',
-    text: `WITH o AS (
+    text: `/* mark_retrying */ WITH o AS (
         SELECT $1::uuid AS id, $5::int AS attempt, $6::text AS attempt_provider, $7::attempt_outcome AS outcome,
           $8::text AS attempt_error_code, $9::text AS attempt_error_message, $10::int AS duration_ms
       ),

@@ -2,6 +2,8 @@
 import type { Channel } from '../platform/channels.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { isUuid } from '../platform/ids.js';
+import { withTransaction, type Queryable } from '../platform/db.js';
+import { recordAudit, type AuditActor } from '../access/audit.js';
 import { countsUpdateSql, sourceIs, target } from '../deliveries/transitions.js';
 import { statusEventsSql } from '../status-webhooks/events.js';
 import { enqueueStatusEvents } from '../status-webhooks/endpoints.js';
@@ -24,19 +26,37 @@ export const CANCEL_CHUNK = 2000;
  * handed to a provider (the cancel move: queued, scheduled, waiting to retry)
  * becomes `cancelled`, chunk by chunk, and its job is removed. One being sent
  * right now finishes. 409 when nothing was left to stop.
+ *
+ * The audit record commits with the first of these steps that changes
+ * anything (the fan-out's stop, or else the first chunk that cancels a
+ * delivery): the cancel is many transactions, and from its first one on it
+ * is on record; a cancel that stops nothing records nothing.
  */
-export async function cancelBatch(deps: NotificationDeps, appId: string, id: string): Promise<BatchCancel> {
+export async function cancelBatch(deps: NotificationDeps, appId: string, id: string, by?: AuditActor): Promise<BatchCancel> {
   const exists = isUuid(id) ? await deps.db.prisma.batch.count({ where: { id, appId } }) : 0;
   if (!exists) throw notFound('Batch');
-  // Its own statement, committed before the deliveries are read: their statements then see every chunk the fan-out wrote.
-  const stopped = await deps.db.pool.query(`UPDATE batches SET status = 'cancelled', updated_at = now() WHERE id = $1 AND status = 'creating'`, [id]);
-  const fanoutStopped = (stopped.rowCount ?? 0) > 0;
+  let recorded = false;
+  /** One step in its own transaction; the first that changes something records the cancel in it. */
+  const step = <T>(fanout: boolean, run: (client: Queryable) => Promise<{ result: T; changed: boolean }>) =>
+    withTransaction(deps.db.pool, async (client) => {
+      const { result, changed } = await run(client);
+      if (changed && !recorded) {
+        await recordAudit(client, by, { appId, action: 'batch.cancelled', targetType: 'batch', targetId: id, summary: { fanout_stopped: fanout } });
+        recorded = true;
+      }
+      return result;
+    });
+  // Its own transaction, committed before the deliveries are read: their statements then see every chunk the fan-out wrote.
+  const fanoutStopped = await step(true, async (client) => {
+    const stopped = (await client.query(`UPDATE batches SET status = 'cancelled', updated_at = now() WHERE id = $1 AND status = 'creating'`, [id])).rowCount ?? 0;
+    return { result: stopped > 0, changed: stopped > 0 };
+  });
   let cancelled = 0;
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
-    const { rows } = await deps.db.pool.query<{ id: string | null; channel: Channel | null; last_notification: string | null; event_ids: string[] | null }>({
-      name: 'cancel_batch_chunk',
-      text: `WITH chunk AS (
+    const rows = await step(false, async (client) => {
+      const { rows } = await client.query<{ id: string | null; channel: Channel | null; last_notification: string | null; event_ids: string[] | null }>({
+        text: `/* cancel_batch_chunk */ WITH chunk AS (
           SELECT id FROM notifications WHERE batch_id = $1 AND id > $2 ORDER BY id LIMIT $3
         ),
         moved AS (
@@ -48,7 +68,9 @@ export async function cancelBatch(deps: NotificationDeps, appId: string, id: str
         ${statusEventsSql(null)}
         SELECT moved.id, moved.channel, (SELECT id FROM chunk ORDER BY id DESC LIMIT 1) AS last_notification, (SELECT array_agg(id) FROM events) AS event_ids
         FROM (SELECT 1) one LEFT JOIN moved ON true`,
-      values: [id, after, CANCEL_CHUNK],
+        values: [id, after, CANCEL_CHUNK],
+      });
+      return { result: rows, changed: rows.some((r) => r.id !== null) };
     });
     const moved = rows.filter((r): r is typeof r & { id: string; channel: Channel } => r.id !== null && r.channel !== null);
     cancelled += moved.length;

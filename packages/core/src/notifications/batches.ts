@@ -18,6 +18,7 @@ import type { PlannedNotification } from './plan.js';
 import type { SpecInput } from './spec.js';
 import type { IdempotencyClaim } from './store.js';
 import { addFanoutJob } from '../outbox/outbox.js';
+import { confirmRecipients, DEFAULT_CONFIRM_THRESHOLD, topicRecipientCount, type AudienceConfirmation } from './audience-guard.js';
 import { DeliveryStatus, NotificationStatus, type Batch, type BulkBody } from '../schemas/notifications.js';
 
 /**
@@ -28,7 +29,13 @@ import { DeliveryStatus, NotificationStatus, type Batch, type BulkBody } from '.
  * Idempotency-Key, the key is claimed in that same transaction, so retries
  * of one request make one batch and answer its first response.
  */
-export async function createBulk(deps: NotificationDeps, appId: string, body: BulkBody, idempotency?: Idempotency): Promise<Keyed<Batch>> {
+export async function createBulk(
+  deps: NotificationDeps,
+  appId: string,
+  body: BulkBody,
+  idempotency?: Idempotency,
+  audience: AudienceConfirmation = { threshold: DEFAULT_CONFIRM_THRESHOLD },
+): Promise<Keyed<Batch>> {
   const ids = body.recipients.map((r) => r.user_id);
   const dupes = ids.filter((id, i) => ids.indexOf(id) !== i);
   if (dupes.length > 0) {
@@ -38,6 +45,7 @@ export async function createBulk(deps: NotificationDeps, appId: string, body: Bu
     const replay = await replayOf<Batch>(deps, appId, idempotency);
     if (replay) return replay;
   }
+  confirmRecipients(body.recipients.length, audience);
   const batchId = newId();
   const { recipients: list, ...input } = body;
   const spec = await resolveRequest(deps, appId, input, batchId);
@@ -100,7 +108,14 @@ export const FANOUT_CHUNK = 1000;
  * created (no notification yet). With an Idempotency-Key, the key and the
  * batch commit together, so retries start one fan-out.
  */
-export async function createTopicNotification(deps: NotificationDeps, appId: string, topic: string, input: SpecInput, idempotency?: Idempotency): Promise<Keyed<Batch>> {
+export async function createTopicNotification(
+  deps: NotificationDeps,
+  appId: string,
+  topic: string,
+  input: SpecInput,
+  idempotency?: Idempotency,
+  audience: AudienceConfirmation = { threshold: DEFAULT_CONFIRM_THRESHOLD },
+): Promise<Keyed<Batch>> {
   if (!deps.fanout) throw new Error('createTopicNotification needs the fan-out queue');
   if (idempotency) {
     const replay = await replayOf<Batch>(deps, appId, idempotency);
@@ -108,6 +123,7 @@ export async function createTopicNotification(deps: NotificationDeps, appId: str
   }
   const exists = await deps.db.prisma.topic.findUnique({ where: { appId_key: { appId, key: topic } } });
   if (!exists) throw notFound('Topic');
+  confirmRecipients(await topicRecipientCount(deps.db.pool, appId, topic), audience);
   const batchId = newId();
   const spec = await resolveRequest(deps, appId, input, batchId);
   await checkRendersInEveryLocale(spec);

@@ -8,6 +8,7 @@ export * from './idempotency.js';
 export * from './batches.js';
 export * from './batch-cancel.js';
 export * from './dry-run.js';
+export * from './audience-guard.js';
 export * from './plan.js';
 export * from './spec.js';
 export * from './view.js';

@@ -1,5 +1,6 @@
 import type { Channel } from '../platform/channels.js';
-import type { Db } from '../platform/db.js';
+import { withTransaction, type Db } from '../platform/db.js';
+import { recordAudit, type AuditActor } from '../access/audit.js';
 import { countsUpdateSql, sourceIs, target } from '../deliveries/transitions.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { decodeCursor, encodeCursor } from '../platform/ids.js';
@@ -76,14 +77,14 @@ export async function getNotification(db: Db, appId: string, id: string): Promis
 /**
  * Cancels the deliveries not yet handed to a provider (queued, scheduled or
  * waiting to retry) and removes their jobs. A delivery being sent right now
- * finishes. 409 when nothing was left to cancel.
+ * finishes. 409 when nothing was left to cancel (and no audit record).
  */
-export async function cancelNotification(deps: NotificationDeps, appId: string, id: string): Promise<Notification> {
+export async function cancelNotification(deps: NotificationDeps, appId: string, id: string, by?: AuditActor): Promise<Notification> {
   const exists = await deps.db.prisma.notification.count({ where: { id, appId } });
   if (!exists) throw notFound('Notification');
-  const { rows } = await deps.db.pool.query<{ id: string; channel: Channel; event_ids: string[] | null }>({
-    name: 'cancel_notification',
-    text: `WITH moved AS (
+  const rows = await withTransaction(deps.db.pool, async (client) => {
+    const { rows } = await client.query<{ id: string; channel: Channel; event_ids: string[] | null }>({
+      text: `/* cancel_notification */ WITH moved AS (
         UPDATE deliveries SET status = ${target('cancel', 'cancelled')}, reason = 'cancelled', updated_at = now()
         WHERE notification_id = $1 AND ${sourceIs('cancel')}
         RETURNING id, notification_id, status, channel
@@ -91,7 +92,11 @@ export async function cancelNotification(deps: NotificationDeps, appId: string, 
       ${countsUpdateSql('moved', 'cancel')},
       ${statusEventsSql(null)}
       SELECT moved.id, moved.channel, (SELECT array_agg(id) FROM events) AS event_ids FROM moved`,
-    values: [id],
+      values: [id],
+    });
+    const summary = { channels: rows.map((r) => r.channel) };
+    if (rows.length > 0) await recordAudit(client, by, { appId, action: 'notification.cancelled', targetType: 'notification', targetId: id, summary });
+    return rows;
   });
   await enqueueStatusEvents(deps.events, rows[0]?.event_ids ?? [], deps.log);
   // The rows are what matters (a worker skips a cancelled delivery); removing the jobs is tidiness.

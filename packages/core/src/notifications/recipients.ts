@@ -34,8 +34,7 @@ export async function loadRecipients(db: Queryable, appId: string, userIds: stri
     preferences: PreferenceRow[] | null;
     erased: boolean;
   }>({
-    name: 'load_recipients',
-    text: `SELECT k.user_id, u.email, u.phone,
+    text: `/* load_recipients */ SELECT k.user_id, u.email, u.phone,
         CASE WHEN u.webhook_disabled_at IS NULL THEN u.webhook_url END AS webhook_url,
         u.locale, u.timezone, u.quiet_start, u.quiet_end,
         (SELECT count(*)::int FROM devices d WHERE d.app_id = $1 AND d.user_id = k.user_id) AS device_count,

@@ -64,8 +64,7 @@ function columns(batch: PlannedNotification[]): unknown[] {
  */
 export async function insertNotifications(db: Queryable, batch: PlannedNotification[]): Promise<void> {
   await db.query({
-    name: 'insert_notifications',
-    text: `WITH n AS (${INSERT_NOTIFICATIONS}) ${INSERT_DELIVERIES}`,
+    text: `/* insert_notifications */ WITH n AS (${INSERT_NOTIFICATIONS}) ${INSERT_DELIVERIES}`,
     values: columns(batch),
   });
 }
@@ -105,8 +104,7 @@ function claimKeySql(values: [string, string, string, string, string, string, st
  */
 export async function insertKeyedNotification(db: Queryable, planned: PlannedNotification, claim: IdempotencyClaim): Promise<boolean> {
   const { rows } = await db.query<{ claimed: boolean }>({
-    name: 'insert_keyed_notification',
-    text: `WITH k AS (${claimKeySql(['($2::text[])[1]', '($18::text[])[1]', '$29', '($1::uuid[])[1]', 'NULL', '$30::jsonb', '$31'])}),
+    text: `/* insert_keyed_notification */ WITH k AS (${claimKeySql(['($2::text[])[1]', '($18::text[])[1]', '$29', '($1::uuid[])[1]', 'NULL', '$30::jsonb', '$31'])}),
       n AS (${INSERT_NOTIFICATIONS} WHERE EXISTS (SELECT 1 FROM k)),
       d AS (${INSERT_DELIVERIES} WHERE EXISTS (SELECT 1 FROM k))
       SELECT EXISTS (SELECT 1 FROM k) AS claimed`,
@@ -122,8 +120,7 @@ export async function insertKeyedNotification(db: Queryable, planned: PlannedNot
  */
 export async function claimBatchKey(db: Queryable, appId: string, batchId: string, claim: IdempotencyClaim): Promise<boolean> {
   const { rowCount } = await db.query({
-    name: 'claim_batch_key',
-    text: claimKeySql(['$1', '$2', '$3', 'NULL', '$4::uuid', '$5::jsonb', '$6']),
+    text: `/* claim_batch_key */ ${claimKeySql(['$1', '$2', '$3', 'NULL', '$4::uuid', '$5::jsonb', '$6'])}`,
     values: [appId, claim.key, claim.requestHash, batchId, JSON.stringify(claim.response), claim.ttlSeconds],
   });
   return (rowCount ?? 0) > 0;
@@ -132,8 +129,7 @@ export async function claimBatchKey(db: Queryable, appId: string, batchId: strin
 /** The stored request hash and response of an idempotency key still in its window. */
 export async function findIdempotencyKey(db: Queryable, appId: string, key: string): Promise<{ requestHash: string; response: unknown } | null> {
   const { rows } = await db.query<{ request_hash: string; response: unknown }>({
-    name: 'find_idempotency_key',
-    text: 'SELECT request_hash, response FROM idempotency_keys WHERE app_id = $1 AND key = $2 AND expires_at >= now()',
+    text: '/* find_idempotency_key */ SELECT request_hash, response FROM idempotency_keys WHERE app_id = $1 AND key = $2 AND expires_at >= now()',
     values: [appId, key],
   });
   const row = rows[0];

@@ -76,8 +76,7 @@ export class DeliveryStats {
     this.rows = new Map();
     try {
       await pool.query({
-        name: 'flush_delivery_stats',
-        text: `INSERT INTO delivery_stats (app_id, span, bucket, channel, priority, outcome, provider, error_code, count, latency)
+        text: `/* flush_delivery_stats */ INSERT INTO delivery_stats (app_id, span, bucket, channel, priority, outcome, provider, error_code, count, latency)
           SELECT app_id, span, bucket, channel, priority, outcome, provider, error_code, count, latency::int[]
           FROM unnest($1::text[], $10::smallint[], $2::timestamptz[], $3::channel[], $4::priority[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[])
             AS t(app_id, span, bucket, channel, priority, outcome, provider, error_code, count, latency)

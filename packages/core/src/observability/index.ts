@@ -2,4 +2,5 @@
 export * from './metrics.js';
 export * from './delivery-stats.js';
 export * from './telemetry.js';
+export * from './readiness.js';
 export * from './dashboard.js';

@@ -74,12 +74,28 @@ export class DeliveryMetrics {
   }
 }
 
+/**
+ * Counts one provider receipt (a Twilio status callback) in Redis at once:
+ * receipts come to the API, one HTTP request each, so there is no batch to
+ * fold them into; one HINCRBY keeps every replica's counts in one series.
+ */
+export async function countReceipt(redis: Redis, prefix: string, r: { channel: Channel; provider: string; status: string }): Promise<void> {
+  await redis.hincrby(key(prefix, 'receipts'), `${r.channel}|${r.provider}|${r.status}`, 1);
+}
+
+/** A breaker state as a gauge value: 1 open, 0.5 half-open, 0 closed. */
+export function breakerOpenness(state: string | undefined): number {
+  return state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0;
+}
+
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 const labels = (pairs: [string, string][]) => `{${pairs.map(([k, v]) => `${k}="${esc(v)}"`).join(',')}}`;
 
 /** The cluster-wide delivery metrics, in Prometheus text format, from what the workers flushed to Redis. */
 export async function renderDeliveryMetrics(redis: Redis, prefix: string): Promise<string> {
-  const [deliveries, attempts, latency, breakers] = await Promise.all(['deliveries', 'attempts', 'latency', 'breakers'].map((name) => redis.hgetall(key(prefix, name))));
+  const [deliveries, attempts, latency, breakers, receipts] = await Promise.all(
+    ['deliveries', 'attempts', 'latency', 'breakers', 'receipts'].map((name) => redis.hgetall(key(prefix, name))),
+  );
   const out: string[] = [];
   const counter = (name: string, help: string, hash: Record<string, string>, names: string[]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
@@ -90,6 +106,7 @@ export async function renderDeliveryMetrics(redis: Redis, prefix: string): Promi
   };
   counter('notify_deliveries_total', 'Deliveries finished, by channel, provider and outcome.', deliveries!, ['channel', 'provider', 'outcome']);
   counter('notify_delivery_attempts_total', 'Provider calls, by channel, provider and outcome.', attempts!, ['channel', 'provider', 'outcome']);
+  counter('notify_provider_receipts_total', "Providers' receipts (status callbacks) received, by channel, provider and status.", receipts!, ['channel', 'provider', 'status']);
 
   const name = 'notify_accept_to_delivered_seconds';
   out.push(`# HELP ${name} Time from accepting a notification to delivering it, by channel and priority.`, `# TYPE ${name} histogram`);
@@ -129,12 +146,11 @@ export async function renderDeliveryMetrics(redis: Redis, prefix: string): Promi
   out.push(`# HELP ${gauge} 1 when a worker last reported this provider's circuit breaker open (0.5 half-open, 0 closed).`, `# TYPE ${gauge} gauge`);
   for (const [field, value] of Object.entries(breakers!)) {
     const [channel, provider] = field.split('|') as [string, string];
-    const state = value.split('|')[0];
     out.push(
       `${gauge}${labels([
         ['channel', channel],
         ['provider', provider],
-      ])} ${state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0}`,
+      ])} ${breakerOpenness(value.split('|')[0])}`,
     );
   }
   return `${out.join('\n')}\n`;

@@ -8,11 +8,26 @@ import { resolveSpec } from '../notifications/spec.js';
 import { deleteExpiredIdempotencyKeys, sweepOutbox } from './outbox.js';
 import { QUEUE, queuePrefix } from '../platform/queues.js';
 import { CreateNotificationBody } from '../schemas/notifications.js';
-import { createTestEnv, type TestEnv } from '../testing/index.js';
+import type { Pool } from 'pg';
+import { ADVISORY_LOCK_KEYS } from '../platform/db.js';
+import { createTestEnv, replicasBehindPgBouncer, type TestEnv } from '../testing/index.js';
 
 let t: TestEnv;
 const retry = { attempts: 4, baseDelayMs: 1000 };
-const sweep = () => sweepOutbox({ pool: t.db.pool, redis: t.workerRedis, queues: t.queues, retry, log: t.log }, { graceMs: 0 });
+const sweep = (pool: Pool = t.db.pool) => sweepOutbox({ pool, redis: t.workerRedis, queues: t.queues, retry, log: t.log }, { graceMs: 0 });
+
+/** Runs `fn` while another replica is mid-sweep: it holds the sweep's advisory lock (SWEEP_LOCK in outbox.ts) in an open transaction on `pool`. */
+async function whileAnotherSweeps(pool: Pool, fn: () => Promise<void>) {
+  const other = await pool.connect();
+  try {
+    await other.query('BEGIN');
+    await other.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEYS})`, [0x6e6f7466]);
+    await fn();
+    await other.query('COMMIT');
+  } finally {
+    other.release();
+  }
+}
 
 beforeAll(async () => {
   t = await createTestEnv();
@@ -53,20 +68,34 @@ describe('sweepOutbox', () => {
   it('lets one sweeper run at a time', async () => {
     const n = await committedButNotEnqueued();
     const id = n.deliveries[0]!.id;
-    // Another replica mid-sweep: it holds the sweep's advisory lock (SWEEP_LOCK in outbox.ts) in an open transaction.
-    const other = await t.db.pool.connect();
-    try {
-      await other.query('BEGIN');
-      await other.query('SELECT pg_advisory_xact_lock($1)', [0x6e6f7466]);
+    await whileAnotherSweeps(t.db.pool, async () => {
       expect(await sweep()).toBeNull();
       expect(await t.queues.in_app.getJob(id)).toBeUndefined();
-      await other.query('COMMIT');
-    } finally {
-      other.release();
-    }
+    });
     // The lock is free again: the next sweep runs and repairs what the skipped one left.
     expect((await sweep())?.readded).toBeGreaterThanOrEqual(1);
     expect(await t.queues.in_app.getJob(id)).toBeDefined();
+  });
+
+  it('behind PgBouncer in transaction mode: one sweeper at a time, and one replica sweeps again and again', async () => {
+    // Two server connections for both replicas: the lock holder keeps one in its transaction, the rest share the other.
+    const behind = await replicasBehindPgBouncer(t, { replicas: 2, serverConnections: 2 });
+    try {
+      const [one, two] = behind.dbs.map((db) => db.pool) as [Pool, Pool];
+      const n = await committedButNotEnqueued();
+      const id = n.deliveries[0]!.id;
+      await whileAnotherSweeps(one, async () => {
+        expect(await sweep(two)).toBeNull();
+        expect(await t.queues.in_app.getJob(id)).toBeUndefined();
+      });
+      expect((await sweep(two))?.readded).toBeGreaterThanOrEqual(1);
+      expect(await t.queues.in_app.getJob(id)).toBeDefined();
+      // Each sweep's statements are parsed afresh: nothing prepared lives on a server connection between transactions.
+      expect(await sweep(two)).toMatchObject({ readded: 0 });
+      expect(await sweep(one)).toMatchObject({ readded: 0 });
+    } finally {
+      await behind.close();
+    }
   });
 
   it('ends a delivery whose job BullMQ failed outside the processor, and replaces a finished job of a queued one', async () => {

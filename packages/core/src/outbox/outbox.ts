@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Channel, Priority } from '../platform/channels.js';
 import { finishDelivery } from '../deliveries/store.js';
+import { withAdvisoryXactLock } from '../platform/db.js';
 import { UNFINISHED, statusIn } from '../deliveries/transitions.js';
 import type { Logger } from '../platform/logger.js';
 import type { Queue } from 'bullmq';
@@ -76,7 +77,8 @@ const SWEEP_LOCK = 0x6e6f7466;
  * this makes Redis agree. It re-adds jobs lost between commit and enqueue (a
  * crash) or with Redis's data, and ends deliveries whose job BullMQ failed
  * without our processor recording it. Many replicas may call it: an advisory
- * lock lets one sweep at a time, and job id = delivery id makes a re-add harmless.
+ * lock lets one sweep at a time (its pages are read in the lock's transaction),
+ * and job id = delivery id makes a re-add harmless.
  */
 export async function sweepOutbox(
   deps: {
@@ -90,12 +92,8 @@ export async function sweepOutbox(
   },
   opts: SweepOptions,
 ): Promise<SweepResult | null> {
-  const client = await deps.pool.connect();
-  const result: SweepResult = { checked: 0, readded: 0, failed: 0 };
-  try {
-    await client.query('BEGIN');
-    const { rows: lock } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [SWEEP_LOCK]);
-    if (!lock[0]?.ok) return null;
+  return withAdvisoryXactLock(deps.pool, SWEEP_LOCK, async (client) => {
+    const result: SweepResult = { checked: 0, readded: 0, failed: 0 };
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
       const { rows } = await client.query<{
@@ -107,8 +105,7 @@ export async function sweepOutbox(
         scheduled_for: Date | null;
         request_id: string | null;
       }>({
-        name: 'sweep_page',
-        text: `SELECT d.id, d.notification_id, d.channel, d.status, n.priority, d.scheduled_for, n.request_id
+        text: `/* sweep_page */ SELECT d.id, d.notification_id, d.channel, d.status, n.priority, d.scheduled_for, n.request_id
           FROM deliveries d JOIN notifications n ON n.id = d.notification_id
           WHERE ${statusIn(UNFINISHED, 'd.status')}
             AND d.updated_at < now() - make_interval(secs => $1::float8 / 1000) AND d.id > $2
@@ -149,10 +146,7 @@ export async function sweepOutbox(
     }
     if (result.readded > 0 || result.failed > 0) deps.log.warn(result, 'outbox sweep repaired deliveries');
     return result;
-  } finally {
-    await client.query('COMMIT').catch(() => {});
-    client.release();
-  }
+  });
 }
 
 /** Topic fan-outs still creating. */

@@ -29,8 +29,10 @@ export function createDb({ url, schema, poolSize, connectionTimeoutMs = 5000 }: 
     connectionString: url,
     max: poolSize,
     connectionTimeoutMillis: connectionTimeoutMs,
-    // Unqualified table names in raw SQL resolve to the configured schema.
-    options: `-c search_path="${schema}"`,
+    // Unqualified table names in raw SQL resolve to the configured schema. Public, the default,
+    // sends nothing, so any pooler takes the connection as it is; behind PgBouncer in transaction
+    // mode another schema comes from the role on the server (README, PostgreSQL behind PgBouncer).
+    ...(schema === 'public' ? {} : { options: `-c search_path="${schema}"` }),
   });
   // An idle client that loses its server emits 'error'; the pool replaces it.
   pool.on('error', () => {});
@@ -61,5 +63,61 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     throw err;
   } finally {
     client.release();
+  }
+}
+
+/**
+ * Why unqualified names on this connection would not resolve to `schema`, or
+ * null when they do. Prisma names the schema in its own SQL but the
+ * hand-written statements rely on search_path: a mismatch (a pooler that drops
+ * the startup `options`, a role with another search_path, a schema not
+ * migrated yet) would split the service's rows over two schemas, or fail every
+ * statement.
+ */
+export async function schemaProblem(db: Queryable, schema: string): Promise<string | null> {
+  const { rows } = await db.query<{ current: string | null; exists: boolean }>(
+    'SELECT current_schema() AS current, EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists',
+    [schema],
+  );
+  const { current = null, exists = false } = rows[0] ?? {};
+  if (current === schema) return null;
+  if (!exists) return `DATABASE_SCHEMA "${schema}" does not exist in the database: run the migrations (npm run db:migrate) first`;
+  return (
+    `DATABASE_SCHEMA is "${schema}" but unqualified names resolve to ${current === null ? 'no schema' : `"${current}"`}: ` +
+    `behind PgBouncer in transaction mode set the schema on the server, ALTER ROLE <user> IN DATABASE <database> SET search_path = "${schema}"`
+  );
+}
+
+/**
+ * The arguments of an advisory lock call for the number in $1: that number and
+ * the schema's, so services (and test files) in different schemas of one
+ * database never exclude each other.
+ */
+export const ADVISORY_LOCK_KEYS = '$1::int, hashtext(current_schema())';
+
+/**
+ * Runs `fn` while this process holds the advisory lock `key`, or returns null
+ * at once when another session holds it. A transaction-scoped lock, taken in a
+ * transaction left open on a connection of its own (the `client` fn gets) and
+ * let go at COMMIT, or when the process dies and its connection goes. A session
+ * lock (pg_try_advisory_lock) would stay on the server connection, which
+ * PgBouncer in transaction mode hands to other clients once the statement ends.
+ * The open transaction holds no snapshot between statements (read committed),
+ * so it keeps no row versions from vacuum.
+ */
+export async function withAdvisoryXactLock<T>(pool: pg.Pool, key: number, fn: (client: pg.PoolClient) => Promise<T>): Promise<T | null> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(${ADVISORY_LOCK_KEYS}) AS ok`, [key]);
+    if (rows[0]?.ok !== true) return null;
+    return await fn(client);
+  } finally {
+    // A connection whose COMMIT failed may still be in the transaction: dropped, not pooled.
+    const failed = await client.query('COMMIT').then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    client.release(failed);
   }
 }

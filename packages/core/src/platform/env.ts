@@ -125,6 +125,12 @@ export const Env = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Channels this worker process serves (comma-separated); the command line wins. */
   WORKER_CHANNELS: z.string().default(CHANNELS.join(',')),
+  /**
+   * A worker's own HTTP port (on HOST) for /health, /ready and /metrics; every
+   * worker on one host needs its own (`npm start` counts up from it per
+   * channel). 0 takes any free port and logs it (tests).
+   */
+  WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(3001),
   /** Delivery attempts in all (first try + retries). */
   DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(4),
   /** Exponential backoff base: retries wait base, 2*base, 4*base, ... */
@@ -161,9 +167,11 @@ export const Env = z.object({
   /** How often a worker removes old records (one replica at a time), and how long one run may take before it yields to the next. */
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(300_000),
   RETENTION_RUN_BUDGET_MS: z.coerce.number().int().min(100).default(5000),
-  /** Rows per delete statement, and the pause between two statements (so the load in between gets the database). */
+  /** Rows per delete statement, and the least pause between two statements (so the load in between gets the database). */
   RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
   RETENTION_BATCH_PAUSE_MS: int(50),
+  /** The most of a run's time its statements may take: after each, a rest long enough to keep to it (20: rest 4x the statement). */
+  RETENTION_DUTY_PERCENT: z.coerce.number().int().min(1).max(100).default(20),
   /** Seconds to let in-flight work finish on SIGTERM before exiting anyway. */
   SHUTDOWN_GRACE_SECONDS: int(25),
   EMAIL_PROVIDERS: z.string().default('console'),
@@ -193,6 +201,18 @@ export const Env = z.object({
   TWILIO_FROM: z.string().default(''),
   /** Where the Twilio SDK sends requests; only changed to aim it at a test server. */
   TWILIO_API_BASE_URL: z.string().default(''),
+  /**
+   * The URL Twilio calls with status callbacks (sent as each message's
+   * statusCallback, and the URL their signatures are checked against);
+   * empty: PUBLIC_URL + /providers/twilio/status, none without PUBLIC_URL.
+   */
+  TWILIO_STATUS_CALLBACK_URL: z.string().default(''),
+  /** The API's address as the outside world reaches it, e.g. `https://notify.example.com` (unsubscribe links, provider callbacks). */
+  PUBLIC_URL: z.string().default(''),
+  /** Signs unsubscribe links (at least 32 characters); empty: emails carry no List-Unsubscribe. Rotating it voids links already sent. */
+  UNSUBSCRIBE_SECRET: z.union([z.literal(''), z.string().min(32)]).default(''),
+  /** An address that takes unsubscribe requests by mail, e.g. `unsubscribe@example.com`; empty: the header has the HTTPS link only. */
+  UNSUBSCRIBE_MAILTO: z.string().default(''),
   /** webpush provider: VAPID keys (`npx web-push generate-vapid-keys`) and contact. */
   VAPID_PUBLIC_KEY: z.string().default(''),
   VAPID_PRIVATE_KEY: z.string().default(''),
@@ -280,6 +300,7 @@ export function retentionSettings(env: Env) {
     budgetMs: env.RETENTION_RUN_BUDGET_MS,
     batchSize: env.RETENTION_BATCH_SIZE,
     pauseMs: env.RETENTION_BATCH_PAUSE_MS,
+    dutyPercent: env.RETENTION_DUTY_PERCENT,
   };
 }
 export type RetentionSettings = ReturnType<typeof retentionSettings>;

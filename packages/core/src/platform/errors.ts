@@ -71,6 +71,11 @@ export class AppError extends Error {
   readonly headers: Record<string, string> | undefined;
 }
 
+/** The one error body of every HTTP answer (API and worker): {"error": {code, message, details?, request_id}}. */
+export function errorBody(err: AppError, requestId: string) {
+  return { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}), request_id: requestId } };
+}
+
 export function notFound(what: string): AppError {
   return new AppError('not_found', `${what} not found`);
 }

@@ -2,7 +2,7 @@
 // env -> logger -> connections -> readiness (or refuse to start), and on SIGTERM/SIGINT
 // one grace timer and the process's closers run in the order given.
 import type { Queue } from 'bullmq';
-import { createDb, type Db } from './db.js';
+import { createDb, schemaProblem, type Db } from './db.js';
 import { loadEnv, type Env } from './env.js';
 import { createLogger, type Logger } from './logger.js';
 import { createEventsQueue, createFanoutQueue, createQueues, type ChannelQueues, type FanoutJob, type StatusEventJob } from './queues.js';
@@ -38,7 +38,9 @@ export interface ConnectOptions {
 /**
  * PostgreSQL, Redis and the queues every process adds to. A process whose
  * Redis does not answer, evicts keys (BullMQ would lose jobs) or, as a
- * cluster, leaves slots unserved, logs why and exits 1 before it serves anything.
+ * cluster, leaves slots unserved, or whose PostgreSQL connections resolve
+ * names in another schema than DATABASE_SCHEMA, logs why and exits 1 before
+ * it serves anything.
  */
 export async function connect({ env, log }: ProcessBase, o: ConnectOptions): Promise<Connections> {
   const db = createDb({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE });
@@ -47,6 +49,9 @@ export async function connect({ env, log }: ProcessBase, o: ConnectOptions): Pro
     redis = createRedis(redisTarget(env), o.redisRole);
     await redisReady(redis, o.readyTimeoutMs);
     await assertRedisFit(redis);
+    // A PostgreSQL that does not answer yet is no reason to refuse: /ready reports it until it does.
+    const problem = await schemaProblem(db.pool, env.DATABASE_SCHEMA).catch(() => null);
+    if (problem) throw new Error(problem);
   } catch (err) {
     log.fatal({ err }, `refusing to start: ${(err as Error).message}`);
     process.exit(1);

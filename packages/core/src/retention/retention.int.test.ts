@@ -1,6 +1,7 @@
 import { v7 } from 'uuid';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../testing/index.js';
+import { ADVISORY_LOCK_KEYS, type Db } from '../platform/db.js';
+import { createTestEnv, replicasBehindPgBouncer, type TestEnv } from '../testing/index.js';
 import { countingPool } from '../testing/counting-pool.js';
 import { RETENTION_LOCK, runRetention, uuidv7Floor, type RetentionRunOptions } from './retention.js';
 
@@ -14,6 +15,7 @@ const options = (o: Partial<RetentionRunOptions> = {}): RetentionRunOptions => (
   budgetMs: 60_000,
   batchSize: 1000,
   pauseMs: 0,
+  dutyPercent: 100,
   now,
   ...o,
 });
@@ -148,6 +150,28 @@ describe('runRetention', () => {
     expect(rows[0]!.n).toBe(0);
   });
 
+  it('rests between statements long enough to keep them to dutyPercent of the run (a slow statement, a longer rest)', async () => {
+    for (let i = 0; i < 4; i++) await seed(ago(31 * DAY + i * MINUTE));
+    // Every statement made 100 ms slower, as on a loaded database.
+    const slow = new Proxy(t.db.pool, {
+      get: (pool, prop) =>
+        prop === 'query'
+          ? async (...args: Parameters<typeof pool.query>) => {
+              await new Promise((resolve) => setTimeout(resolve, 100));
+              return (pool.query as (...a: unknown[]) => unknown)(...args);
+            }
+          : Reflect.get(pool, prop, pool),
+    });
+    const started = performance.now();
+    const result = await runRetention({ pool: slow, log: t.log }, options({ batchSize: 1, dutyPercent: 25 }));
+    const elapsed = performance.now() - started;
+    expect(result?.notifications).toBe(4);
+    // Each statement took 100 ms or more, and each but the last was followed by 3x its time at rest.
+    const statements = result?.batches ?? 0;
+    expect(statements).toBeGreaterThanOrEqual(5);
+    expect(elapsed).toBeGreaterThanOrEqual(statements * 100 + (statements - 1) * 300);
+  });
+
   it('stops at its budget and says more is left; the next run goes on', async () => {
     for (let i = 0; i < 6; i++) await seed(ago(31 * DAY + i * MINUTE));
     const first = await run({ batchSize: 2, pauseMs: 30, budgetMs: 40 });
@@ -199,12 +223,13 @@ describe('runRetention', () => {
 
   it('lets one worker run it at a time', async () => {
     for (let i = 0; i < 12; i++) await seed(ago(31 * DAY + i * MINUTE));
-    // Another replica mid-run holds the lock (a session lock, on its own connection).
+    // Another replica mid-run holds the lock (in an open transaction, on its own connection).
     const other = await t.db.pool.connect();
     try {
-      await other.query('SELECT pg_advisory_lock($1)', [RETENTION_LOCK]);
+      await other.query('BEGIN');
+      await other.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEYS})`, [RETENTION_LOCK]);
       expect(await run()).toBeNull();
-      await other.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]);
+      await other.query('COMMIT');
     } finally {
       other.release();
     }
@@ -213,6 +238,25 @@ describe('runRetention', () => {
     expect([a, b].filter((r) => r === null)).toHaveLength(1);
     expect((a ?? b)?.notifications).toBe(12);
     expect(await run()).not.toBeNull();
+  });
+});
+
+describe('runRetention behind PgBouncer in transaction mode', () => {
+  it('lets one replica run it at a time, though the replicas share server connections', async () => {
+    // Two server connections for both: one held by the winner's lock, one for its batches and the loser's try.
+    const behind = await replicasBehindPgBouncer(t, { replicas: 2, serverConnections: 2 });
+    try {
+      for (let i = 0; i < 12; i++) await seed(ago(31 * DAY + i * MINUTE));
+      const runOn = (db: Db) => runRetention({ pool: db.pool, log: t.log }, options({ batchSize: 3, pauseMs: 50 }));
+      const [a, b] = await Promise.all(behind.dbs.map(runOn));
+      expect([a, b].filter((r) => r === null)).toHaveLength(1);
+      expect((a ?? b)?.notifications).toBe(12);
+      // The lock went with its transaction, not left on a server connection: either replica runs next.
+      expect(await runOn(behind.dbs[0]!)).not.toBeNull();
+      expect(await runOn(behind.dbs[1]!)).not.toBeNull();
+    } finally {
+      await behind.close();
+    }
   });
 });
 

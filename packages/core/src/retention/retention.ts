@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { statusIn, UNFINISHED } from '../deliveries/transitions.js';
+import { withAdvisoryXactLock } from '../platform/db.js';
 import type { RetentionSettings } from '../platform/env.js';
 import type { Logger } from '../platform/logger.js';
 
@@ -103,38 +104,41 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Deletes what is older than its limit (0 days: kept forever), a batch per
  * statement, each its own short transaction, pausing between them, until
- * nothing is left or the budget is spent. Many replicas may call it: a
- * session advisory lock, held on a connection of its own while the batches run
- * on others, lets one work at a time (the others get null). The lock goes with
- * the connection if the process dies.
+ * nothing is left or the budget is spent. Many replicas may call it: an
+ * advisory lock, held by a transaction of its own while the batches run on
+ * other connections, lets one work at a time (the others get null).
  */
 export async function runRetention(deps: { pool: pg.Pool; log: Logger }, opts: RetentionRunOptions): Promise<RetentionResult | null> {
-  const lockClient = await deps.pool.connect();
-  let locked = false;
-  try {
-    const { rows } = await lockClient.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [RETENTION_LOCK]);
-    locked = rows[0]?.ok === true;
-    if (!locked) return null;
+  return withAdvisoryXactLock(deps.pool, RETENTION_LOCK, async () => {
     const result = await deleteOld(deps.pool, opts);
     if (result.notifications + result.statusEvents + result.auditEvents > 0) deps.log.info(result, 'retention removed old records');
     return result;
-  } finally {
-    if (locked) await lockClient.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]).catch(() => {});
-    lockClient.release();
-  }
+  });
 }
 
 async function deleteOld(pool: pg.Pool, opts: RetentionRunOptions): Promise<RetentionResult> {
   const now = opts.now ?? new Date();
   const deadline = Date.now() + opts.budgetMs;
   const result: RetentionResult = { notifications: 0, inboxItems: 0, statusEvents: 0, auditEvents: 0, batches: 0, more: false };
-  // Before each statement but the first: false once the run must end here.
+  let statementStarted = 0;
+  // Before each statement: false once the run must end here. Between two, a pause of at least pauseMs that also
+  // keeps the statements to dutyPercent of the run's time, so a slow statement (a loaded database) is followed by
+  // a longer rest and the live load keeps the database most of the time, whatever the machine.
   const goOn = async () => {
     if (opts.signal?.aborted || Date.now() >= deadline) {
       result.more = true;
       return false;
     }
-    if (result.batches > 0 && opts.pauseMs > 0) await sleep(opts.pauseMs);
+    if (result.batches > 0) {
+      const lastMs = performance.now() - statementStarted;
+      const restMs = Math.max(opts.pauseMs, (lastMs * (100 - opts.dutyPercent)) / opts.dutyPercent);
+      if (restMs > 0) await sleep(restMs);
+      if (opts.signal?.aborted || Date.now() >= deadline) {
+        result.more = true;
+        return false;
+      }
+    }
+    statementStarted = performance.now();
     result.batches++;
     return true;
   };

@@ -10,3 +10,5 @@ export * from './topics.js';
 export * from './status-webhooks.js';
 export * from './audit.js';
 export * from './export.js';
+export * from './access.js';
+export * from './suppressions.js';

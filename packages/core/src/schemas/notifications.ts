@@ -3,6 +3,7 @@ import { CHANNELS, PRIORITIES } from '../platform/channels.js';
 import { LIMITS } from '../platform/limits.js';
 import { LocaleTag, PageQuery, Timestamp, UserId } from './common.js';
 import { CategoryKey, RenderedContent, TemplateKey } from './templates.js';
+import { PROVIDER_STATUSES } from '../receipts/provider-status.js';
 
 const Channel = z.enum(CHANNELS).meta({ id: 'Channel' });
 const Priority = z.enum(PRIORITIES).meta({ id: 'Priority' });
@@ -109,6 +110,12 @@ export const Delivery = z
     last_error: z.object({ code: z.string().nullable(), message: z.string().nullable() }).nullable(),
     provider: z.string().nullable(),
     provider_message_id: z.string().nullable(),
+    provider_status: z.enum(PROVIDER_STATUSES).nullable().meta({
+      description:
+        "The provider's receipt after accepting the message (Twilio status callbacks): sent, then delivered, undelivered or failed; the first final one stays. Null until a receipt arrives",
+    }),
+    provider_status_at: Timestamp.nullable(),
+    provider_error_code: z.string().nullable().meta({ description: "The provider's error code of an undelivered or failed receipt", example: '30003' }),
     created_at: Timestamp,
     updated_at: Timestamp,
     delivered_at: Timestamp.nullable(),

@@ -7,7 +7,7 @@ const EventType = z.enum(STATUS_EVENT_TYPES).meta({ id: 'StatusEventType' });
 export const CreateStatusWebhook = z
   .object({
     url: z.url({ protocol: /^https?$/ }).max(2048),
-    events: z.array(EventType).min(1).optional().meta({ description: 'Default: all three' }),
+    events: z.array(EventType).min(1).optional().meta({ description: 'Default: all of them' }),
   })
   .strict()
   .meta({ id: 'CreateWebhook' });

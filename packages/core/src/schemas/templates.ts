@@ -35,7 +35,7 @@ export const TemplateContent = z
       .strict()
       .optional(),
     in_app: z
-      .object({ title: Source(500).optional(), body: Source(LIMITS.messageLength) })
+      .object({ title: Source(500).optional(), body: Source(LIMITS.messageLength), link: Source(2000).optional() })
       .strict()
       .optional(),
     webhook: z
@@ -104,7 +104,7 @@ export const RenderedContent = z
     email: z.object({ subject: z.string(), text: z.string(), html: z.string().optional() }).optional(),
     sms: z.object({ text: z.string() }).optional(),
     push: z.object({ title: z.string(), body: z.string() }).optional(),
-    in_app: z.object({ title: z.string().optional(), body: z.string() }).optional(),
+    in_app: z.object({ title: z.string().optional(), body: z.string(), link: z.string().optional() }).optional(),
     webhook: z.object({ payload: z.record(z.string(), z.unknown()) }).optional(),
   })
   .meta({ id: 'RenderedContent' });

@@ -10,22 +10,33 @@ import type { StatusEventPage, StatusWebhook } from '../schemas/status-webhooks.
 import { resolveWebhookTarget, WebhookUrlError } from '../platform/ssrf.js';
 import { STATUS_EVENT_TYPES, type StatusEventType } from './events.js';
 import { newWebhookSecret, type WebhookPolicy } from '../audience/users.js';
+import { recordAudit, type AuditActor } from '../access/audit.js';
 
 function view(w: { id: string; url: string; secret: string; events: string[]; createdAt: Date }): StatusWebhook {
   return { id: w.id, url: w.url, secret: w.secret, events: w.events as StatusEventType[], created_at: w.createdAt.toISOString() };
 }
 
-export async function createStatusWebhook(db: Db, appId: string, body: { url: string; events?: StatusEventType[] | undefined }, policy: WebhookPolicy): Promise<StatusWebhook> {
+export async function createStatusWebhook(
+  db: Db,
+  appId: string,
+  body: { url: string; events?: StatusEventType[] | undefined },
+  policy: WebhookPolicy,
+  by?: AuditActor,
+): Promise<StatusWebhook> {
   try {
     await resolveWebhookTarget(body.url, policy.allowedHosts, policy.lookup);
   } catch (err) {
     if (!(err instanceof WebhookUrlError)) throw err;
     throw new AppError('validation_failed', 'The request is not valid', [{ path: 'url', message: err.message }]);
   }
-  const row = await db.prisma.statusWebhook.create({
-    data: { id: newId(), appId, url: body.url, secret: newWebhookSecret(), events: [...new Set(body.events ?? STATUS_EVENT_TYPES)] },
+  return db.prisma.$transaction(async (tx) => {
+    const row = await tx.statusWebhook.create({
+      data: { id: newId(), appId, url: body.url, secret: newWebhookSecret(), events: [...new Set(body.events ?? STATUS_EVENT_TYPES)] },
+    });
+    // The URL stays out of the log: it can carry tokens or name a person.
+    await recordAudit(tx, by, { appId, action: 'webhook.created', targetType: 'webhook', targetId: row.id, summary: { events: row.events } });
+    return view(row);
   });
-  return view(row);
 }
 
 export async function listStatusWebhooks(db: Db, appId: string): Promise<StatusWebhook[]> {
@@ -43,9 +54,13 @@ export async function getStatusWebhook(db: Db, appId: string, id: string): Promi
 }
 
 /** Deletes the endpoint and its delivery log. */
-export async function deleteStatusWebhook(db: Db, appId: string, id: string): Promise<void> {
+export async function deleteStatusWebhook(db: Db, appId: string, id: string, by?: AuditActor): Promise<void> {
   await find(db, appId, id);
-  await db.prisma.$transaction([db.prisma.statusEvent.deleteMany({ where: { endpointId: id } }), db.prisma.statusWebhook.delete({ where: { id } })]);
+  await db.prisma.$transaction(async (tx) => {
+    await tx.statusEvent.deleteMany({ where: { endpointId: id } });
+    await tx.statusWebhook.delete({ where: { id } });
+    await recordAudit(tx, by, { appId, action: 'webhook.deleted', targetType: 'webhook', targetId: id });
+  });
 }
 
 /** The endpoint's delivery log: every event, newest first, with its outcome. */

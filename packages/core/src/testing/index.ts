@@ -11,5 +11,7 @@ export * from '../channels/testing/smtp-test-server.js';
 export * from '../channels/testing/tls-server.js';
 export * from '../channels/testing/webhook-receiver.js';
 export * from './counting-pool.js';
+export * from './free-port.js';
+export * from './pgbouncer.js';
 export * from './ssrf-forms.js';
 export * from './redis-cluster.js';

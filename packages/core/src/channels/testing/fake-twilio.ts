@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 
 /** A Twilio error answer: status and body `{ code, message, more_info, status }`, plus an optional Retry-After header. */
 export interface FakeTwilioError {
@@ -19,6 +20,8 @@ export interface FakeTwilioMessage {
   from: string | undefined;
   messagingServiceSid: string | undefined;
   body: string;
+  /** The StatusCallback URL sent with the message, if any. */
+  statusCallback: string | undefined;
   userAgent: string | undefined;
   contentType: string | undefined;
   path: string;
@@ -110,6 +113,7 @@ export async function startFakeTwilio(opts: { accountSid?: string; authToken?: s
       from,
       messagingServiceSid,
       body,
+      statusCallback: form.get('StatusCallback') ?? undefined,
       userAgent: req.headers['user-agent'],
       contentType: req.headers['content-type'],
       path: url.pathname,
@@ -164,4 +168,9 @@ export async function startFakeTwilio(opts: { accountSid?: string; authToken?: s
         server.close(() => resolve());
       }),
   };
+}
+
+/** The X-Twilio-Signature Twilio would send with a callback to `url` carrying `form`, made by the SDK's own signer. */
+export function signTwilioCallback(authToken: string, url: string, form: Record<string, string>): string {
+  return getExpectedTwilioSignature(authToken, url, form);
 }
