@@ -5,7 +5,7 @@ import type { BenchOptions } from './options.js';
 import { formatActivity, pgActivity, pgCounters, type PgActivity } from './pg-activity.js';
 import { progress } from './progress.js';
 import { repeat, type Repeated, type ServiceHandle } from './repetitions.js';
-import { BENCH_CHANNEL } from './service-processes.js';
+import { BENCH_CHANNEL, type Deployment } from './service-processes.js';
 import { round } from './stats.js';
 
 /** Requests of 1,000 recipients in flight at once: enough to keep the API busy without queueing at the client. */
@@ -26,6 +26,36 @@ export interface BulkRep {
 }
 
 /**
+ * Sends `notifications` (rounded up to a thousand) through POST /notifications/bulk,
+ * 1,000 recipients per request, IN_FLIGHT at a time; user ids start with
+ * `users`. Returns each request's duration (ms) and the answers that were not 202.
+ */
+export async function postBulk(d: Deployment, key: string, notifications: number, users: string): Promise<{ durations: number[]; refused: string[] }> {
+  const requests = Math.ceil(notifications / 1000);
+  const durations: number[] = [];
+  const refused: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < requests) {
+        const i = next++;
+        const recipients = Array.from({ length: 1000 }, (_, j) => ({ user_id: `${users}-${i}-${j}` }));
+        const t = performance.now();
+        const res = await fetch(`${d.url}/notifications/bulk`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ message: 'Benchmark bulk notification', channels: [BENCH_CHANNEL], recipients }),
+        });
+        durations.push(performance.now() - t);
+        if (res.status !== 202) refused.push(`${res.status}: ${(await res.text()).slice(0, 200)}`);
+        else await res.arrayBuffer();
+      }
+    }),
+  );
+  return { durations, refused };
+}
+
+/**
  * POST /notifications/bulk with 1,000 recipients per request, IN_FLIGHT at a
  * time, until `bulkNotifications` are accepted; then wait for every delivery.
  * The clock starts before the first request and stops at the last
@@ -35,31 +65,15 @@ export async function measureBulk(b: BenchEnv, service: ServiceHandle, o: BenchO
   return repeat('bulk', o.reps, service, async (rep, d) => {
     d.assertAlive();
     const { appId, key } = await b.newApp(`bulk-r${rep}`);
-    const requests = Math.ceil(o.bulkNotifications / 1000);
     const durations: number[] = [];
     const refused: string[] = [];
     let acceptedAt = 0;
     const countersBefore = await pgCounters(b.db.pool, b.schema);
     const startedAt = Date.now();
     const { result: finished, cpu } = await withCpu(b.db.pool, { api: d.api.pid, worker: d.worker.pid }, async () => {
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: IN_FLIGHT }, async () => {
-          while (next < requests) {
-            const i = next++;
-            const recipients = Array.from({ length: 1000 }, (_, j) => ({ user_id: `b${rep}-${i}-${j}` }));
-            const t = performance.now();
-            const res = await fetch(`${d.url}/notifications/bulk`, {
-              method: 'POST',
-              headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-              body: JSON.stringify({ message: 'Benchmark bulk notification', channels: [BENCH_CHANNEL], recipients }),
-            });
-            durations.push(performance.now() - t);
-            if (res.status !== 202) refused.push(`${res.status}: ${(await res.text()).slice(0, 200)}`);
-            else await res.arrayBuffer();
-          }
-        }),
-      );
+      const sent = await postBulk(d, key, o.bulkNotifications, `b${rep}`);
+      durations.push(...sent.durations);
+      refused.push(...sent.refused);
       acceptedAt = Date.now();
       return waitUntilFinished(b, appId, 600_000, () => d.assertAlive());
     });

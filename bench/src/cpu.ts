@@ -31,7 +31,10 @@ export type CpuUsage = Record<CpuGroup | 'machine', number>;
 
 export interface ServicePids {
   api?: number | undefined;
-  worker?: number | undefined;
+  /** One worker process, or several (a fleet): their CPU adds up in `worker`. */
+  worker?: number | readonly number[] | undefined;
+  /** The Redis servers the service uses (redisServerPids); when given, other redis-server processes count as `other`. */
+  redis?: ReadonlySet<number> | undefined;
 }
 
 /** Every process's CPU time so far, from /proc. */
@@ -60,11 +63,34 @@ export function cpuSnapshot(): CpuSnapshot {
 
 function groupOf(pid: number, comm: string, pids: ServicePids, ourBackends: ReadonlySet<number>): CpuGroup {
   if (pid === pids.api) return 'api';
-  if (pid === pids.worker) return 'worker';
+  if (workerPids(pids).includes(pid)) return 'worker';
   if (pid === process.pid) return 'bench';
   if (comm === 'postgres') return ourBackends.has(pid) ? 'pg' : 'pg_other';
-  if (comm.startsWith('redis-server')) return 'redis';
+  if (comm.startsWith('redis-server') && (pids.redis === undefined || pids.redis.has(pid))) return 'redis';
   return 'other';
+}
+
+const workerPids = (pids: ServicePids): readonly number[] => (pids.worker === undefined ? [] : typeof pids.worker === 'number' ? [pids.worker] : pids.worker);
+
+/**
+ * The redis-server processes listening on these ports of 127.0.0.1, found by
+ * their process title (`redis-server 127.0.0.1:6379`, ` [cluster]` after it on
+ * a cluster node).
+ */
+export function redisServerPids(ports: readonly number[]): Set<number> {
+  const out = new Set<number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let title: string;
+    try {
+      title = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    } catch {
+      continue; // exited while we looked
+    }
+    const port = /^redis-server \S*:(\d+)/.exec(title)?.[1];
+    if (port !== undefined && ports.includes(Number(port))) out.add(Number(entry));
+  }
+  return out;
 }
 
 /**
@@ -165,6 +191,6 @@ export async function withCpu<T>(pool: pg.Pool, pids: ServicePids, fn: () => Pro
   const before = cpuSnapshot();
   const result = await fn();
   const after = cpuSnapshot();
-  const ours = [pids.api, pids.worker, process.pid].filter((p): p is number => p !== undefined);
+  const ours = [pids.api, ...workerPids(pids), process.pid].filter((p): p is number => p !== undefined);
   return { result, cpu: cpuUsage(before, after, pids, await backendsOf(pool, ours)) };
 }

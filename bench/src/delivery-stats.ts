@@ -93,3 +93,23 @@ export async function waitUntilFinished(b: BenchEnv, appId: string, timeoutMs: n
     await sleep(100);
   }
 }
+
+/**
+ * Deliveries per second of the app while its backlog was being worked off:
+ * the middle 80 % of its deliveries (10th to 90th percentile of
+ * delivered_at), which leaves out the start (workers warming up, requests
+ * still arriving) and the tail (the last jobs, fewer than the workers could
+ * take at once). Null with fewer than 100 deliveries.
+ */
+export async function steadyDeliveryRate(b: BenchEnv, appId: string): Promise<number | null> {
+  const { rows } = await b.db.pool.query<{ n: number; p10: number | null; p90: number | null }>(
+    `SELECT count(*)::int AS n,
+       percentile_cont(0.1) WITHIN GROUP (ORDER BY extract(epoch FROM delivered_at))::float8 AS p10,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM delivered_at))::float8 AS p90
+     FROM deliveries WHERE app_id = $1 AND status = 'delivered'`,
+    [appId],
+  );
+  const r = rows[0]!;
+  if (r.n < 100 || r.p10 === null || r.p90 === null || r.p90 <= r.p10) return null;
+  return (0.8 * r.n) / (r.p90 - r.p10);
+}

@@ -44,12 +44,16 @@ export interface StepResult {
   reasons: string[];
 }
 
-export interface E2eRep {
+/** The ramp's outcome: the highest rate that passed and every step it ran. */
+export interface Ramp {
   /** Highest passing rate, or null when none passed. */
   sustained: number | null;
   steps: StepResult[];
   /** The step at the sustained rate (for its latencies). */
   atSustained: StepResult | null;
+}
+
+export interface E2eRep extends Ramp {
   /** The step at the latency rate (2,000/s). */
   atLatencyRate: StepResult;
 }
@@ -58,13 +62,7 @@ export type E2eResult = Repeated<E2eRep>;
 
 const BODY = JSON.stringify({ user_id: 'u-[<id>]', message: 'Benchmark notification', channels: [BENCH_CHANNEL], priority: 'normal' });
 
-/**
- * Runs POST /notifications at fixed rates and finds the highest one the
- * service sustains. Repetition 1 rises from startRate by rateStep until a
- * rate fails; later repetitions start at the median so far and move by half
- * a step. Each then bisects between the highest pass and the lowest fail
- * down to half a step (a quarter of the rate below 2 steps).
- */
+/** Finds the highest rate the service sustains in each repetition (findSustained), then measures the API's latency at the latency rate. */
 export async function measureE2e(b: BenchEnv, service: ServiceHandle, o: BenchOptions): Promise<E2eResult> {
   let warmed: Deployment | null = null;
   const done: E2eRep[] = [];
@@ -74,56 +72,68 @@ export async function measureE2e(b: BenchEnv, service: ServiceHandle, o: BenchOp
       await warmUp(b, d, o);
       warmed = d;
     }
-    const hint = summarize(done.flatMap((r) => (r.sustained === null ? [] : [r.sustained])))?.median;
-    const steps = new Map<number, StepResult>();
-    const test = async (rate: number): Promise<boolean> => {
-      const known = steps.get(rate);
-      if (known) return known.pass;
-      const step = await runStep(b, d, rate, o.stepSeconds, `e2e-r${rep}-${rate}`);
-      steps.set(rate, step);
-      return step.pass;
-    };
-    if (hint === undefined) {
-      let rate = o.startRate;
-      while (rate <= o.maxRate && (await test(rate))) rate += o.rateStep;
-    } else {
-      const half = o.rateStep / 2;
-      let rate = roundRate(hint);
-      if (await test(rate)) {
-        do rate += half;
-        while (rate <= o.maxRate && (await test(rate)));
-      } else {
-        do rate -= half;
-        while (rate >= half && !(await test(rate)));
-      }
-    }
-    // Nothing passed: halve until something does (a service far below the ramp's first rate).
-    while (![...steps.values()].some((s) => s.pass)) {
-      const lowest = Math.min(...steps.keys());
-      if (lowest / 2 < 50) break;
-      await test(roundRate(lowest / 2));
-    }
-    for (;;) {
-      const passes = [...steps.values()].filter((s) => s.pass).map((s) => s.rate);
-      const best = passes.length ? Math.max(...passes) : null;
-      const fails = [...steps.values()].filter((s) => !s.pass && (best === null || s.rate > best)).map((s) => s.rate);
-      const fail = fails.length ? Math.min(...fails) : null;
-      if (best === null || fail === null) break;
-      const precision = fail >= 2 * o.rateStep ? o.rateStep / 2 : fail / 4;
-      if (fail - best <= precision) break;
-      const mid = roundRate((best + fail) / 2);
-      if (mid <= best || mid >= fail) break;
-      await test(mid);
-    }
-    const passes = [...steps.values()].filter((s) => s.pass);
-    const sustained = passes.length ? Math.max(...passes.map((s) => s.rate)) : null;
-    const atSustained = passes.find((s) => s.rate === sustained) ?? null;
-    const atLatencyRate = steps.get(o.latencyRate) ?? (await runStep(b, d, o.latencyRate, o.stepSeconds, `e2e-r${rep}-latency`));
-    progress(`e2e rep ${rep}: sustained ${sustained ?? 'none'} notifications/s`);
-    const result: E2eRep = { sustained, steps: [...steps.values()], atSustained, atLatencyRate };
+    const ramp = await findSustained(b, d, o, done, `e2e-r${rep}`);
+    const atLatencyRate = ramp.steps.find((s) => s.rate === o.latencyRate) ?? (await runStep(b, d, o.latencyRate, o.stepSeconds, `e2e-r${rep}-latency`));
+    progress(`e2e rep ${rep}: sustained ${ramp.sustained ?? 'none'} notifications/s`);
+    const result: E2eRep = { ...ramp, atLatencyRate };
     done.push(result);
     return result;
   });
+}
+
+/**
+ * Runs POST /notifications at fixed rates and finds the highest one the
+ * service sustains. The first ramp (no `earlier` ones) rises from startRate
+ * by rateStep until a rate fails; later ones start at the median of the
+ * earlier and move by half a step. Each then bisects between the highest
+ * pass and the lowest fail down to half a step (a quarter of the rate below
+ * 2 steps). `redis`: the Redis servers whose CPU counts as the service's.
+ */
+export async function findSustained(b: BenchEnv, d: Deployment, o: BenchOptions, earlier: Ramp[], label: string, redis?: ReadonlySet<number>): Promise<Ramp> {
+  const hint = summarize(earlier.flatMap((r) => (r.sustained === null ? [] : [r.sustained])))?.median;
+  const steps = new Map<number, StepResult>();
+  const test = async (rate: number): Promise<boolean> => {
+    const known = steps.get(rate);
+    if (known) return known.pass;
+    const step = await runStep(b, d, rate, o.stepSeconds, `${label}-${rate}`, redis);
+    steps.set(rate, step);
+    return step.pass;
+  };
+  if (hint === undefined) {
+    let rate = o.startRate;
+    while (rate <= o.maxRate && (await test(rate))) rate += o.rateStep;
+  } else {
+    const half = o.rateStep / 2;
+    let rate = roundRate(hint);
+    if (await test(rate)) {
+      do rate += half;
+      while (rate <= o.maxRate && (await test(rate)));
+    } else {
+      do rate -= half;
+      while (rate >= half && !(await test(rate)));
+    }
+  }
+  // Nothing passed: halve until something does (a service far below the ramp's first rate).
+  while (![...steps.values()].some((s) => s.pass)) {
+    const lowest = Math.min(...steps.keys());
+    if (lowest / 2 < 50) break;
+    await test(roundRate(lowest / 2));
+  }
+  for (;;) {
+    const passes = [...steps.values()].filter((s) => s.pass).map((s) => s.rate);
+    const best = passes.length ? Math.max(...passes) : null;
+    const fails = [...steps.values()].filter((s) => !s.pass && (best === null || s.rate > best)).map((s) => s.rate);
+    const fail = fails.length ? Math.min(...fails) : null;
+    if (best === null || fail === null) break;
+    const precision = fail >= 2 * o.rateStep ? o.rateStep / 2 : fail / 4;
+    if (fail - best <= precision) break;
+    const mid = roundRate((best + fail) / 2);
+    if (mid <= best || mid >= fail) break;
+    await test(mid);
+  }
+  const passes = [...steps.values()].filter((s) => s.pass);
+  const sustained = passes.length ? Math.max(...passes.map((s) => s.rate)) : null;
+  return { sustained, steps: [...steps.values()], atSustained: passes.find((s) => s.rate === sustained) ?? null };
 }
 
 /** Rates are kept to multiples of 50 so that repetitions meet on the same values. */
@@ -145,14 +155,14 @@ export async function warmUp(b: BenchEnv, d: Deployment, o: BenchOptions): Promi
  * the target, or more than three seconds' worth of deliveries waiting (then
  * well over 1 % of them wait over a second, so the p99 cannot pass).
  */
-export async function runStep(b: BenchEnv, d: Deployment, rate: number, seconds: number, label: string): Promise<StepResult> {
+export async function runStep(b: BenchEnv, d: Deployment, rate: number, seconds: number, label: string, redis?: ReadonlySet<number>): Promise<StepResult> {
   d.assertAlive();
   const { appId, key } = await b.newApp(label);
   const logsBefore = { api: d.api.logs(), worker: d.worker.logs() };
   const countersBefore = await pgCounters(b.db.pool, b.schema);
   const metricsBefore = await scrapeApiMetrics(d);
   const waits = samplePgWaits(b.db.pool, () => backendsOf(b.db.pool, [d.api.pid, d.worker.pid]));
-  const { result: load, cpu } = await withCpu(b.db.pool, { api: d.api.pid, worker: d.worker.pid }, () =>
+  const { result: load, cpu } = await withCpu(b.db.pool, { api: d.api.pid, worker: d.worker.pid, redis }, () =>
     fixedRateLoad({
       url: `${d.url}/notifications`,
       key,

@@ -10,6 +10,7 @@ import { measureBulk } from './bulk.js';
 import { measureCeilings } from './ceilings.js';
 import { cpuSnapshot, cpuUsage, formatCpu, outsideCpu, type CpuUsage } from './cpu.js';
 import { measureE2e } from './e2e-rate.js';
+import { measureFleet } from './fleet.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { measurePriority } from './priority.js';
 import type { ServiceHandle } from './repetitions.js';
@@ -86,6 +87,7 @@ try {
     const { rate, source } = steadyRate(o, results);
     results.retention = await attempt(() => measureRetention(b, handle, o, rate, source));
   }
+  if (o.sections.includes('fleet')) results.fleet = await attempt(() => measureFleet(o, (c) => sectionCleanups.push(c)));
 } finally {
   await cleanup();
 }
@@ -166,6 +168,7 @@ function contentionOf(r: SectionResults): { outsideCpuMedian: number | null; out
   if (r.bulk && !(r.bulk instanceof Error)) usages.push(...r.bulk.reps.map((rep) => rep.cpu));
   if (r.priority && !(r.priority instanceof Error)) usages.push(...r.priority.reps.map((rep) => rep.cpu));
   if (r.soak && !(r.soak instanceof Error)) usages.push(...r.soak.reps.map((rep) => rep.cpu));
+  if (r.fleet && !(r.fleet instanceof Error)) usages.push(...r.fleet.measurements.map((m) => m.cpu));
   const s = summarize(usages.map(outsideCpu));
   if (!s) return { outsideCpuMedian: null, outsideCpuMax: null, warning: null };
   const warning = s.median > 20 ? `processes outside the benchmark used ${s.median} % of a core (median over the measurements, max ${s.max} %): the figures are understated` : null;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-export const SECTIONS = ['ceilings', 'baseline', 'e2e', 'bulk', 'priority', 'soak', 'retention'] as const;
+export const SECTIONS = ['ceilings', 'baseline', 'e2e', 'bulk', 'priority', 'soak', 'retention', 'fleet'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Everything a run can vary; `--quick` shrinks durations and sizes so a run takes a couple of minutes. */
@@ -42,6 +42,13 @@ export interface BenchOptions {
   retentionRows: number;
   /** Seconds of each load window (retention idle, then deleting, alternating until every old row is gone). */
   retentionWindowSeconds: number;
+  /** Worker processes of one channel the fleet section measures, each against one process in the same repetition. */
+  fleetWorkers: number[];
+  /** The fleet's simulated provider latency and concurrency per process (`--set SIMULATED_LATENCY_MS=`, `--set IN_APP_CONCURRENCY=` change them). */
+  fleetLatencyMs: number;
+  fleetConcurrency: number;
+  /** Seconds of work in each fleet backlog at the fleet's ceiling (concurrency × processes / latency). */
+  fleetSeconds: number;
   /** Extra environment for the API and worker processes (`--set NAME=value`), e.g. DATABASE_POOL_SIZE=20. */
   serviceEnv: Record<string, string>;
   /** Write a CPU profile of the API and the worker here (node --cpu-prof), one file per process. */
@@ -116,6 +123,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     overloadSeconds: quick ? 5 : 10,
     retentionRows: quick ? 200_000 : 1_000_000,
     retentionWindowSeconds: quick ? 5 : 10,
+    fleetWorkers: [1, 2, 4],
+    fleetLatencyMs: 50,
+    fleetConcurrency: 10,
+    fleetSeconds: quick ? 5 : 20,
     serviceEnv,
     profileDir: values.profile === undefined ? undefined : path.resolve(values.profile),
   };

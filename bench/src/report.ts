@@ -4,6 +4,7 @@ import type { BaselineResult, CodeStep, CpuPerNotification } from './baseline.js
 import type { BulkRep } from './bulk.js';
 import type { Ceilings } from './ceilings.js';
 import type { E2eResult, StepResult } from './e2e-rate.js';
+import type { FleetResult } from './fleet.js';
 import type { Repeated } from './repetitions.js';
 import { SECTIONS, type BenchOptions, type Section } from './options.js';
 import type { PriorityRep } from './priority.js';
@@ -40,6 +41,7 @@ export interface SectionResults {
   soak?: Repeated<SoakResult> | Error;
   baseline?: BaselineResult | Error;
   retention?: Repeated<RetentionRun> | Error;
+  fleet?: FleetResult | Error;
 }
 
 const CEILING_NAMES = {
@@ -285,6 +287,60 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
     }
   }
   if (o.sections.includes('retention')) rows.push(...retentionRows(o, r.retention));
+  if (o.sections.includes('fleet')) rows.push(...fleetRows(o, r.fleet));
+  return rows;
+}
+
+/** Deliveries/s of 1, 2, 4 worker processes against what they could do while only waiting, and each count against one process in the same repetition. */
+function fleetRows(o: BenchOptions, r: FleetResult | Error | undefined): Row[] {
+  const counts = [...o.fleetWorkers].sort((x, y) => x - y);
+  const base = counts[0]!;
+  const processes = (n: number) => `${n} worker process${n === 1 ? '' : 'es'}`;
+  const figure = (n: number) => `Fleet: deliveries/s, ${processes(n)} of one channel`;
+  const scaling = (n: number) => `Fleet: ${processes(n)} against ${base}, same repetition`;
+  const all = counts.flatMap((n) => [figure(n), ...(n === base ? [] : [scaling(n)])]);
+  if (r instanceof Error || r === undefined || r.measurements.length === 0) {
+    const why = r instanceof Error || r === undefined ? r : new Error(r.failures.join('; ') || 'no measurement completed');
+    return all.map((f) => failed('fleet', f, '', why));
+  }
+  const at = (n: number) => r.measurements.filter((m) => m.workers === n);
+  const rate = (n: number, rep: number) => at(n).find((m) => m.rep === rep)?.deliveriesPerSecond ?? null;
+  const setup = `in-app through the simulated provider (${r.latencyMs} ms per send), concurrency ${r.concurrency} per process`;
+  const rows: Row[] = [];
+  for (const n of counts) {
+    const ms = at(n);
+    const machine = summarize(ms.map((m) => m.cpu.machine));
+    const workerCpu = summarize(ms.map((m) => m.cpu.worker));
+    const trouble = ms.filter((m) => m.failed > 0 || m.refused.length > 0);
+    rows.push(
+      row('fleet', figure(n), 'deliveries/s', summarize(ms.flatMap((m) => (m.deliveriesPerSecond === null ? [] : [m.deliveriesPerSecond]))), {
+        ceiling: ms[0]?.ceiling ?? (r.concurrency * n * 1000) / r.latencyMs,
+        ceilingName: 'concurrency × processes / latency',
+        note: join(
+          n === base ? setup : '',
+          `backlogs of ${ms[0]?.notifications ?? '-'} sent through the bulk endpoint; middle 80 % of the deliveries`,
+          `CPU (medians, % of a core): workers ${workerCpu?.median ?? '-'}, machine ${machine?.median ?? '-'}`,
+          trouble.length ? `failed deliveries or refused requests in rep ${trouble.map((m) => m.rep).join(', ')}` : '',
+          n === base ? r.failures.join('; ') : '',
+        ),
+      }),
+    );
+    if (n === base) continue;
+    const ratios: number[] = [];
+    for (let rep = 1; rep <= o.reps; rep++) {
+      const [x, one] = [rate(n, rep), rate(base, rep)];
+      if (x !== null && one) ratios.push((x / one) * 100);
+    }
+    rows.push(
+      row('fleet', scaling(n), '%', summarize(ratios), {
+        ceiling: (n / base) * 100,
+        ceilingName: 'linear',
+        target: '>= 85 % of linear',
+        met: (_v, ratio) => ratio !== null && ratio >= 0.85,
+        note: `deliveries/s of ${n} over those of ${base} within each repetition, median of the ratios`,
+      }),
+    );
+  }
   return rows;
 }
 

@@ -44,6 +44,8 @@ export class NotifyInbox extends HTMLElement {
 
   private readonly bell: HTMLButtonElement;
   private readonly badge: HTMLSpanElement;
+  /** Announces the count to screen readers as it changes; the badge itself is only seen. */
+  private readonly announcer: HTMLSpanElement;
   private readonly panel: HTMLElement;
   private readonly state: HTMLSpanElement;
   private readonly status: HTMLParagraphElement;
@@ -73,8 +75,9 @@ export class NotifyInbox extends HTMLElement {
     // A constructed sheet, not a <style>: a page's CSP without 'unsafe-inline' styles still lets it in.
     root.adoptedStyleSheets = [sheet];
 
-    this.badge = h('span', { class: 'badge', 'aria-live': 'polite', 'aria-atomic': 'true' });
-    this.bell = h('button', { type: 'button', class: 'bell', 'aria-expanded': 'false', 'aria-controls': 'panel' }, h('span', { class: 'sr-only' }, 'Notifications'), this.badge);
+    this.badge = h('span', { class: 'badge', 'aria-hidden': 'true' });
+    this.announcer = h('span', { class: 'sr-only', 'aria-live': 'polite', 'aria-atomic': 'true' });
+    this.bell = h('button', { type: 'button', class: 'bell', 'aria-label': 'Notifications', 'aria-expanded': 'false', 'aria-controls': 'panel' }, this.badge);
     this.bell.insertAdjacentHTML('beforeend', BELL_ICON);
     this.state = h('span', { class: 'state' });
     this.archiveToggle = h('button', { type: 'button', class: 'link-button show-archived', 'aria-pressed': 'false' }, 'Archived');
@@ -93,7 +96,7 @@ export class NotifyInbox extends HTMLElement {
       this.empty,
       this.more,
     );
-    root.append(this.bell, this.panel);
+    root.append(this.bell, this.announcer, this.panel);
 
     this.bell.addEventListener('click', () => this.toggle());
     this.panel.addEventListener('keydown', (e) => {
@@ -295,9 +298,13 @@ export class NotifyInbox extends HTMLElement {
 
   private setUnread(count: number): void {
     this.unread = Math.max(0, count);
-    // The live region announces the change; an empty badge is hidden by CSS.
-    if (this.unread === 0) this.badge.replaceChildren();
-    else this.badge.replaceChildren(String(this.unread), h('span', { class: 'sr-only' }, ' unread'));
+    const shown = this.unread === 0 ? '' : String(this.unread);
+    // An empty badge is hidden by CSS; the live region says the same in words.
+    if (this.badge.textContent !== shown) {
+      this.badge.textContent = shown;
+      this.announcer.textContent = `${this.unread} unread`;
+    }
+    this.bell.setAttribute('aria-label', shown ? `Notifications, ${shown} unread` : 'Notifications');
     this.dispatchEvent(new CustomEvent('unreadchange', { detail: { unreadCount: this.unread } }));
   }
 

@@ -23,8 +23,8 @@ interface OpenApiDoc {
   components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
 }
 
-/** Pages for people, not part of the contract: Bull Board, the dashboard, the docs themselves. */
-const NOT_API = /^\/(docs|openapi\.json|admin|dashboard)(\/|$)/;
+/** Pages and scripts for people, not part of the contract: Bull Board, the dashboard, the inbox demo and component, the docs themselves. */
+const NOT_API = /^\/(docs|openapi\.json|admin|dashboard|inbox-demo|inbox-client)(\/|$)/;
 /** Not behind an API key: operations, and what a provider's signature or a link's own token authorises. */
 const OPERATIONS = ['/health', '/ready', '/metrics', '/providers/twilio/status', '/unsubscribe/{token}'];
 

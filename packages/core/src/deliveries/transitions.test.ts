@@ -3,18 +3,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
 import { finishDeliveries } from './store.js';
-import {
-  canMove,
-  checkTarget,
-  countsUpdateSql,
-  sourceBucket,
-  sourceIs,
-  target,
-  TRANSITIONS,
-  UNFINISHED,
-  type DeliveryStatus,
-  type TransitionName,
-} from './transitions.js';
+import { canMove, checkTarget, countsUpdateSql, sourceBucket, sourceIs, target, TRANSITIONS, UNFINISHED, type DeliveryStatus, type TransitionName } from './transitions.js';
 import { DeliveryStatus as DeliveryStatusSchema } from '../schemas/notifications.js';
 
 const STATUSES = DeliveryStatusSchema.options;
