@@ -107,4 +107,17 @@ describe('GET /users/{user_id}/inbox/stream', () => {
     expect(JSON.parse(ready.data)).toEqual({ unread_count: 3 });
     await s.close();
   });
+
+  it('resumes from ?last_event_id= too (a new EventSource cannot send the header), and the header wins', async () => {
+    const seen = await deliver('sse-4', 'seen');
+    const missed = await deliver('sse-4', 'missed');
+    const byQuery = sseReader((await t.call('GET', `/users/sse-4/inbox/stream?last_event_id=${seen}`)).body!);
+    expect((await byQuery.next()).id).toBe(missed);
+    expect((await byQuery.next()).event).toBe('ready');
+    await byQuery.close();
+    // Both given: the header's id (the newest) is where it resumes, so nothing is replayed.
+    const both = sseReader((await t.call('GET', `/users/sse-4/inbox/stream?last_event_id=${seen}`, undefined, { 'last-event-id': missed })).body!);
+    expect((await both.next()).event).toBe('ready');
+    await both.close();
+  });
 });

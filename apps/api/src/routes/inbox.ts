@@ -11,7 +11,13 @@ import { errorResponses, IdParams, jsonResponse, KEY_OR_USER_TOKEN, pageResponse
 const ItemParams = UserParams.extend(IdParams.shape);
 const KEEPALIVE_MS = 15_000;
 /** Read by the authentication (api-key-auth.ts); declared here for the document. */
-const StreamQuery = z.object({ token: z.string().optional().meta({ description: 'A user token, for clients that cannot send Authorization (EventSource)' }) });
+const StreamQuery = z.object({
+  token: z.string().optional().meta({ description: 'A user token, for clients that cannot send Authorization (EventSource)' }),
+  last_event_id: z
+    .string()
+    .optional()
+    .meta({ description: 'Resume after this item, as `Last-Event-ID` does, for a client opening a new EventSource (which cannot send the header); the header wins' }),
+});
 
 /** What each item action is called in the document. */
 const ACTION_DOCS: Record<InboxAction, { operationId: string; summary: string }> = {
@@ -119,7 +125,7 @@ export function inboxRoutes(deps: { db: Db; hub: InboxHub; redis: Redis }) {
       security: KEY_OR_USER_TOKEN,
       summary: 'Live stream of new inbox items (Server-Sent Events)',
       description:
-        "Each new item arrives as an `item` event whose data is the item and whose id is the item id. Reconnecting with `Last-Event-ID` first sends the items missed since; a `Last-Event-ID` that is not an item id is ignored (the stream starts live). A comment line every 15 s keeps proxies from closing the connection. Open streams are capped per app (`INBOX_STREAMS_PER_APP`, default 1000) and per user (`INBOX_STREAMS_PER_USER`, default 10) across replicas: one more answers 429 with `Retry-After`. A browser's `EventSource` cannot send headers: give the user token as `?token=` (never logged).",
+        "Each new item arrives as an `item` event whose data is the item and whose id is the item id. Reconnecting with `Last-Event-ID` (or `?last_event_id=`, for a new EventSource) first sends the items missed since; one that is not an item id is ignored (the stream starts live). A comment line every 15 s keeps proxies from closing the connection. Open streams are capped per app (`INBOX_STREAMS_PER_APP`, default 1000) and per user (`INBOX_STREAMS_PER_USER`, default 10) across replicas: one more answers 429 with `Retry-After`. A browser's `EventSource` cannot send headers: give the user token as `?token=` (never logged).",
       request: { params: UserParams, query: StreamQuery },
       responses: { 200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } } },
     }),
@@ -128,8 +134,8 @@ export function inboxRoutes(deps: { db: Db; hub: InboxHub; redis: Redis }) {
       const userId = c.req.valid('param').user_id;
       const log = c.get('log');
       // Only one of our item ids can resume a stream; anything else (documented) is ignored and the stream starts live.
-      const header = c.req.header('last-event-id');
-      const lastEventId = header !== undefined && isUuid(header) ? header : undefined;
+      const resumeFrom = c.req.header('last-event-id') ?? c.req.valid('query').last_event_id;
+      const lastEventId = resumeFrom !== undefined && isUuid(resumeFrom) ? resumeFrom : undefined;
       // Over the per-app or per-user cap: 429 here, before anything is subscribed.
       const lease = await deps.hub.admit(deps.redis, appId, userId);
       return streamSSE(c, async (stream) => {
