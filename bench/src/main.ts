@@ -9,6 +9,7 @@ import { measureBaseline } from './baseline.js';
 import { measureBulk } from './bulk.js';
 import { measureCeilings } from './ceilings.js';
 import { cpuSnapshot, cpuUsage, formatCpu, outsideCpu, type CpuUsage } from './cpu.js';
+import { measureCluster } from './cluster.js';
 import { measureE2e } from './e2e-rate.js';
 import { measureFleet } from './fleet.js';
 import { parseOptions, type BenchOptions } from './options.js';
@@ -88,6 +89,7 @@ try {
     results.retention = await attempt(() => measureRetention(b, handle, o, rate, source));
   }
   if (o.sections.includes('fleet')) results.fleet = await attempt(() => measureFleet(o, (c) => sectionCleanups.push(c)));
+  if (o.sections.includes('cluster')) results.cluster = await attempt(() => measureCluster(b, handle, o, (c) => sectionCleanups.push(c)));
 } finally {
   await cleanup();
 }
@@ -169,6 +171,7 @@ function contentionOf(r: SectionResults): { outsideCpuMedian: number | null; out
   if (r.priority && !(r.priority instanceof Error)) usages.push(...r.priority.reps.map((rep) => rep.cpu));
   if (r.soak && !(r.soak instanceof Error)) usages.push(...r.soak.reps.map((rep) => rep.cpu));
   if (r.fleet && !(r.fleet instanceof Error)) usages.push(...r.fleet.measurements.map((m) => m.cpu));
+  if (r.cluster && !(r.cluster instanceof Error)) usages.push(...r.cluster.reps.flatMap((rep) => rep.ramp.steps.map((s) => s.cpu)));
   const s = summarize(usages.map(outsideCpu));
   if (!s) return { outsideCpuMedian: null, outsideCpuMax: null, warning: null };
   const warning = s.median > 20 ? `processes outside the benchmark used ${s.median} % of a core (median over the measurements, max ${s.max} %): the figures are understated` : null;

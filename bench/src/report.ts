@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { BaselineResult, CodeStep, CpuPerNotification } from './baseline.js';
 import type { BulkRep } from './bulk.js';
 import type { Ceilings } from './ceilings.js';
+import { CLUSTER_MASTERS, cpuPerNotification, type ClusterResult, type RedisKind } from './cluster.js';
 import type { E2eResult, StepResult } from './e2e-rate.js';
 import type { FleetResult } from './fleet.js';
 import type { Repeated } from './repetitions.js';
@@ -42,6 +43,7 @@ export interface SectionResults {
   baseline?: BaselineResult | Error;
   retention?: Repeated<RetentionRun> | Error;
   fleet?: FleetResult | Error;
+  cluster?: ClusterResult | Error;
 }
 
 const CEILING_NAMES = {
@@ -288,8 +290,75 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
   }
   if (o.sections.includes('retention')) rows.push(...retentionRows(o, r.retention));
   if (o.sections.includes('fleet')) rows.push(...fleetRows(o, r.fleet));
+  if (o.sections.includes('cluster')) rows.push(...clusterRows(o, r.cluster));
   return rows;
 }
+
+/** The sustained rate and its CPU per notification on a Redis Cluster, against single-node Redis measured alternately in the same run. */
+function clusterRows(o: BenchOptions, r: ClusterResult | Error | undefined): Row[] {
+  const name: Record<RedisKind, string> = { single: 'single-node Redis', cluster: `${CLUSTER_MASTERS}-master Redis Cluster` };
+  const sustained = (k: RedisKind) => `Sustained POST /notifications (${o.stepSeconds} s), ${name[k]}`;
+  const parts = [
+    ['total', 'total (API + worker + PostgreSQL + Redis)'],
+    ['pg', "PostgreSQL (the service's sessions)"],
+    ['redis', 'Redis (the servers it used)'],
+  ] as const;
+  const cpu = (k: RedisKind, part: string) => `CPU per notification at the sustained rate, ${name[k]}: ${part}`;
+  const kinds: RedisKind[] = ['single', 'cluster'];
+  if (r instanceof Error || r === undefined || r.reps.length === 0) {
+    const why = r instanceof Error || r === undefined ? r : new Error(r.failures.join('; ') || 'no repetition completed');
+    return kinds.flatMap((k) => [sustained(k), ...parts.map(([, p]) => cpu(k, p))]).map((f) => failed('cluster', f, '', why));
+  }
+  const reps = (k: RedisKind) => r.reps.filter((x) => x.redis === k);
+  const rates = (k: RedisKind) => summarize(reps(k).map((x) => x.ramp.sustained ?? 0));
+  const atSustained = (k: RedisKind) => reps(k).flatMap((x) => (x.ramp.atSustained ? [x.ramp.atSustained] : []));
+  const paired: number[] = [];
+  for (const c of reps('cluster')) {
+    const s = reps('single').find((x) => x.rep === c.rep)?.ramp.sustained;
+    if (s && c.ramp.sustained !== null) paired.push(c.ramp.sustained / s);
+  }
+  const p = summarize(paired);
+  const pairNote = p ? `cluster / single within each repetition: median ${round(p.median * 100, 1)} % (${round(p.min * 100, 1)}-${round(p.max * 100, 1)}) of ${p.n}` : '';
+  const single = rates('single')?.median ?? null;
+  const rows: Row[] = [];
+  for (const k of kinds) {
+    const at = atSustained(k);
+    const fails = reps(k)[0]
+      ?.ramp.steps.filter((s) => !s.pass && s.rate > (reps(k)[0]?.ramp.sustained ?? 0))
+      .sort((a, b) => a.rate - b.rate)[0];
+    rows.push(
+      row('cluster', sustained(k), 'notifications/s', rates(k), {
+        ...(k === 'cluster' ? { ceiling: single, ceilingName: 'single-node Redis, same run' } : {}),
+        note: join(
+          k === 'cluster' ? `${r.nodes}; ${pairNote}` : "the run's own deployment; repetitions alternate which Redis goes first",
+          fails ? `${fails.rate}/s failed: ${fails.reasons.join('; ')}` : '',
+          k === 'single' ? r.failures.join('; ') : '',
+        ),
+      }),
+    );
+    const singleCpu = (part: (typeof parts)[number][0]) => stepSummary(atSustained('single'), (s) => cpuPerNotification(s)[part])?.median ?? null;
+    for (const [part, partName] of parts) {
+      rows.push(
+        row(
+          'cluster',
+          cpu(k, partName),
+          'µs',
+          stepSummary(at, (s) => cpuPerNotification(s)[part]),
+          {
+            ...(k === 'cluster' ? { ceiling: singleCpu(part), ceilingName: 'single-node Redis' } : {}),
+            note: join(
+              at.length ? `at ${at.map((s) => s.rate).join(', ')}/s, over the ${o.stepSeconds} s of load` : 'no sustained rate',
+              part === 'total' ? `API ${med(at, (s) => cpuPerNotification(s).api)}, worker ${med(at, (s) => cpuPerNotification(s).worker)} µs` : '',
+            ),
+          },
+        ),
+      );
+    }
+  }
+  return rows;
+}
+
+const med = (steps: StepResult[], pick: (s: StepResult) => number) => round(stepSummary(steps, pick)?.median ?? Number.NaN, 0);
 
 /** Deliveries/s of 1, 2, 4 worker processes against what they could do while only waiting, and each count against one process in the same repetition. */
 function fleetRows(o: BenchOptions, r: FleetResult | Error | undefined): Row[] {
