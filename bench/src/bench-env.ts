@@ -28,10 +28,14 @@ export interface BenchEnv {
   close(): Promise<void>;
 }
 
-/** `migrate` builds the schema: this checkout's migrations, or a baseline tree's (its code runs on its own schema). */
-export async function createBenchEnv(migrate: (url: string, schema: string) => Promise<unknown> = migrateDatabase): Promise<BenchEnv> {
+/**
+ * `migrate` builds the schema: this checkout's migrations, or a baseline
+ * tree's (its code runs on its own schema). `redisUrl`: a Redis server of the
+ * section's own instead of REDIS_URL's.
+ */
+export async function createBenchEnv(migrate: (url: string, schema: string) => Promise<unknown> = migrateDatabase, redisUrl = process.env.REDIS_URL): Promise<BenchEnv> {
   // The service's own defaults and validation for the two URLs (same as `npm start`).
-  const env = loadEnv({ DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL });
+  const env = loadEnv({ DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: redisUrl });
   const suffix = randomBytes(5).toString('hex');
   const schema = `bench_${suffix}`;
   const prefix = `bench-${suffix}`;

@@ -77,6 +77,8 @@ export async function measureFleet(o: BenchOptions, register: (cleanup: () => Pr
           const message = err instanceof Error ? err.message : String(err);
           result.failures.push(`rep ${rep}, ${workers} workers: ${message.split('\n')[0]}`);
           progress(`fleet rep ${rep} with ${workers} workers failed: ${message}`);
+          // After the cleanup (interrupted), nothing is restarted.
+          if (env === null) throw err;
           if (!d.workers().every((w) => w.alive()) || !d.api.alive()) {
             progress('fleet: a process died; restarting the fleet');
             await d.stop();

@@ -89,7 +89,7 @@ try {
     results.retention = await attempt(() => measureRetention(b, handle, o, rate, source));
   }
   if (o.sections.includes('fleet')) results.fleet = await attempt(() => measureFleet(o, (c) => sectionCleanups.push(c)));
-  if (o.sections.includes('cluster')) results.cluster = await attempt(() => measureCluster(b, handle, o, (c) => sectionCleanups.push(c)));
+  if (o.sections.includes('cluster')) results.cluster = await attempt(() => measureCluster(o, (c) => sectionCleanups.push(c)));
 } finally {
   await cleanup();
 }

@@ -330,7 +330,7 @@ function clusterRows(o: BenchOptions, r: ClusterResult | Error | undefined): Row
       row('cluster', sustained(k), 'notifications/s', rates(k), {
         ...(k === 'cluster' ? { ceiling: single, ceilingName: 'single-node Redis, same run' } : {}),
         note: join(
-          k === 'cluster' ? `${r.nodes}; ${pairNote}` : "the run's own deployment; repetitions alternate which Redis goes first",
+          k === 'cluster' ? `${r.nodes}; ${pairNote}` : 'a redis-server of its own (cluster mode off); repetitions alternate which Redis goes first',
           fails ? `${fails.rate}/s failed: ${fails.reasons.join('; ')}` : '',
           k === 'single' ? r.failures.join('; ') : '',
         ),
