@@ -78,7 +78,7 @@ export function providerReceiptRoutes(deps: {
     async (c) => {
       const form = c.req.valid('form');
       const log = c.get('log');
-      if (!twilioSignatureValid(settings.authToken, c.req.header('x-twilio-signature'), calledUrl(c, settings, deps.security.trustedProxyHops ?? 0), form)) {
+      if (!(await twilioSignatureValid(settings.authToken, c.req.header('x-twilio-signature'), calledUrl(c, settings, deps.security.trustedProxyHops ?? 0), form))) {
         log.warn({ signed: c.req.header('x-twilio-signature') !== undefined, configured: settings.authToken !== '' }, 'refused a Twilio status callback: bad or missing signature');
         throw new AppError('forbidden', 'The request is not signed by Twilio');
       }

@@ -6,15 +6,15 @@ const URL = 'https://notify.example.com/providers/twilio/status';
 const form = { MessageSid: 'SM1', MessageStatus: 'delivered', AccountSid: 'AC1' };
 
 describe('Twilio status callbacks', () => {
-  it('accepts only the signature of this token, URL and form', () => {
+  it('accepts only the signature of this token, URL and form', async () => {
     const signature = signTwilioCallback('token', URL, form);
-    expect(twilioSignatureValid('token', signature, URL, form)).toBe(true);
-    expect(twilioSignatureValid('other', signature, URL, form)).toBe(false);
-    expect(twilioSignatureValid('token', signature, `${URL}?x=1`, form)).toBe(false);
-    expect(twilioSignatureValid('token', signature, URL, { ...form, MessageStatus: 'failed' })).toBe(false);
-    expect(twilioSignatureValid('token', undefined, URL, form)).toBe(false);
+    expect(await twilioSignatureValid('token', signature, URL, form)).toBe(true);
+    expect(await twilioSignatureValid('other', signature, URL, form)).toBe(false);
+    expect(await twilioSignatureValid('token', signature, `${URL}?x=1`, form)).toBe(false);
+    expect(await twilioSignatureValid('token', signature, URL, { ...form, MessageStatus: 'failed' })).toBe(false);
+    expect(await twilioSignatureValid('token', undefined, URL, form)).toBe(false);
     // No token configured: nothing is valid, not even a signature made with the empty token.
-    expect(twilioSignatureValid('', signTwilioCallback('', URL, form), URL, form)).toBe(false);
+    expect(await twilioSignatureValid('', signTwilioCallback('', URL, form), URL, form)).toBe(false);
   });
 
   it.each([

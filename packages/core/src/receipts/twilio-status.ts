@@ -1,6 +1,4 @@
 // Twilio status callbacks: where Twilio posts them, how their signature is checked, what they say.
-// Only the SDK's webhook module is loaded (crypto and url), not the REST client.
-import { validateRequest } from 'twilio/lib/webhooks/webhooks.js';
 import type { SuppressionReason } from '../channels/provider-error.js';
 import type { Env } from '../platform/env.js';
 import type { ProviderStatus } from './provider-status.js';
@@ -24,8 +22,11 @@ export const TWILIO_SUPPRESSED_CODES = new Map<number, SuppressionReason>([
  * this URL and form, made with the account's auth token: the URL must be the
  * one Twilio called, exactly as it was given (scheme, host, path, query).
  */
-export function twilioSignatureValid(authToken: string, signature: string | undefined, url: string, form: Record<string, string>): boolean {
+export async function twilioSignatureValid(authToken: string, signature: string | undefined, url: string, form: Record<string, string>): Promise<boolean> {
   if (!authToken || !signature) return false;
+  // Loaded on the first callback, and only the SDK's webhook module (crypto and url), not the REST client:
+  // an API that never gets one loads no provider SDK.
+  const { validateRequest } = await import('twilio/lib/webhooks/webhooks.js');
   return validateRequest(authToken, signature, url, form);
 }
 
