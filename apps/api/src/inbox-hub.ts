@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, STREAM_LIMITS, type Logger, type Redis } from '@notify/core/platform';
-import { INBOX_CHANNEL_PREFIX, type InboxEvent } from '@notify/core/inbox';
+import { inboxChannel, type InboxEvent } from '@notify/core/inbox';
 
 type Listener = (event: InboxEvent) => void;
 
@@ -55,13 +55,13 @@ return 0
 `;
 
 /** Where the leases of an app's streams are counted (exported for tests). */
-export function streamLeaseKeys(appId: string, userId: string): [app: string, user: string] {
-  return [`notify:streams:{${appId}}`, `notify:streams:{${appId}}:${userId}`];
+export function streamLeaseKeys(prefix: string, appId: string, userId: string): [app: string, user: string] {
+  return [`${prefix}:streams:{${appId}}`, `${prefix}:streams:{${appId}}:${userId}`];
 }
 
 /**
  * Fans new inbox items out to this replica's live streams. Workers publish
- * each new item on Redis (`notify:inbox:<app>:<user>`); every API replica
+ * each new item on Redis (`<QUEUE_PREFIX>:inbox:<app>:<user>`); every API replica
  * subscribes, on one connection, to the channels of the users it has streams
  * for, so a stream receives items wherever it is connected. A channel is
  * unsubscribed as soon as its last listener stops.
@@ -73,6 +73,8 @@ export class InboxHub {
   constructor(
     private readonly subscriber: Redis,
     private readonly log: Logger,
+    /** QUEUE_PREFIX: the deployment's channels and stream leases. */
+    private readonly prefix: string,
     readonly limits: StreamLimits = STREAM_LIMITS,
   ) {
     subscriber.on('message', (name: string, payload: string) => {
@@ -94,7 +96,7 @@ export class InboxHub {
    * or the user already has as many open as allowed.
    */
   async admit(redis: Redis, appId: string, userId: string): Promise<StreamLease> {
-    const keys = streamLeaseKeys(appId, userId);
+    const keys = streamLeaseKeys(this.prefix, appId, userId);
     const id = randomUUID();
     const run = (mode: 'admit' | 'renew') => redis.eval(ADMIT, 2, ...keys, id, LEASE_MS, this.limits.perApp, this.limits.perUser, mode) as Promise<number>;
     const refused = await run('admit');
@@ -129,7 +131,7 @@ export class InboxHub {
    * subscription is in place, so nothing published after is missed.
    */
   async listen(appId: string, userId: string, listener: Listener): Promise<() => Promise<void>> {
-    const name = `${INBOX_CHANNEL_PREFIX}${appId}:${userId}`;
+    const name = inboxChannel(this.prefix, appId, userId);
     let channel = this.channels.get(name);
     if (!channel) {
       channel = { listeners: new Set(), subscribed: this.subscriber.subscribe(name) };

@@ -15,7 +15,7 @@ const { db, redis, queues, fanout, events } = await connect({ env, log }, { redi
 
 const telemetry = new Telemetry(db.pool);
 telemetry.start();
-const hub = new InboxHub(createRedis(redisTarget(env), 'subscriber'), log, { perApp: env.INBOX_STREAMS_PER_APP, perUser: env.INBOX_STREAMS_PER_USER });
+const hub = new InboxHub(createRedis(redisTarget(env), 'subscriber'), log, env.QUEUE_PREFIX, { perApp: env.INBOX_STREAMS_PER_APP, perUser: env.INBOX_STREAMS_PER_USER });
 const keys = new KeyCache(db, createRedis(redisTarget(env), 'subscriber'), log);
 const app = createApp({
   db,

@@ -10,7 +10,7 @@ let deliver: (userId: string, body: string, extra?: { link?: string | null; send
 
 beforeAll(async () => {
   t = await createTestApp();
-  const provider = createInboxProvider({ pool: t.db.pool, redis: t.workerRedis });
+  const provider = createInboxProvider({ pool: t.db.pool, redis: t.workerRedis, prefix: t.env.QUEUE_PREFIX });
   deliver = async (userId, body, extra = {}) => {
     const notificationId = newId();
     const sent = await provider.send(

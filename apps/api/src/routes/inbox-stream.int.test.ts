@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeDb, createDb, createLogger, createRedis } from '@notify/core/platform';
-import { INBOX_CHANNEL_PREFIX } from '@notify/core/inbox';
+import { inboxChannel } from '@notify/core/inbox';
 import { createKey } from '@notify/core/access';
 import { sseReader, waitFor } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +35,7 @@ async function newTenant(): Promise<{ appId: string; key: string }> {
 
 /** An API replica with its own subscriber connection and these caps. */
 function replica(limits?: { perApp: number; perUser: number }) {
-  const hub = new InboxHub(createRedis(t.env.REDIS_URL, 'subscriber'), createLogger('silent'), limits);
+  const hub = new InboxHub(createRedis(t.env.REDIS_URL, 'subscriber'), createLogger('silent'), t.env.QUEUE_PREFIX, limits);
   hubs.push(hub);
   return { hub, app: createApp({ ...t.deps, hub }) };
 }
@@ -45,13 +45,13 @@ const open = (app: { request: (path: string, init: RequestInit) => Response | Pr
 
 /** Subscribers to the user's channel, on every connection to this Redis. */
 async function subscribers(appId: string, userId: string): Promise<number> {
-  const reply = (await t.redis.pubsub('NUMSUB', `${INBOX_CHANNEL_PREFIX}${appId}:${userId}`)) as [string, number];
+  const reply = (await t.redis.pubsub('NUMSUB', inboxChannel(t.env.QUEUE_PREFIX, appId, userId))) as [string, number];
   return Number(reply[1]);
 }
 
 /** Leases held for the app and for the user. */
 async function leases(appId: string, userId: string): Promise<[number, number]> {
-  const [appKey, userKey] = streamLeaseKeys(appId, userId);
+  const [appKey, userKey] = streamLeaseKeys(t.env.QUEUE_PREFIX, appId, userId);
   return [await t.redis.zcard(appKey), await t.redis.zcard(userKey)];
 }
 
@@ -94,7 +94,7 @@ describe('streams release their subscription however they end', () => {
     const { appId, key } = await newTenant();
     const db = createDb({ url: t.env.DATABASE_URL, schema: t.env.DATABASE_SCHEMA, poolSize: 1 });
     await closeDb(db);
-    const hub = new InboxHub(createRedis(t.env.REDIS_URL, 'subscriber'), createLogger('silent'));
+    const hub = new InboxHub(createRedis(t.env.REDIS_URL, 'subscriber'), createLogger('silent'), t.env.QUEUE_PREFIX);
     hubs.push(hub);
     const broken = createApp({ ...t.deps, db, hub });
     const res = await open(broken, key, 'err-1', { 'last-event-id': randomUUID() });

@@ -13,7 +13,7 @@ let deliver: (userId: string, body: string) => Promise<string>;
 beforeAll(async () => {
   t = await createTestApp();
   // The worker side: the inbox provider stores the item and publishes it on Redis.
-  const provider = createInboxProvider({ pool: t.db.pool, redis: t.workerRedis });
+  const provider = createInboxProvider({ pool: t.db.pool, redis: t.workerRedis, prefix: t.env.QUEUE_PREFIX });
   deliver = async (userId, body) => {
     const notificationId = newId();
     const sent = await provider.send(
@@ -69,7 +69,7 @@ describe('inbox', () => {
 describe('GET /users/{user_id}/inbox/stream', () => {
   it('streams a new item to every replica with a stream open (latency is measured by npm run bench)', async () => {
     // A second replica: its own app and its own Redis subscription.
-    const hub = new InboxHub(createRedis(t.env.REDIS_URL, 'subscriber'), createLogger('silent'));
+    const hub = new InboxHub(createRedis(t.env.REDIS_URL, 'subscriber'), createLogger('silent'), t.env.QUEUE_PREFIX);
     const replica = createApp({ ...t.deps, hub });
     const [here, there] = await Promise.all([
       t.call('GET', '/users/sse-1/inbox/stream'),
@@ -92,6 +92,21 @@ describe('GET /users/{user_id}/inbox/stream', () => {
     for (const s of streams) expect(await s.next(5000)).toMatchObject({ event: 'item', id: after });
     await Promise.all(streams.map((s) => s.close()));
     await hub.close();
+  });
+
+  it("hears nothing of another deployment's items: a service with another QUEUE_PREFIX on the same Redis, same app and user", async () => {
+    const stream = sseReader((await t.call('GET', '/users/sse-5/inbox/stream')).body!);
+    expect((await stream.next()).event).toBe('ready');
+    const elsewhere = createInboxProvider({ pool: t.db.pool, redis: t.workerRedis, prefix: `${t.env.QUEUE_PREFIX}-other` });
+    const notificationId = newId();
+    await elsewhere.send(
+      { channel: 'in_app', message: { appId: t.appId, userId: 'sse-5', notificationId, title: 'Hi', body: 'from the other deployment', data: null } },
+      { deliveryId: newId(), notificationId, attempt: 1, log: t.log },
+    );
+    // Published after it on the same connection: the next event is ours, so the other one was never heard.
+    const ours = await deliver('sse-5', 'ours');
+    expect(await stream.next(5000)).toMatchObject({ event: 'item', id: ours });
+    await stream.close();
   });
 
   it('sends what was missed since Last-Event-ID, then goes live', async () => {

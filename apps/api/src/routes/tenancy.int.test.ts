@@ -56,7 +56,7 @@ describe('tenancy: deliveries', () => {
 
 describe('tenancy: inbox', () => {
   it('shows none of our items and cannot mark them read', async () => {
-    const provider = createInboxProvider({ pool: t.db.pool, redis: t.workerRedis });
+    const provider = createInboxProvider({ pool: t.db.pool, redis: t.workerRedis, prefix: t.env.QUEUE_PREFIX });
     const notificationId = newId();
     const sent = await provider.send(
       { channel: 'in_app', message: { appId: t.appId, userId: 'shared-id', notificationId, title: 'Hi', body: 'secret', data: {} } },

@@ -14,7 +14,7 @@ let deliver: (userId: string, body: string) => Promise<string>;
 
 beforeAll(async () => {
   t = await createTestApp();
-  const provider = createInboxProvider({ pool: t.db.pool, redis: t.workerRedis });
+  const provider = createInboxProvider({ pool: t.db.pool, redis: t.workerRedis, prefix: t.env.QUEUE_PREFIX });
   deliver = async (userId, body) => {
     const notificationId = newId();
     const sent = await provider.send(

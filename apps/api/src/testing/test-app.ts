@@ -45,7 +45,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     idempotencyTtlSeconds: t.env.IDEMPOTENCY_TTL_SECONDS,
     fanoutConfirmThreshold: t.env.FANOUT_CONFIRM_THRESHOLD,
     webhooks: { allowedHosts: webhookAllowedHosts(t.env) },
-    hub: new InboxHub(createRedis(redisTarget(t.env), 'subscriber'), t.log, { perApp: t.env.INBOX_STREAMS_PER_APP, perUser: t.env.INBOX_STREAMS_PER_USER }),
+    hub: new InboxHub(createRedis(redisTarget(t.env), 'subscriber'), t.log, t.env.QUEUE_PREFIX, { perApp: t.env.INBOX_STREAMS_PER_APP, perUser: t.env.INBOX_STREAMS_PER_USER }),
     keys: new KeyCache(t.db, createRedis(redisTarget(t.env), 'subscriber'), t.log),
     queuePrefix: t.env.QUEUE_PREFIX,
     twilioReceipts: { authToken: t.env.TWILIO_AUTH_TOKEN, callbackUrl: twilioStatusCallbackUrl(t.env) },

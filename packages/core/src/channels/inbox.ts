@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { newId } from '../platform/ids.js';
-import { INBOX_CHANNEL_PREFIX, inboxItemView } from '../inbox/inbox.js';
+import { inboxChannel, inboxItemView } from '../inbox/inbox.js';
 import type { Redis } from '../platform/redis.js';
 import { messageFor, type Provider } from './provider.js';
 
@@ -9,7 +9,7 @@ import { messageFor, type Provider } from './provider.js';
  * inbox and announces it on Redis pub/sub, where every API replica's live
  * streams (SSE) listen. One item per delivery: a repeated send stores nothing new.
  */
-export function createInboxProvider(deps: { pool: pg.Pool; redis: Redis }): Provider {
+export function createInboxProvider(deps: { pool: pg.Pool; redis: Redis; prefix: string }): Provider {
   return {
     name: 'inbox',
     channels: ['in_app'],
@@ -31,7 +31,7 @@ export function createInboxProvider(deps: { pool: pg.Pool; redis: Redis }): Prov
       if (row.inserted) {
         const { notificationId, title, body, data } = m;
         const event = inboxItemView({ id: row.id, notificationId, title, body, data, link, senderId, readAt: null, archivedAt: null, createdAt: row.created_at });
-        await deps.redis.publish(`${INBOX_CHANNEL_PREFIX}${m.appId}:${m.userId}`, JSON.stringify(event));
+        await deps.redis.publish(inboxChannel(deps.prefix, m.appId, m.userId), JSON.stringify(event));
       }
       return { providerMessageId: row.id };
     },

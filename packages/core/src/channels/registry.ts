@@ -21,7 +21,7 @@ export const PROVIDERS: Record<string, (deps: ProviderDeps) => Provider> = {
       latencyMs: env.SIMULATED_LATENCY_MS,
       permanent: env.SIMULATED_PERMANENT,
     }),
-  inbox: ({ pool, redis }) => createInboxProvider({ pool, redis }),
+  inbox: ({ pool, redis, env }) => createInboxProvider({ pool, redis, prefix: env.QUEUE_PREFIX }),
   smtp: ({ env }) => smtpProviderFromEnv(env),
   twilio: ({ env }) => twilioProviderFromEnv(env),
   webhook: ({ env }) => webhookProviderFromEnv(env),

@@ -4,8 +4,14 @@ import { AppError, notFound } from '../platform/errors.js';
 import { decodeCursor, encodeCursor, isUuid } from '../platform/ids.js';
 import type { InboxItem, InboxPage } from '../schemas/inbox.js';
 
-/** Redis pub/sub channel prefix for new inbox items: `<prefix><app_id>:<user_id>`. */
-export const INBOX_CHANNEL_PREFIX = 'notify:inbox:';
+/**
+ * The Redis pub/sub channel of a user's new inbox items, under the
+ * deployment's QUEUE_PREFIX, so services sharing one Redis never hear each
+ * other's items (channels are not keys: nothing else separates them).
+ */
+export function inboxChannel(prefix: string, appId: string, userId: string): string {
+  return `${prefix}:inbox:${appId}:${userId}`;
+}
 
 /** What a live stream receives for each new item: the item as the inbox API shows it. */
 export type InboxEvent = InboxItem;
