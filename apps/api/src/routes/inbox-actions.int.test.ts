@@ -1,24 +1,15 @@
-import { createInboxProvider } from '@notify/core/channels';
-import { newId } from '@notify/core/platform';
 import type { InboxItem, InboxPage, UserToken } from '@notify/core/schemas';
 import { sseReader } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inboxDeliverer } from '../testing/inbox-delivery.js';
 import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
 
 let t: TestApp;
-let deliver: (userId: string, body: string, extra?: { link?: string | null; senderId?: string | null }) => Promise<string>;
+let deliver: ReturnType<typeof inboxDeliverer>;
 
 beforeAll(async () => {
   t = await createTestApp();
-  const provider = createInboxProvider({ pool: t.db.pool, redis: t.workerRedis, prefix: t.env.QUEUE_PREFIX });
-  deliver = async (userId, body, extra = {}) => {
-    const notificationId = newId();
-    const sent = await provider.send(
-      { channel: 'in_app', message: { appId: t.appId, userId, notificationId, title: 'Hi', body, data: { k: 1 }, ...extra } },
-      { deliveryId: newId(), notificationId, attempt: 1, log: t.log },
-    );
-    return sent.providerMessageId;
-  };
+  deliver = inboxDeliverer(t);
 });
 afterAll(() => t?.close());
 

@@ -1,10 +1,10 @@
 import { createLogger, createRedis, newId } from '@notify/core/platform';
-import { createInboxProvider } from '@notify/core/channels';
 import type { InboxItem, InboxPage } from '@notify/core/schemas';
 import { sseReader } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import { InboxHub } from '../inbox-hub.js';
+import { inboxDeliverer } from '../testing/inbox-delivery.js';
 import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
 
 let t: TestApp;
@@ -12,16 +12,7 @@ let deliver: (userId: string, body: string) => Promise<string>;
 
 beforeAll(async () => {
   t = await createTestApp();
-  // The worker side: the inbox provider stores the item and publishes it on Redis.
-  const provider = createInboxProvider({ pool: t.db.pool, redis: t.workerRedis, prefix: t.env.QUEUE_PREFIX });
-  deliver = async (userId, body) => {
-    const notificationId = newId();
-    const sent = await provider.send(
-      { channel: 'in_app', message: { appId: t.appId, userId, notificationId, title: 'Hi', body, data: { k: 1 } } },
-      { deliveryId: newId(), notificationId, attempt: 1, log: t.log },
-    );
-    return sent.providerMessageId;
-  };
+  deliver = inboxDeliverer(t);
 });
 afterAll(() => t?.close());
 
@@ -97,12 +88,7 @@ describe('GET /users/{user_id}/inbox/stream', () => {
   it("hears nothing of another deployment's items: a service with another QUEUE_PREFIX on the same Redis, same app and user", async () => {
     const stream = sseReader((await t.call('GET', '/users/sse-5/inbox/stream')).body!);
     expect((await stream.next()).event).toBe('ready');
-    const elsewhere = createInboxProvider({ pool: t.db.pool, redis: t.workerRedis, prefix: `${t.env.QUEUE_PREFIX}-other` });
-    const notificationId = newId();
-    await elsewhere.send(
-      { channel: 'in_app', message: { appId: t.appId, userId: 'sse-5', notificationId, title: 'Hi', body: 'from the other deployment', data: null } },
-      { deliveryId: newId(), notificationId, attempt: 1, log: t.log },
-    );
+    await inboxDeliverer(t, `${t.env.QUEUE_PREFIX}-other`)('sse-5', 'from the other deployment');
     // Published after it on the same connection: the next event is ours, so the other one was never heard.
     const ours = await deliver('sse-5', 'ours');
     expect(await stream.next(5000)).toMatchObject({ event: 'item', id: ours });

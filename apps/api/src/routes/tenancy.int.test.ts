@@ -1,8 +1,7 @@
 import { createKey, ensureApp } from '@notify/core/access';
-import { createInboxProvider } from '@notify/core/channels';
-import { newId } from '@notify/core/platform';
 import type { Batch, DeliveryPage, InboxPage, Notification, ReplayResult } from '@notify/core/schemas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inboxDeliverer } from '../testing/inbox-delivery.js';
 import { createTestApp, json, type TestApp } from '../testing/test-app.js';
 
 // Another app's key can neither see nor change this app's data: it gets 404 for
@@ -56,13 +55,7 @@ describe('tenancy: deliveries', () => {
 
 describe('tenancy: inbox', () => {
   it('shows none of our items and cannot mark them read', async () => {
-    const provider = createInboxProvider({ pool: t.db.pool, redis: t.workerRedis, prefix: t.env.QUEUE_PREFIX });
-    const notificationId = newId();
-    const sent = await provider.send(
-      { channel: 'in_app', message: { appId: t.appId, userId: 'shared-id', notificationId, title: 'Hi', body: 'secret', data: {} } },
-      { deliveryId: newId(), notificationId, attempt: 1, log: t.log },
-    );
-    const item = sent.providerMessageId;
+    const item = await inboxDeliverer(t)('shared-id', 'secret', { data: {} });
     expect(await json<InboxPage>(await asOther('GET', '/users/shared-id/inbox'))).toMatchObject({ data: [], unread_count: 0 });
     expect(await json<{ unread_count: number }>(await asOther('GET', '/users/shared-id/inbox/unread_count'))).toEqual({ unread_count: 0 });
     expect((await asOther('POST', `/users/shared-id/inbox/${item}/read`)).status).toBe(404);

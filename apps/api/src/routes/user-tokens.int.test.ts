@@ -1,12 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { createKey } from '@notify/core/access';
-import { createInboxProvider } from '@notify/core/channels';
 import { newId } from '@notify/core/platform';
 import type { InboxPage, UserToken } from '@notify/core/schemas';
 import { sseReader } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import { recordingLogger, type LogLine } from '../testing/middleware-app.js';
+import { inboxDeliverer } from '../testing/inbox-delivery.js';
 import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
 
 let t: TestApp;
@@ -14,15 +14,8 @@ let deliver: (userId: string, body: string) => Promise<string>;
 
 beforeAll(async () => {
   t = await createTestApp();
-  const provider = createInboxProvider({ pool: t.db.pool, redis: t.workerRedis, prefix: t.env.QUEUE_PREFIX });
-  deliver = async (userId, body) => {
-    const notificationId = newId();
-    const sent = await provider.send(
-      { channel: 'in_app', message: { appId: t.appId, userId, notificationId, title: null, body, data: null } },
-      { deliveryId: newId(), notificationId, attempt: 1, log: t.log },
-    );
-    return sent.providerMessageId;
-  };
+  const toInbox = inboxDeliverer(t);
+  deliver = (userId, body) => toInbox(userId, body, { title: null, data: null });
 });
 afterAll(() => t?.close());
 
