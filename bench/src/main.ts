@@ -1,5 +1,6 @@
 // `npm run bench`: the ceilings of BullMQ and PostgreSQL on this machine, then
-// the service end to end (API + one worker process, built output), in one
+// the service end to end (API + one worker process, built output), then its
+// scale-out (more worker processes; Redis Cluster beside one Redis), in one
 // table on stdout and as JSON under bench/results/. Progress goes to stderr.
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
