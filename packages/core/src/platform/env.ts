@@ -123,6 +123,17 @@ export const Env = z.object({
   TEMPLATE_RENDER_THREADS: z.coerce.number().int().min(1).max(64).default(2),
   TEMPLATE_RENDER_QUEUE_MS: z.coerce.number().int().min(10).default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Tracing (OpenTelemetry, OTLP/HTTP): off unless `otlp` here or an OTLP
+   * endpoint below is set; `none` turns it off whatever else is set.
+   */
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).optional(),
+  OTEL_SDK_DISABLED: bool.default(false),
+  /** Read by the exporter itself (as are the other OTEL_EXPORTER_OTLP_* settings); here only to decide on or off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().optional(),
+  /** Overrides the process's own name (`notify-api`, `notify-worker`). */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
   /** Channels this worker process serves (comma-separated); the command line wins. */
   WORKER_CHANNELS: z.string().default(CHANNELS.join(',')),
   /**
