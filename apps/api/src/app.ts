@@ -88,7 +88,7 @@ export interface AppDeps {
 /** The HTTP API, with no I/O of its own: main.ts passes the connections in. */
 export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   const app = newRouter();
-  const metrics = createMetrics({ queues: deps.queues, fanout: deps.fanout, events: deps.events, redis: deps.redis, prefix: deps.queuePrefix });
+  const metrics = createMetrics({ queues: deps.queues, fanout: deps.fanout, events: deps.events, pool: deps.db.pool, redis: deps.redis, prefix: deps.queuePrefix });
   app.use(requestId({ headerName: 'X-Request-Id' }));
   app.use(metrics.middleware);
   app.use(accessLog(deps.log));

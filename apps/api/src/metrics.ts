@@ -1,4 +1,4 @@
-import type { ChannelQueues, FanoutJob, Redis, StatusEventJob } from '@notify/core/platform';
+import { CHANNELS, type ChannelQueues, type FanoutJob, type Pool, type Redis, type StatusEventJob } from '@notify/core/platform';
 import { renderDeliveryMetrics } from '@notify/core/observability';
 import type { Queue } from 'bullmq';
 import type { MiddlewareHandler } from 'hono';
@@ -10,10 +10,10 @@ const JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'co
 
 /**
  * The API's Prometheus metrics: HTTP requests by route and status, queue
- * depths read at scrape time, and the workers' delivery metrics (summed in
+ * depths and dead letters read at scrape time, and the workers' delivery metrics (summed in
  * Redis). One registry per app instance, so tests do not share counters.
  */
-export function createMetrics(deps: { queues: ChannelQueues; fanout: Queue<FanoutJob>; events: Queue<StatusEventJob>; redis: Redis; prefix: string }) {
+export function createMetrics(deps: { queues: ChannelQueues; fanout: Queue<FanoutJob>; events: Queue<StatusEventJob>; pool: Pick<Pool, 'query'>; redis: Redis; prefix: string }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'notify_api_' });
   const labelNames = ['method', 'route', 'status'] as const;
@@ -35,6 +35,18 @@ export function createMetrics(deps: { queues: ChannelQueues; fanout: Queue<Fanou
         const counts = await queue.getJobCounts(...JOB_STATES);
         for (const state of JOB_STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
       }
+    },
+  });
+
+  new Gauge({
+    name: 'notify_dead_letters',
+    help: 'Deliveries failed for good (the dead letters, GET /v1/deliveries?status=failed), by channel; a replay takes them out.',
+    labelNames: ['channel'],
+    registers: [registry],
+    async collect() {
+      const { rows } = await deps.pool.query<{ channel: string; n: number }>("SELECT channel, count(*)::int AS n FROM deliveries WHERE status = 'failed' GROUP BY channel");
+      const counts = new Map(rows.map((r) => [r.channel, r.n]));
+      for (const channel of CHANNELS) this.set({ channel }, counts.get(channel) ?? 0);
     },
   });
 

@@ -22,7 +22,7 @@ const { db, redis, queues, fanout: fanoutQueue, events: eventsQueue } = await co
 const retry = { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS };
 
 const chains = channels.map((channel) => providerChainFor({ env, pool: db.pool, redis, log }, channel));
-const metrics = new WorkerMetrics(chains);
+const metrics = new WorkerMetrics(chains, { pool: db.pool, redis });
 const telemetry = new Telemetry(db.pool, new DeliveryMetrics(redis, env.QUEUE_PREFIX), metrics);
 // Listening before any job is taken: a port already in use stops the process with nothing in flight.
 const readiness = new WorkerReadiness({ pool: db.pool, redis });
@@ -59,6 +59,7 @@ const workers = chains.map((chain) => {
     },
   });
 });
+for (const [i, worker] of workers.entries()) worker.on('stalled', () => metrics.stalled(chains[i]!.channel));
 // Every worker process also takes status webhook events and topic fan-outs.
 const eventsWorker = createEventsWorker({ connection: redis, prefix: env.QUEUE_PREFIX, db, webhook: webhookProviderFromEnv(env), log });
 const fanoutWorker = createFanoutWorker({

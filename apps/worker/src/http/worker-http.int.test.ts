@@ -14,7 +14,7 @@ afterAll(() => t?.close());
 
 function setup() {
   const chain = new ProviderChain('sms', [createSimulatedProvider({ failureRate: 1, failFirst: 0, latencyMs: 0, permanent: false })], { failureThreshold: 2, cooldownMs: 60_000 });
-  const metrics = new WorkerMetrics([chain]);
+  const metrics = new WorkerMetrics([chain], { pool: t.db.pool, redis: t.redis });
   const readiness = new WorkerReadiness({ pool: t.db.pool, redis: t.redis });
   const app = workerHttpApp({ readiness: () => readiness.failures(), metrics: metrics.registry, log: t.log });
   return { chain, metrics, readiness, app };
@@ -70,6 +70,9 @@ describe('worker /metrics', () => {
     expect(before).toMatch(/^notify_worker_process_cpu_user_seconds_total \d/m);
     expect(before).toContain('notify_worker_jobs_total{channel="sms",outcome="retried"} 0');
     expect(before).toContain('notify_worker_provider_breaker_open{channel="sms",provider="simulated"} 0');
+    expect(before).toContain('notify_worker_jobs_stalled_total{channel="sms"} 0');
+    expect(before).toContain('notify_worker_dependency_up{dependency="postgres"} 1');
+    expect(before).toContain('notify_worker_dependency_up{dependency="redis"} 1');
 
     const log = t.log;
     for (let attempt = 1; attempt <= 2; attempt++) {
@@ -79,9 +82,19 @@ describe('worker /metrics', () => {
       metrics.providerCall('sms', o.provider, 'retryable_error', (performance.now() - started) / 1000);
       metrics.job('sms', 'retried');
     }
+    metrics.stalled('sms');
     const after = await scrape();
     expect(after).toContain('notify_worker_jobs_total{channel="sms",outcome="retried"} 2');
     expect(after).toContain('notify_worker_provider_seconds_count{channel="sms",provider="simulated",outcome="retryable_error"} 2');
     expect(after).toContain('notify_worker_provider_breaker_open{channel="sms",provider="simulated"} 1');
+    expect(after).toContain('notify_worker_jobs_stalled_total{channel="sms"} 1');
+  });
+
+  it('shows PostgreSQL down as notify_worker_dependency_up 0 while Redis stays 1', async () => {
+    const down = { query: () => Promise.reject(new Error('connection refused')) };
+    const metrics = new WorkerMetrics([], { pool: down, redis: t.redis });
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('notify_worker_dependency_up{dependency="postgres"} 0');
+    expect(text).toContain('notify_worker_dependency_up{dependency="redis"} 1');
   });
 });

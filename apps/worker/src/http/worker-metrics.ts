@@ -1,6 +1,6 @@
 import type { ProviderChain } from '@notify/core/channels';
-import { breakerOpenness, type AttemptResult, type JobOutcome, type ProcessMetrics } from '@notify/core/observability';
-import type { Channel } from '@notify/core/platform';
+import { breakerOpenness, dependencyFailures, type AttemptResult, type JobOutcome, type ProcessMetrics } from '@notify/core/observability';
+import type { Channel, Pool, Redis } from '@notify/core/platform';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 const JOB_OUTCOMES: readonly JobOutcome[] = ['delivered', 'failed', 'retried', 'skipped'];
@@ -8,7 +8,9 @@ const JOB_OUTCOMES: readonly JobOutcome[] = ['delivered', 'failed', 'retried', '
 /**
  * This worker process's Prometheus metrics (its /metrics): Node's process
  * metrics, delivery jobs by channel and outcome, provider answer times, and
- * each provider's breaker as this process sees it. Per process, unlike the
+ * each provider's breaker as this process sees it, stalled jobs it found, and
+ * whether PostgreSQL and Redis answer (read at scrape time, which needs
+ * neither, so the alert sees them down rather than a failed scrape). Per process, unlike the
  * cluster-wide sums the API's /metrics reads from Redis, so every name has
  * its own `notify_worker_` prefix and summing both never counts a job twice.
  */
@@ -16,8 +18,9 @@ export class WorkerMetrics implements ProcessMetrics {
   readonly registry = new Registry();
   private readonly jobs: Counter<'channel' | 'outcome'>;
   private readonly provider: Histogram<'channel' | 'provider' | 'outcome'>;
+  private readonly stalls: Counter<'channel'>;
 
-  constructor(chains: readonly ProviderChain[]) {
+  constructor(chains: readonly ProviderChain[], dependencies: { pool: Pick<Pool, 'query'>; redis: Redis }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'notify_worker_' });
     this.jobs = new Counter({
       name: 'notify_worker_jobs_total',
@@ -27,6 +30,23 @@ export class WorkerMetrics implements ProcessMetrics {
     });
     // Every series from the start, so rate() sees the first job rather than a series appearing.
     for (const chain of chains) for (const outcome of JOB_OUTCOMES) this.jobs.inc({ channel: chain.channel, outcome }, 0);
+    this.stalls = new Counter({
+      name: 'notify_worker_jobs_stalled_total',
+      help: 'Delivery jobs this process found stalled (their worker stopped renewing the lock), by channel; they run again or fail.',
+      labelNames: ['channel'],
+      registers: [this.registry],
+    });
+    for (const chain of chains) this.stalls.inc({ channel: chain.channel }, 0);
+    new Gauge({
+      name: 'notify_worker_dependency_up',
+      help: 'Whether PostgreSQL and Redis answered this process within a second (1) or not (0), checked at scrape time.',
+      labelNames: ['dependency'],
+      registers: [this.registry],
+      async collect() {
+        const failed = new Set((await dependencyFailures(dependencies)).map((f) => f.path));
+        for (const dependency of ['postgres', 'redis']) this.set({ dependency }, failed.has(dependency) ? 0 : 1);
+      },
+    });
     this.provider = new Histogram({
       name: 'notify_worker_provider_seconds',
       help: 'Time a provider took to answer one message, by channel, provider and outcome (delivered, retryable_error, permanent_error).',
@@ -47,6 +67,11 @@ export class WorkerMetrics implements ProcessMetrics {
 
   job(channel: Channel, outcome: JobOutcome): void {
     this.jobs.inc({ channel, outcome });
+  }
+
+  /** A job of this channel found stalled by this process's BullMQ worker. */
+  stalled(channel: Channel): void {
+    this.stalls.inc({ channel });
   }
 
   providerCall(channel: Channel, provider: string, outcome: AttemptResult, seconds: number): void {
