@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Checks the import graph of packages/core, packages/inbox, apps/api and apps/worker (`npm run check:cycles`, run by CI):
+// Checks the import graph of packages/core, packages/inbox, packages/client, apps/api and apps/worker (`npm run check:cycles`, run by CI):
 //   1. no import cycle, type-only imports included: a cycle of types still ties two files together;
 //   2. dependencies point down: an app imports core only through @notify/core (never by a relative path) and
 //      never another app; core never imports an app; core's platform/ imports nothing from another core folder;
 //      the browser inbox (packages/inbox) imports only its own files (no Node built-in, no other package: it runs
-//      in browsers and has no runtime dependency), vitest aside in its tests.
+//      in browsers and has no runtime dependency), vitest aside in its tests; the typed client (packages/client) imports
+//      its own files, openapi-fetch and, for verifyWebhook only, node:crypto (never core: it ships to other codebases).
 // dpdm parses and resolves the imports; the rules below are ours. Exits 1 naming every breach.
 import path from 'node:path';
 import { parseCircular, parseDependencyTree, prettyCircular } from 'dpdm';
@@ -15,9 +16,11 @@ takeNoArguments('usage: node scripts/check-imports.mjs   (checks import cycles a
 const root = path.resolve(import.meta.dirname, '..');
 const core = 'packages/core/src/';
 const inbox = 'packages/inbox/src/';
+const client = 'packages/client/src/';
+const CLIENT_PACKAGES = ['openapi-fetch'];
 const apps = ['apps/api/src/', 'apps/worker/src/'];
 
-const tree = await parseDependencyTree(['packages/core/src/**/*.ts', `${inbox}**/*.ts`, ...apps.map((a) => `${a}**/*.ts`)], {
+const tree = await parseDependencyTree(['packages/core/src/**/*.ts', `${inbox}**/*.ts`, `${client}**/*.ts`, ...apps.map((a) => `${a}**/*.ts`)], {
   cwd: root,
   context: root,
   // Prisma's generated client has cycles of its own; it is rewritten by `prisma generate`, never by hand.
@@ -48,6 +51,12 @@ for (const [file, deps] of Object.entries(tree)) {
     }
     if (file.startsWith(inbox) && !target?.startsWith(inbox) && !(isTest(file) && dep.request === 'vitest')) {
       breaches.push(`${where}: the browser inbox imports only its own files`);
+    }
+    if (file.startsWith(client) && !target?.startsWith(client) && !CLIENT_PACKAGES.includes(dep.request)) {
+      const allowed =
+        (dep.request === 'node:crypto' && file === `${client}webhooks.ts`) ||
+        (isTest(file) && (['vitest', 'standardwebhooks'].includes(dep.request) || dep.request.startsWith('node:')));
+      if (!allowed) breaches.push(`${where}: the client imports only its own files, openapi-fetch, and node:crypto in webhooks.ts`);
     }
     const app = appOf(file);
     if (app) {
