@@ -32,6 +32,12 @@ const retentionDays = z
     return Number(value);
   });
 
+/** A setting where empty (or blank) means unset, as the OTEL_* conventions read it. */
+const unsetWhenEmpty = z
+  .string()
+  .optional()
+  .transform((v) => (v?.trim() ? v : undefined));
+
 /** `host:port,host:port` (IPv6 as `[::1]:7000`) -> [{ host, port }]; empty -> []. */
 const clusterNodes = z
   .string()
@@ -127,13 +133,16 @@ export const Env = z.object({
    * Tracing (OpenTelemetry, OTLP/HTTP): off unless `otlp` here or an OTLP
    * endpoint below is set; `none` turns it off whatever else is set.
    */
-  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).optional(),
+  OTEL_TRACES_EXPORTER: z
+    .enum(['otlp', 'none', ''])
+    .optional()
+    .transform((v) => v || undefined),
   OTEL_SDK_DISABLED: bool.default(false),
   /** Read by the exporter itself (as are the other OTEL_EXPORTER_OTLP_* settings); here only to decide on or off. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().optional(),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: unsetWhenEmpty,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: unsetWhenEmpty,
   /** Overrides the process's own name (`notify-api`, `notify-worker`). */
-  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  OTEL_SERVICE_NAME: unsetWhenEmpty,
   /** Channels this worker process serves (comma-separated); the command line wins. */
   WORKER_CHANNELS: z.string().default(CHANNELS.join(',')),
   /**
