@@ -50,6 +50,8 @@ describe('the built API and worker processes', () => {
     // Job data carries ids only: no address or message text in Redis.
     const job = await t.queues.email.getJob(done.deliveries[0]!.id);
     expect(JSON.stringify(job?.data)).not.toMatch(/ada@example.com|Hello/);
+    // Tracing is off by default: the API adds no trace context either.
+    expect(job?.data).not.toHaveProperty('traceparent');
     expect(await worker.stop('SIGTERM')).toBe(0);
   });
 

@@ -2,7 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { notFound, type ChannelQueues, type Db, type FanoutJob, type Logger, type Redis, type RetryPolicy, type StatusEventJob } from '@notify/core/platform';
 import { withWriter } from '@notify/core/notifications';
 import type { WebhookPolicy } from '@notify/core/audience';
-import type { Telemetry } from '@notify/core/observability';
+import type { Telemetry, Tracer } from '@notify/core/observability';
 import type { Queue } from 'bullmq';
 import { requestId } from 'hono/request-id';
 import { bullBoard, BULL_BOARD_PATH } from './bull-board.js';
@@ -23,6 +23,7 @@ import { AuthThrottle } from './middleware/auth-throttle.js';
 import { sameOrigin } from './middleware/same-origin.js';
 import { CorsOrigins, userCors } from './middleware/user-cors.js';
 import { bodyLimit } from './middleware/body-limit.js';
+import { requestSpan } from './middleware/request-span.js';
 import { jsonGuard } from './middleware/input-guard.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { healthRoutes } from './routes/health.js';
@@ -67,6 +68,8 @@ export interface AppDeps {
   keys: KeyCache;
   /** Counts accepted deliveries for the dashboard. */
   telemetry?: Telemetry;
+  /** Set when tracing is on: requests that accept notifications get a span. */
+  tracer?: Tracer | undefined;
   /** BullMQ key prefix (the workers' metrics live under it). */
   queuePrefix: string;
   /** Twilio status callbacks (POST /providers/twilio/status); none configured: all are refused. */
@@ -93,6 +96,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.use(metrics.middleware);
   app.use(accessLog(deps.log));
   app.use(bodyLimit(deps.security.maxBodyBytes));
+  if (deps.tracer) app.on('POST', ['/notifications', '/notifications/bulk'], requestSpan(deps.tracer));
   app.onError((err, c) => errorResponse(c, toAppError(err, c.get('log') ?? deps.log)));
   app.notFound((c) => errorResponse(c, notFound(`Route ${c.req.method} ${c.req.path}`)));
 

@@ -2,13 +2,14 @@
 import { serve } from '@hono/node-server';
 import { closeDb, closeOnSignals, closeQueues, connect, createRedis, processBase, redisTarget, renderPoolOptions, webhookAllowedHosts } from '@notify/core/platform';
 import { closeRenderPool, configureRenderPool } from '@notify/core/content';
-import { Telemetry } from '@notify/core/observability';
+import { startTracing, Telemetry } from '@notify/core/observability';
 import { twilioStatusCallbackUrl } from '@notify/core/receipts';
 import { createApp } from './app.js';
 import { InboxHub } from './inbox-hub.js';
 import { KeyCache } from './middleware/api-key-auth.js';
 
 const { env, log } = processBase('api');
+const tracing = await startTracing(env, 'notify-api');
 // Templates render in worker threads under one budget per request, off this event loop.
 configureRenderPool(renderPoolOptions(env));
 const { db, redis, queues, fanout, events } = await connect({ env, log }, { redisRole: 'producer' });
@@ -31,6 +32,7 @@ const app = createApp({
   hub,
   keys,
   telemetry,
+  tracer: tracing?.tracer,
   queuePrefix: env.QUEUE_PREFIX,
   twilioReceipts: { authToken: env.TWILIO_AUTH_TOKEN, callbackUrl: twilioStatusCallbackUrl(env) },
   unsubscribeSecret: env.UNSUBSCRIBE_SECRET,
@@ -60,6 +62,8 @@ closeOnSignals({
     },
     closeRenderPool,
     () => telemetry.stop(),
+    // The last requests' spans, still in the batch.
+    () => tracing?.shutdown(),
     () => closeQueues(queues),
     () => fanout.close(),
     () => events.close(),

@@ -14,7 +14,7 @@ import {
 } from '@notify/core/platform';
 import type { NotificationDeps } from '@notify/core/notifications';
 import { ProviderError, type Provider, type ProviderChain } from '@notify/core/channels';
-import type { Telemetry } from '@notify/core/observability';
+import type { Telemetry, Tracer } from '@notify/core/observability';
 import { hostname } from 'node:os';
 import { Worker, type ConnectionOptions, type Queue } from 'bullmq';
 import { DeliveryGroupCommit } from './delivery-group-commit.js';
@@ -54,6 +54,8 @@ export interface ChannelWorkerOptions {
   events?: Queue<StatusEventJob>;
   /** Pauses and frequency caps (one per process, shared by its channel workers); none when absent. */
   gates?: SendGates;
+  /** Set when tracing is on. */
+  tracer?: Tracer | undefined;
 }
 
 /** Wiring only: a BullMQ worker on the channel's queue running the deliver processor. */
@@ -73,6 +75,7 @@ export function createChannelWorker(o: ChannelWorkerOptions): Worker<DeliveryJob
         rateLimit: (ms: number) => worker.rateLimit(ms),
         telemetry: o.telemetry,
         gates: o.gates,
+        tracer: o.tracer,
       };
       return deliver(job, deps, token);
     },

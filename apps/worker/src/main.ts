@@ -4,7 +4,7 @@ import { closeDb, closeOnSignals, closeQueues, concurrency, connect, processBase
 import { webhookProviderFromEnv, providerChainFor } from '@notify/core/channels';
 import { closeRenderPool, configureRenderPool } from '@notify/core/content';
 import { unsubscribeSettings } from '@notify/core/audience';
-import { DeliveryMetrics, Telemetry } from '@notify/core/observability';
+import { DeliveryMetrics, startTracing, Telemetry } from '@notify/core/observability';
 import { createChannelWorker, createEventsWorker, createFanoutWorker } from './channel-worker.js';
 import { parseChannels } from './channels-arg.js';
 import { SendGates } from './processors/send-gates.js';
@@ -14,6 +14,7 @@ import { WorkerMetrics } from './http/worker-metrics.js';
 import { WorkerReadiness } from './http/worker-readiness.js';
 
 const { env, log } = processBase('worker');
+const tracing = await startTracing(env, 'notify-worker');
 const channels = parseChannels(process.argv.slice(2), env.WORKER_CHANNELS);
 // Fan-outs render in worker threads under the same budget as an API request.
 configureRenderPool(renderPoolOptions(env));
@@ -49,6 +50,7 @@ const workers = chains.map((chain) => {
     telemetry,
     events: eventsQueue,
     gates,
+    tracer: tracing?.tracer,
     rateLimit: rateLimitFor(env, channel),
     dbRetryMs: env.WORKER_DB_RETRY_MS,
     maxRetryAfterMs: env.RETRY_AFTER_MAX_MS,
@@ -95,6 +97,8 @@ closeOnSignals({
     () => Promise.all([...workers.map((w) => w.close()), fanoutWorker.close(), eventsWorker.close(), stopMaintenance()]),
     closeRenderPool,
     () => telemetry.stop(),
+    // The last attempts' spans, still in the batch.
+    () => tracing?.shutdown(),
     () => closeQueues(queues),
     () => fanoutQueue.close(),
     () => eventsQueue.close(),

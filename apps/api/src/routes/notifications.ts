@@ -15,6 +15,7 @@ import {
 } from '@notify/core/notifications';
 import { CreateNotificationBody, Batch, BulkBody, DryRun, IdempotencyKey, Notification } from '@notify/core/schemas';
 import { z } from 'zod';
+import { ATTR } from '@notify/core/observability';
 import { newRouter } from '../router.js';
 import { requireRedis } from '../middleware/require-redis.js';
 import { errorResponses, IdParams, json, jsonBody, jsonResponse, tenantRoute } from '../openapi.js';
@@ -80,7 +81,8 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
         if (result.replayed) c.header('Idempotency-Replay', 'true');
         return c.json(result.response, 202);
       }
-      const result = await createNotification({ ...deps, requestId: c.get('requestId') }, c.get('appId'), toOneUser(body), key);
+      const result = await createNotification({ ...deps, requestId: c.get('requestId'), traceparent: c.get('traceparent') }, c.get('appId'), toOneUser(body), key);
+      c.get('span')?.setAttribute(ATTR.notificationId, result.notification.id);
       if (result.replayed) c.header('Idempotency-Replay', 'true');
       return c.json(result.notification, 202);
     },
@@ -106,7 +108,8 @@ export function notificationRoutes(deps: NotificationDeps & { redis: Redis; writ
       const { dry_run, confirm_recipients, ...body } = c.req.valid('json');
       if (dry_run) return c.json(await dryRunBulk({ ...deps, requestId: c.get('requestId') }, c.get('appId'), body), 200);
       const key = idempotency(c.req.valid('header')['idempotency-key'], body);
-      const result = await createBulk({ ...deps, requestId: c.get('requestId') }, c.get('appId'), body, key, { confirm_recipients, threshold });
+      const result = await createBulk({ ...deps, requestId: c.get('requestId'), traceparent: c.get('traceparent') }, c.get('appId'), body, key, { confirm_recipients, threshold });
+      c.get('span')?.setAttribute(ATTR.batchId, result.response.id);
       if (result.replayed) c.header('Idempotency-Replay', 'true');
       return c.json(result.response, 202);
     },

@@ -3,8 +3,8 @@ import { disableWebhook, holdForQuietHours, markRetrying, removeDevices, type At
 import { quietHold } from '@notify/core/audience';
 import { recordSuppressions, refusedAddress } from '@notify/core/suppressions';
 import type { ChainOutcome, Envelope, ProviderChain, ProviderError, SendContext } from '@notify/core/channels';
-import type { Telemetry } from '@notify/core/observability';
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { ATTR, childOf, contextOf, inSpan, SpanKind, type SpanParent, type Telemetry, type Tracer } from '@notify/core/observability';
+import { DelayedError, RateLimitError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { withDbRetry } from '../db-retry.js';
 import type { DeliveryGroupCommit } from '../delivery-group-commit.js';
 import { buildMessages, type MessageDefaults } from '../messages.js';
@@ -24,6 +24,8 @@ export interface DeliverDeps {
   telemetry?: Telemetry | undefined;
   /** Pauses and frequency caps; none when absent. */
   gates?: SendGates | undefined;
+  /** Set when tracing is on: each attempt gets a span, the child of the job's traceparent. */
+  tracer?: Tracer | undefined;
 }
 
 export type DeliverResult = { outcome: 'delivered'; provider: string; provider_message_id: string } | { outcome: 'skipped'; reason: string } | { outcome: 'already_finished' };
@@ -36,7 +38,40 @@ export type DeliverResult = { outcome: 'delivered'; provider: string; provider_m
  * Retry-After), a rate limit pauses the queue and open breakers delay the job,
  * both without spending an attempt.
  */
-export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: string): Promise<DeliverResult> {
+export function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: string): Promise<DeliverResult> {
+  if (!deps.tracer) return attemptDelivery(job, deps, token, undefined);
+  const { delivery_id, notification_id, channel, request_id } = job.data;
+  const attributes = {
+    [ATTR.deliveryId]: delivery_id,
+    [ATTR.notificationId]: notification_id,
+    [ATTR.channel]: channel,
+    [ATTR.attempt]: job.attemptsMade + 1,
+    ...(request_id ? { [ATTR.requestId]: request_id } : {}),
+  };
+  // A job without a traceparent (re-added by the outbox sweeper, or from a topic fan-out) starts a trace of its own.
+  const parent = { tracer: deps.tracer, context: contextOf(job.data.traceparent) };
+  return inSpan(
+    parent,
+    `deliver ${channel}`,
+    { kind: SpanKind.CONSUMER, attributes },
+    async (span) => {
+      const result = await attemptDelivery(job, deps, token, childOf(parent, span));
+      span.setAttributes({ [ATTR.outcome]: result.outcome, ...(result.outcome === 'delivered' ? { [ATTR.provider]: result.provider } : {}) });
+      return result;
+    },
+    (err) => outcomeOfThrow(err, job),
+  );
+}
+
+/** What a thrown attempt means for the delivery, for its span. */
+function outcomeOfThrow(err: unknown, job: Job<DeliveryJob>): string {
+  if (err instanceof DelayedError) return 'delayed';
+  if (err instanceof UnrecoverableError) return 'failed';
+  if (err instanceof RateLimitError) return 'rate_limited';
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1) ? 'failed' : 'retried';
+}
+
+async function attemptDelivery(job: Job<DeliveryJob>, deps: DeliverDeps, token: string | undefined, trace: SpanParent | undefined): Promise<DeliverResult> {
   const { delivery_id: deliveryId, channel } = job.data;
   const log = deps.log.child({
     delivery_id: deliveryId,
@@ -83,7 +118,7 @@ export async function deliver(job: Job<DeliveryJob>, deps: DeliverDeps, token?: 
   }
 
   const started = performance.now();
-  const ctx = { deliveryId, notificationId: claimed.notificationId, attempt: claimed.attempts, log };
+  const ctx = { deliveryId, notificationId: claimed.notificationId, attempt: claimed.attempts, log, trace };
   const outcomes = await Promise.all(envelopes.map((e) => timedSend(e, ctx, deps)));
   await forgetGoneAddresses(envelopes, outcomes, claimed, deps);
 

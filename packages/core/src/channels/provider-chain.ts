@@ -1,6 +1,8 @@
 import type { Channel } from '../platform/channels.js';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker.js';
-import type { Envelope, Provider, SendContext } from './provider.js';
+import { SpanKind } from '@opentelemetry/api';
+import { ATTR, inSpan } from '../observability/tracing.js';
+import type { Envelope, Provider, SendContext, SendResult } from './provider.js';
 import { ProviderError, toProviderError } from './provider-error.js';
 
 export type ChainOutcome = { ok: true; provider: string; providerMessageId: string } | { ok: false; provider: string; error: ProviderError };
@@ -49,7 +51,7 @@ export class ProviderChain {
         continue;
       }
       try {
-        const sent = await provider.send(envelope, ctx);
+        const sent = await call(provider, envelope, ctx);
         breaker?.success();
         return { ok: true, provider: provider.name, providerMessageId: sent.providerMessageId };
       } catch (thrown) {
@@ -75,4 +77,21 @@ export class ProviderChain {
   async close(): Promise<void> {
     await Promise.all(this.providers.map((p) => p.close?.()));
   }
+}
+
+/** One provider's send; with tracing on, in a span of its own (the delivery attempt's child). */
+function call(provider: Provider, envelope: Envelope, ctx: SendContext): Promise<SendResult> {
+  if (!ctx.trace) return provider.send(envelope, ctx);
+  const attributes = { [ATTR.provider]: provider.name, [ATTR.channel]: envelope.channel, [ATTR.deliveryId]: ctx.deliveryId, [ATTR.notificationId]: ctx.notificationId };
+  return inSpan(
+    ctx.trace,
+    `${envelope.channel} send`,
+    { kind: SpanKind.CLIENT, attributes },
+    async (span) => {
+      const sent = await provider.send(envelope, ctx);
+      span.setAttribute(ATTR.outcome, 'delivered');
+      return sent;
+    },
+    (err) => (toProviderError(err).retryable ? 'retryable_error' : 'permanent_error'),
+  );
 }

@@ -3,6 +3,7 @@ import type { Channel } from '../platform/channels.js';
 import type { Env } from '../platform/env.js';
 import type { Logger } from '../platform/logger.js';
 import type { Redis } from '../platform/redis.js';
+import type { SpanParent } from '../observability/tracing.js';
 
 /** A push target as stored for the user. */
 export interface PushDevice {
@@ -56,6 +57,8 @@ export interface SendContext {
   /** 1 on the first try; counts across replays. */
   attempt: number;
   log: Logger;
+  /** The delivery attempt's span, when tracing is on: each provider call becomes its child. */
+  trace?: SpanParent | undefined;
 }
 
 export interface SendResult {

@@ -26,6 +26,8 @@ export interface NotificationDeps {
   fanout?: Queue<FanoutJob>;
   /** The X-Request-Id being served, carried into the notification and its jobs. */
   requestId?: string | null;
+  /** The W3C traceparent of the request's span (tracing on only), carried by the jobs. */
+  traceparent?: string | undefined;
   /** Status webhook events (a cancel can complete a notification). */
   events?: Queue<StatusEventJob>;
   /** Counts accepted deliveries for the dashboard. */
@@ -87,8 +89,14 @@ export async function insertWithKey<T>(
 // 1. Resolve the request.
 
 /** The request resolved against the app's templates and categories (see resolveSpec), tagged with the request id being served. */
-export function resolveRequest(deps: Pick<NotificationDeps, 'db' | 'requestId'>, appId: string, input: SpecInput, batchId: string | null = null): Promise<NotificationSpec> {
-  return resolveSpec(deps.db, appId, input, batchId, deps.requestId ?? null);
+export async function resolveRequest(
+  deps: Pick<NotificationDeps, 'db' | 'requestId' | 'traceparent'>,
+  appId: string,
+  input: SpecInput,
+  batchId: string | null = null,
+): Promise<NotificationSpec> {
+  const spec = await resolveSpec(deps.db, appId, input, batchId, deps.requestId ?? null);
+  return deps.traceparent ? { ...spec, traceparent: deps.traceparent } : spec;
 }
 
 // 2. Load the recipients.
@@ -252,7 +260,7 @@ export async function insertBatchOnce(client: Queryable, appId: string, batchId:
 export function queuedDeliveries(n: PlannedNotification): QueuedDelivery[] {
   return n.deliveries
     .filter((d) => d.status === 'queued')
-    .map((d) => ({ id: d.id, notificationId: n.id, channel: d.channel, priority: n.priority, notBefore: d.scheduledFor, requestId: n.requestId }));
+    .map((d) => ({ id: d.id, notificationId: n.id, channel: d.channel, priority: n.priority, notBefore: d.scheduledFor, requestId: n.requestId, traceparent: n.traceparent }));
 }
 
 /** Adds the jobs after the commit; a failure here is repaired by the sweeper, so the request still succeeds. */

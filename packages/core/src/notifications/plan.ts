@@ -26,6 +26,7 @@ export interface PlannedNotification {
   sendAt: Date | null;
   batchId: string | null;
   requestId: string | null;
+  traceparent?: string | undefined;
   idempotencyKey: string | null;
   createdAt: Date;
   deliveries: PlannedDelivery[];
@@ -101,6 +102,7 @@ export function planNotification(
     sendAt: spec.sendAt,
     batchId: spec.batchId,
     requestId: spec.requestId,
+    traceparent: spec.traceparent,
     idempotencyKey: null,
     createdAt: now,
     deliveries: spec.channels.map((channel) => {

@@ -39,6 +39,8 @@ export interface NotificationSpec {
   batchId: string | null;
   /** The X-Request-Id of the request: stored on the notification and carried by its jobs. */
   requestId: string | null;
+  /** The W3C traceparent of the request's span when tracing is on: carried by the jobs, never stored. */
+  traceparent?: string | undefined;
 }
 
 const MAX_SCHEDULE_MS = 366 * 24 * 3600 * 1000;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../platform/errors.js';
+import { resolveRequest } from './accept.js';
 import { resolveSpec } from './spec.js';
 import { NotificationWriter } from './writer.js';
 import { createTemplate } from '../content/templates.js';
@@ -44,6 +45,18 @@ describe('NotificationWriter', () => {
     expect(err).toBeInstanceOf(AppError);
     expect(err.code).toBe('validation_failed');
     expect(await t.db.prisma.notification.count({ where: { userId: { in: ['tr-1', 'tr-2', 'tr-3'] } } })).toBe(2);
+  });
+
+  it("carries each request's traceparent into its own jobs in a shared group, and none when tracing is off", async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const input = { message: 'Hello', channels: ['in_app' as const], priority: 'normal' as const };
+    const [traced, untraced] = await Promise.all([resolveRequest({ db: t.db, traceparent }, t.appId, input), resolveRequest({ db: t.db }, t.appId, input)]);
+    const [a, b] = await Promise.all([writer.write(traced, 'tp-1'), writer.write(untraced, 'tp-2')]);
+    const jobA = await t.queues.in_app.getJob(a.deliveries[0]!.id);
+    const jobB = await t.queues.in_app.getJob(b.deliveries[0]!.id);
+    expect(jobA?.data.traceparent).toBe(traceparent);
+    expect(jobB?.data.notification_id).toBe(b.id);
+    expect(jobB?.data).not.toHaveProperty('traceparent');
   });
 
   it('retries a batch the database refused row by row, so only the bad row fails', async () => {

@@ -1,6 +1,7 @@
-// Observability: metrics, telemetry, delivery stats and the dashboard's queries.
+// Observability: metrics, telemetry, delivery stats, the dashboard's queries and tracing.
 export * from './metrics.js';
 export * from './delivery-stats.js';
 export * from './telemetry.js';
 export * from './readiness.js';
 export * from './dashboard.js';
+export * from './tracing.js';

@@ -17,6 +17,8 @@ export interface QueuedDelivery {
   /** Hold the job until then (send_at, quiet hours); null or past: at once. */
   notBefore: Date | null;
   requestId?: string | null;
+  /** The accepting request's span, when tracing is on; the sweeper has none (not stored). */
+  traceparent?: string | undefined;
 }
 
 function byChannel(deliveries: QueuedDelivery[]): Map<Channel, QueuedDelivery[]> {
@@ -33,7 +35,13 @@ export async function addDeliveryJobs(queues: ChannelQueues, retry: RetryPolicy,
       queues[channel].addBulk(
         ds.map((d) => ({
           name: 'deliver',
-          data: { delivery_id: d.id, notification_id: d.notificationId, channel, ...(d.requestId ? { request_id: d.requestId } : {}) },
+          data: {
+            delivery_id: d.id,
+            notification_id: d.notificationId,
+            channel,
+            ...(d.requestId ? { request_id: d.requestId } : {}),
+            ...(d.traceparent ? { traceparent: d.traceparent } : {}),
+          },
           opts: deliveryJobOptions(d.id, d.priority, retry, d.notBefore ? d.notBefore.getTime() - now : 0),
         })),
       ),

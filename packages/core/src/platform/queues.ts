@@ -35,6 +35,11 @@ export const DeliveryJob = z.object({
   channel: z.enum(CHANNELS),
   /** The X-Request-Id of the request that made the notification, for logs. */
   request_id: z.string().optional(),
+  /**
+   * The W3C traceparent of the request's span, only when tracing is on: the
+   * worker's span becomes its child. Jobs the outbox sweeper re-adds have none.
+   */
+  traceparent: z.string().optional(),
 });
 export type DeliveryJob = z.infer<typeof DeliveryJob>;
 
