@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Notification } from '@notify/core/schemas';
 import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, startWorker, type Service } from './processes.js';
+import { freePort, startApi, startWorker, type ApiService, type Service } from './processes.js';
 
 /** One span as OTLP/JSON carries it, with its process's service.name and its attributes flattened. */
 interface ReceivedSpan {
@@ -56,6 +56,14 @@ function otlpReceiver(): { server: Server; spans: ReceivedSpan[]; bodies: string
   return { server, spans, bodies };
 }
 
+/** The notification once it is no longer pending. */
+function settled(api: ApiService, id: string): Promise<Notification> {
+  return waitFor(async () => {
+    const n = (await (await api.call('GET', `/notifications/${id}`)).json()) as Notification;
+    return n.status === 'pending' ? undefined : n;
+  });
+}
+
 let t: TestEnv;
 const receiver = otlpReceiver();
 const services: Service[] = [];
@@ -88,10 +96,7 @@ describe('tracing (OTLP/HTTP to a receiver in the test)', () => {
     expect(res.status).toBe(202);
     const requestId = res.headers.get('x-request-id')!;
     const { id } = (await res.json()) as Notification;
-    const done = await waitFor(async () => {
-      const n = (await (await api.call('GET', `/notifications/${id}`)).json()) as Notification;
-      return n.status === 'pending' ? undefined : n;
-    });
+    const done = await settled(api, id);
     expect(done.status).toBe('delivered');
     const deliveryId = done.deliveries[0]!.id;
 
@@ -138,5 +143,22 @@ describe('tracing (OTLP/HTTP to a receiver in the test)', () => {
       [bulkRequest?.traceId, bulkRequest?.spanId],
     ]);
     expect(receiver.bodies.join('\n')).not.toMatch(/traced@example\.com|Secret message text/);
+  });
+
+  it('delivers as usual when the collector is down, and still exits cleanly on SIGTERM', async () => {
+    // The exporter retries a refused connection until its timeout (10 s by default), which shutdown waits out once.
+    const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`, OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_EXPORTER_OTLP_TIMEOUT: '2000' };
+    const api = await startApi(t, otel);
+    services.push(api);
+    const worker = await startWorker(t, ['email'], otel);
+    services.push(worker);
+    expect((await api.call('PUT', '/users/untraced-1', { email: 'carol.traced@example.com' })).status).toBe(201);
+    const res = await api.call('POST', '/notifications', { user_id: 'untraced-1', message: 'Hello', channels: ['email'] });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as Notification;
+    const done = await settled(api, id);
+    expect(done.status).toBe('delivered');
+    expect(await worker.stop('SIGTERM')).toBe(0);
+    expect(await api.stop('SIGTERM')).toBe(0);
   });
 });

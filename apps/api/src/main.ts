@@ -9,7 +9,7 @@ import { InboxHub } from './inbox-hub.js';
 import { KeyCache } from './middleware/api-key-auth.js';
 
 const { env, log } = processBase('api');
-const tracing = await startTracing(env, 'notify-api');
+const tracing = await startTracing(env, 'notify-api', log);
 // Templates render in worker threads under one budget per request, off this event loop.
 configureRenderPool(renderPoolOptions(env));
 const { db, redis, queues, fanout, events } = await connect({ env, log }, { redisRole: 'producer' });

@@ -14,7 +14,7 @@ import { WorkerMetrics } from './http/worker-metrics.js';
 import { WorkerReadiness } from './http/worker-readiness.js';
 
 const { env, log } = processBase('worker');
-const tracing = await startTracing(env, 'notify-worker');
+const tracing = await startTracing(env, 'notify-worker', log);
 const channels = parseChannels(process.argv.slice(2), env.WORKER_CHANNELS);
 // Fan-outs render in worker threads under the same budget as an API request.
 configureRenderPool(renderPoolOptions(env));

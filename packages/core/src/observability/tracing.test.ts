@@ -1,6 +1,7 @@
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { loadEnv } from '../platform/env.js';
+import { createLogger } from '../platform/logger.js';
 import { contextOf, startTracing, tracingEnabled } from './tracing.js';
 
 const enabled = (vars: Record<string, string>) => tracingEnabled(loadEnv(vars));
@@ -8,7 +9,7 @@ const enabled = (vars: Record<string, string>) => tracingEnabled(loadEnv(vars));
 describe('tracingEnabled', () => {
   it('is off by default, and then no tracer exists (callers make no spans and no traceparent)', async () => {
     expect(enabled({})).toBe(false);
-    expect(await startTracing(loadEnv({}), 'notify-api')).toBeNull();
+    expect(await startTracing(loadEnv({}), 'notify-api', createLogger('silent'))).toBeNull();
   });
 
   it('is on with OTEL_TRACES_EXPORTER=otlp or an OTLP endpoint', () => {

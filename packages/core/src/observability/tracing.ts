@@ -2,6 +2,7 @@
 // that carries a trace from the API's request through a delivery job into the worker.
 import { ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import type { Env } from '../platform/env.js';
+import type { Logger } from '../platform/logger.js';
 
 // What the apps need of the OpenTelemetry API, so they depend on it only through core.
 export { SpanKind, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
@@ -21,7 +22,7 @@ export const ATTR = {
 
 export interface Tracing {
   tracer: Tracer;
-  /** Exports the spans still buffered, then stops (a closer for closeOnSignals). */
+  /** Exports the spans still buffered, then stops (a closer for closeOnSignals); never throws. */
   shutdown(): Promise<void>;
 }
 
@@ -43,7 +44,7 @@ export function tracingEnabled(env: Env): boolean {
  * manager is registered: spans get their parent explicitly, which keeps
  * AsyncLocalStorage off the hot path.
  */
-export async function startTracing(env: Env, service: string): Promise<Tracing | null> {
+export async function startTracing(env: Env, service: string, log: Logger): Promise<Tracing | null> {
   if (!tracingEnabled(env)) return null;
   // Loaded only when on: a process with tracing off never loads the SDK.
   const [{ OTLPTraceExporter }, { resourceFromAttributes }, { BasicTracerProvider, BatchSpanProcessor }, { ATTR_SERVICE_NAME }] = await Promise.all([
@@ -57,7 +58,12 @@ export async function startTracing(env: Env, service: string): Promise<Tracing |
     // The exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, _HEADERS and _TIMEOUT itself.
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
   });
-  return { tracer: provider.getTracer('notify'), shutdown: () => provider.shutdown() };
+  log.info({ service: env.OTEL_SERVICE_NAME ?? service }, 'tracing on: exporting spans over OTLP/HTTP');
+  return {
+    tracer: provider.getTracer('notify'),
+    // A collector that is away must not stop the closers after this one.
+    shutdown: () => provider.shutdown().catch((err: unknown) => log.warn({ err }, 'could not export the last spans')),
+  };
 }
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
