@@ -88,15 +88,17 @@ export async function insertWithKey<T>(
 
 // 1. Resolve the request.
 
-/** The request resolved against the app's templates and categories (see resolveSpec), tagged with the request id being served. */
-export async function resolveRequest(
+/** The request resolved against the app's templates and categories (see resolveSpec), tagged with the request id (and trace) being served. */
+export function resolveRequest(
   deps: Pick<NotificationDeps, 'db' | 'requestId' | 'traceparent'>,
   appId: string,
   input: SpecInput,
   batchId: string | null = null,
 ): Promise<NotificationSpec> {
-  const spec = await resolveSpec(deps.db, appId, input, batchId, deps.requestId ?? null);
-  return deps.traceparent ? { ...spec, traceparent: deps.traceparent } : spec;
+  const resolved = resolveSpec(deps.db, appId, input, batchId, deps.requestId ?? null);
+  // Tracing off: the spec as before, not one step more.
+  const { traceparent } = deps;
+  return traceparent ? resolved.then((spec) => ({ ...spec, traceparent })) : resolved;
 }
 
 // 2. Load the recipients.
