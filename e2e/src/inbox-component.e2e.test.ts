@@ -4,7 +4,7 @@ import { createTestEnv, type TestEnv } from '@notify/core/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './browser.js';
-import { ADMIN_PASSWORD, startApi, startWorker, type ApiService, type Service } from './processes.js';
+import { ADMIN_PASSWORD, startApi, startWorker, stopAll, type ApiService, type Service } from './processes.js';
 
 /**
  * The <notify-inbox> component (packages/inbox) in a real browser (headless
@@ -46,6 +46,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await Promise.all([api?.stop('SIGTERM'), worker?.stop('SIGTERM')]);
+  // Whatever a failed test left running (the restart test's second replica).
+  await stopAll();
   await t?.close();
 });
 
