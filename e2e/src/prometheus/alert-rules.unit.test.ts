@@ -50,13 +50,14 @@ describe('alert rules', () => {
     }
   });
 
-  it('pass promtool test rules', async () => {
+  // The backlog test evaluates a day of one-minute samples: seconds on an idle machine, more under CI's load.
+  it('pass promtool test rules', { timeout: 180_000 }, async () => {
     const { code, output } = await promtool('test', 'rules', ALERT_TESTS);
     expect(output).toContain('SUCCESS');
     expect(code).toBe(0);
   });
 
-  it('fail promtool test rules when an alert that fires is expected not to', async () => {
+  it('fail promtool test rules when an alert that fires is expected not to', { timeout: 180_000 }, async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'alerts-'));
     try {
       copyFileSync(ALERTS, path.join(dir, 'alerts.yml'));
@@ -64,6 +65,8 @@ describe('alert rules', () => {
       const backlog = tests.tests[0]!.alert_rule_test[0]!;
       expect(backlog.alertname).toBe('NotifyQueueBacklog');
       backlog.exp_alerts = [];
+      // Only the group with the changed expectation: the others are the test above's.
+      tests.tests = [tests.tests[0]!];
       writeFileSync(path.join(dir, 'alerts.test.yml'), stringify(tests));
       const { code, output } = await promtool('test', 'rules', path.join(dir, 'alerts.test.yml'));
       expect(output).toMatch(/FAILED:[\s\S]*NotifyQueueBacklog/);
