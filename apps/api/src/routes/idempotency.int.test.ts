@@ -1,5 +1,6 @@
 import type { Notification } from '@notify/core/schemas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectKeyInFlight } from '../testing/key-in-flight.js';
 import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
 
 let t: TestApp;
@@ -66,21 +67,7 @@ describe('Idempotency-Key on POST /notifications', () => {
         [t.appId, n.id],
       );
       const pending = t.call('POST', '/notifications', { ...body, user_id: 'i-8' }, { 'idempotency-key': 'k-flight' });
-      // The second request waits on the first one's row lock before the window closes.
-      for (const started = Date.now(); ; ) {
-        const { rows } = await t.db.pool.query(
-          `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO idempotency_keys%' AND pid <> pg_backend_pid()`,
-        );
-        if (rows.length > 0) break;
-        expect(Date.now() - started).toBeLessThan(900);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      await first.query(`SELECT pg_sleep(greatest(0, extract(epoch FROM now() + interval '1.05 second' - clock_timestamp())))`);
-      await first.query('COMMIT');
-      const res = await pending;
-      expect(res.status).toBe(409);
-      expect(res.headers.get('retry-after')).toBe('1');
-      expect((await json<ErrorJson>(res)).error.code).toBe('conflict');
+      await expectKeyInFlight(t, first, pending);
     } finally {
       first.release();
     }
