@@ -5,7 +5,7 @@ import type { Queue } from 'bullmq';
 import { createDb, schemaProblem, type Db } from './db.js';
 import { loadEnv, type Env } from './env.js';
 import { createLogger, type Logger } from './logger.js';
-import { createEventsQueue, createFanoutQueue, createQueues, type ChannelQueues, type FanoutJob, type StatusEventJob } from './queues.js';
+import { createEventsQueue, createFanoutQueue, createQueues, createWorkflowsQueue, type ChannelQueues, type FanoutJob, type StatusEventJob, type WorkflowStepJob } from './queues.js';
 import { assertRedisFit, createRedis, redisReady, redisTarget, type Redis } from './redis.js';
 
 export interface ProcessBase {
@@ -26,6 +26,8 @@ export interface Connections {
   queues: ChannelQueues;
   fanout: Queue<FanoutJob>;
   events: Queue<StatusEventJob>;
+  /** Workflow run steps. */
+  workflows: Queue<WorkflowStepJob>;
 }
 
 export interface ConnectOptions {
@@ -62,6 +64,7 @@ export async function connect({ env, log }: ProcessBase, o: ConnectOptions): Pro
     queues: createQueues(redis, env.QUEUE_PREFIX),
     fanout: createFanoutQueue(redis, env.QUEUE_PREFIX),
     events: createEventsQueue(redis, env.QUEUE_PREFIX),
+    workflows: createWorkflowsQueue(redis, env.QUEUE_PREFIX),
   };
 }
 

@@ -85,6 +85,23 @@ export const EVENTS_QUEUE = 'notify.events';
 export const StatusEventJob = z.object({ event_id: z.uuid() });
 export type StatusEventJob = z.infer<typeof StatusEventJob>;
 
+/**
+ * Workflow runs: one job per step transition of a run (a step to run now, or
+ * the end of a delay or digest window), consumed by every worker process.
+ * The run's row is the record; the job only says "look at this run's step".
+ */
+export const WORKFLOWS_QUEUE = 'notify.workflows';
+export const WorkflowStepJob = z.object({ run_id: z.uuid(), step_index: z.number().int().min(0), request_id: z.string().optional() });
+export type WorkflowStepJob = z.infer<typeof WorkflowStepJob>;
+
+export function createWorkflowsQueue(connection: ConnectionOptions, prefix: string): Queue<WorkflowStepJob> {
+  return new Queue<WorkflowStepJob>(WORKFLOWS_QUEUE, {
+    connection,
+    prefix: queuePrefix(prefix, WORKFLOWS_QUEUE),
+    defaultJobOptions: { attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 } },
+  });
+}
+
 export function createEventsQueue(connection: ConnectionOptions, prefix: string, baseDelayMs = 5000): Queue<StatusEventJob> {
   return new Queue<StatusEventJob>(EVENTS_QUEUE, {
     connection,
