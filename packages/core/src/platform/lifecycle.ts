@@ -5,7 +5,16 @@ import type { Queue } from 'bullmq';
 import { createDb, schemaProblem, type Db } from './db.js';
 import { loadEnv, type Env } from './env.js';
 import { createLogger, type Logger } from './logger.js';
-import { createEventsQueue, createFanoutQueue, createQueues, createWorkflowsQueue, type ChannelQueues, type FanoutJob, type StatusEventJob, type WorkflowStepJob } from './queues.js';
+import {
+  createEventsQueue,
+  createFanoutQueue,
+  createQueues,
+  createWorkflowsQueue,
+  type ChannelQueues,
+  type FanoutJob,
+  type StatusEventJob,
+  type WorkflowStepJob,
+} from './queues.js';
 import { assertRedisFit, createRedis, redisReady, redisTarget, type Redis } from './redis.js';
 
 export interface ProcessBase {
