@@ -102,6 +102,19 @@ export function createWorkflowsQueue(connection: ConnectionOptions, prefix: stri
   });
 }
 
+/**
+ * Recurring schedules: one BullMQ job scheduler per schedule (id = the
+ * schedule's id) adds one `fire` job per occurrence, consumed by every worker
+ * process; the schedule's row decides whether it still fires.
+ */
+export const SCHEDULES_QUEUE = 'notify.schedules';
+export const ScheduleJob = z.object({ schedule_id: z.uuid() });
+export type ScheduleJob = z.infer<typeof ScheduleJob>;
+
+export function createSchedulesQueue(connection: ConnectionOptions, prefix: string): Queue<ScheduleJob> {
+  return new Queue<ScheduleJob>(SCHEDULES_QUEUE, { connection, prefix: queuePrefix(prefix, SCHEDULES_QUEUE) });
+}
+
 export function createEventsQueue(connection: ConnectionOptions, prefix: string, baseDelayMs = 5000): Queue<StatusEventJob> {
   return new Queue<StatusEventJob>(EVENTS_QUEUE, {
     connection,
