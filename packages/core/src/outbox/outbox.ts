@@ -5,7 +5,7 @@ import { withAdvisoryXactLock } from '../platform/db.js';
 import { UNFINISHED, statusIn } from '../deliveries/transitions.js';
 import type { Logger } from '../platform/logger.js';
 import type { Queue } from 'bullmq';
-import { deliveryJobOptions, type ChannelQueues, type FanoutJob, type RetryPolicy, type StatusEventJob } from '../platform/queues.js';
+import { deliveryJobOptions, workflowStepJobId, type ChannelQueues, type FanoutJob, type RetryPolicy, type StatusEventJob, type WorkflowStepJob } from '../platform/queues.js';
 import type { Redis } from '../platform/redis.js';
 
 /** A delivery that must have a job in its channel's queue. */
@@ -54,6 +54,27 @@ export async function addFanoutJob(fanout: Queue<FanoutJob>, batchId: string, re
   await fanout.add('fanout', { batch_id: batchId, ...(requestId ? { request_id: requestId } : {}) }, { jobId: batchId });
 }
 
+/** A workflow run's next step and when it is due (see workflowStepJobId). */
+export interface DueWorkflowStep {
+  runId: string;
+  stepIndex: number;
+  dueAt: Date;
+  requestId?: string | null | undefined;
+}
+
+/** Adds workflow step jobs, each held until its step is due; an existing job id is left alone. */
+export async function addWorkflowStepJobs(queue: Queue<WorkflowStepJob>, steps: DueWorkflowStep[]): Promise<void> {
+  if (steps.length === 0) return;
+  const now = Date.now();
+  await queue.addBulk(
+    steps.map((s) => ({
+      name: 'step',
+      data: { run_id: s.runId, step_index: s.stepIndex, ...(s.requestId ? { request_id: s.requestId } : {}) },
+      opts: { jobId: workflowStepJobId(s.runId, s.stepIndex, s.dueAt), delay: Math.max(0, s.dueAt.getTime() - now) },
+    })),
+  );
+}
+
 /**
  * Replaces finished jobs (a replayed delivery's old failed job keeps its id)
  * with fresh ones. A job a worker holds right now cannot be removed and stays.
@@ -95,6 +116,7 @@ export async function sweepOutbox(
     queues: ChannelQueues;
     fanout?: Queue<FanoutJob>;
     events?: Queue<StatusEventJob>;
+    workflows?: Queue<WorkflowStepJob>;
     retry: RetryPolicy;
     log: Logger;
   },
@@ -152,6 +174,7 @@ export async function sweepOutbox(
       const events = deps.events;
       result.readded += await sweepJobsOf(client, deps.redis, events, opts.graceMs, EVENTS_SWEEP, (id) => events.add('event', { event_id: id }, { jobId: id }).then(() => {}));
     }
+    if (deps.workflows) result.readded += await sweepWorkflowRuns(client, deps.redis, deps.workflows, opts.graceMs);
     if (result.readded > 0 || result.failed > 0) deps.log.warn(result, 'outbox sweep repaired deliveries');
     return result;
   });
@@ -182,6 +205,30 @@ async function sweepJobsOf(
     if (exists && !finishedOn) continue;
     if (exists) await queue.remove(id).catch(() => 0);
     await add(id);
+    readded++;
+  }
+  return readded;
+}
+
+/**
+ * Running workflow runs whose step was due more than the grace period ago:
+ * their job (workflowStepJobId of the row) is gone or finished without moving
+ * the run, so it is added again (due at once).
+ */
+async function sweepWorkflowRuns(client: pg.PoolClient, redis: Redis, queue: Queue<WorkflowStepJob>, graceMs: number): Promise<number> {
+  const { rows } = await client.query<{ id: string; step_index: number; next_at: Date; request_id: string | null }>(
+    `/* sweep_workflow_runs */ SELECT id, step_index, next_at, request_id FROM workflow_runs
+     WHERE status = 'running' AND next_at < now() - make_interval(secs => $1::float8 / 1000) LIMIT 1000`,
+    [graceMs],
+  );
+  let readded = 0;
+  for (const row of rows) {
+    const id = workflowStepJobId(row.id, row.step_index, row.next_at);
+    const key = queue.toKey(id);
+    const [exists, finishedOn] = await Promise.all([redis.exists(key), redis.hget(key, 'finishedOn')]);
+    if (exists && !finishedOn) continue;
+    if (exists) await queue.remove(id).catch(() => 0);
+    await addWorkflowStepJobs(queue, [{ runId: row.id, stepIndex: row.step_index, dueAt: row.next_at, requestId: row.request_id }]);
     readded++;
   }
   return readded;

@@ -94,6 +94,15 @@ export const WORKFLOWS_QUEUE = 'notify.workflows';
 export const WorkflowStepJob = z.object({ run_id: z.uuid(), step_index: z.number().int().min(0), request_id: z.string().optional() });
 export type WorkflowStepJob = z.infer<typeof WorkflowStepJob>;
 
+/**
+ * A step job's id: the run, the step and when it is due. Adding the job for
+ * one state twice is harmless; each new state (the next step, the end of a
+ * wait) gets a job of its own. No ':' (BullMQ reserves it in custom ids).
+ */
+export function workflowStepJobId(runId: string, stepIndex: number, dueAt: Date): string {
+  return `${runId}-${stepIndex}-${dueAt.getTime()}`;
+}
+
 export function createWorkflowsQueue(connection: ConnectionOptions, prefix: string): Queue<WorkflowStepJob> {
   return new Queue<WorkflowStepJob>(WORKFLOWS_QUEUE, {
     connection,
