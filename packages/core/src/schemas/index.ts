@@ -6,6 +6,8 @@ export * from './deliveries.js';
 export * from './inbox.js';
 export * from './categories.js';
 export * from './templates.js';
+export * from './workflows.js';
+export * from './schedules.js';
 export * from './topics.js';
 export * from './status-webhooks.js';
 export * from './audit.js';

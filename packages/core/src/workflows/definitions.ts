@@ -1,0 +1,120 @@
+// The workflow store: definitions, versioned like templates (an edit adds a version; runs keep theirs).
+import type { Workflow as WorkflowRow, WorkflowVersion } from '../generated/prisma/client.js';
+import { fieldsOf, recordAudit, type AuditActor } from '../access/audit.js';
+import { toJson, type Db } from '../platform/db.js';
+import { AppError, notFound } from '../platform/errors.js';
+import { decodeKeyCursor, newId } from '../platform/ids.js';
+import { WorkflowBody, type Workflow, type WorkflowList } from '../schemas/workflows.js';
+import { definitionProblems, normalizeDefinition, type WorkflowDefinition } from './definition.js';
+
+function view(w: WorkflowRow, v: WorkflowVersion): Workflow {
+  const body = WorkflowBody.parse(v.body);
+  return {
+    key: w.key,
+    version: v.version,
+    latest_version: w.currentVersion,
+    name: body.name ?? null,
+    description: body.description ?? null,
+    steps: body.steps,
+    created_at: w.createdAt.toISOString(),
+    updated_at: w.updatedAt.toISOString(),
+  };
+}
+
+/** Refuses (422) a definition that breaks a rule of definition.ts; its templates must exist in this app. */
+async function checkDefinition(db: Db, appId: string, body: WorkflowBody): Promise<WorkflowBody> {
+  const keys = [...new Set(body.steps.flatMap((s) => (s.type === 'send' && s.template !== undefined ? [s.template] : [])))];
+  const found = keys.length === 0 ? [] : await db.prisma.template.findMany({ where: { appId, key: { in: keys } }, select: { key: true } });
+  const known = new Set(found.map((t) => t.key));
+  const problems = definitionProblems(body.steps, (k) => known.has(k));
+  if (problems.length > 0) throw new AppError('validation_failed', 'The workflow definition is not valid', problems);
+  return normalizeDefinition(body);
+}
+
+/** The audit record of a new version: its fields and step types, never message text. */
+const versionAudit = (appId: string, key: string, version: number, body: WorkflowBody, action: 'workflow.created' | 'workflow.updated') => ({
+  appId,
+  action,
+  targetType: 'workflow',
+  targetId: key,
+  summary: { version, fields: fieldsOf(body), steps: body.steps.map((s) => s.type) },
+});
+
+export async function createWorkflow(db: Db, appId: string, key: string, input: WorkflowBody, by?: AuditActor): Promise<Workflow> {
+  const body = await checkDefinition(db, appId, input);
+  try {
+    return await db.prisma.$transaction(async (tx) => {
+      const w = await tx.workflow.create({
+        data: { id: newId(), appId, key, currentVersion: 1, versions: { create: { version: 1, body: toJson(body) } } },
+        include: { versions: true },
+      });
+      await recordAudit(tx, by, versionAudit(appId, key, 1, body, 'workflow.created'));
+      return view(w, w.versions[0]!);
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'P2002') throw new AppError('conflict', `Workflow ${key} exists; PUT /workflows/${key} adds a version`);
+    throw err;
+  }
+}
+
+/** Editing adds a version; runs already started keep the version they began with. */
+export async function updateWorkflow(db: Db, appId: string, key: string, input: WorkflowBody, by?: AuditActor): Promise<Workflow> {
+  const body = await checkDefinition(db, appId, input);
+  return db.prisma.$transaction(async (tx) => {
+    // Row lock: concurrent edits get consecutive versions.
+    const rows = await tx.$queryRaw<{ id: string; current_version: number }[]>`
+      SELECT id, current_version FROM workflows WHERE app_id = ${appId} AND key = ${key} FOR UPDATE`;
+    const row = rows[0];
+    if (!row) throw notFound('Workflow');
+    const version = row.current_version + 1;
+    const v = await tx.workflowVersion.create({ data: { workflowId: row.id, version, body: toJson(body) } });
+    const w = await tx.workflow.update({ where: { id: row.id }, data: { currentVersion: version, updatedAt: new Date() } });
+    await recordAudit(tx, by, versionAudit(appId, key, version, body, 'workflow.updated'));
+    return view(w, v);
+  });
+}
+
+/** A workflow at its latest version, or at `version`, as the API shows it. */
+export async function getWorkflow(db: Db, appId: string, key: string, version?: number): Promise<Workflow> {
+  const w = await db.prisma.workflow.findUnique({ where: { appId_key: { appId, key } } });
+  if (!w) throw notFound('Workflow');
+  const v = await db.prisma.workflowVersion.findUnique({ where: { workflowId_version: { workflowId: w.id, version: version ?? w.currentVersion } } });
+  if (!v) throw notFound(`Workflow version ${version}`);
+  return view(w, v);
+}
+
+/**
+ * The definition a run executes: the latest version, or the one the run
+ * started with. One query, since every trigger and step job reads it.
+ */
+export async function getWorkflowVersion(db: Db, appId: string, key: string, version?: number): Promise<WorkflowDefinition> {
+  const { rows } = await db.pool.query<{ version: number; body: unknown }>(
+    `SELECT v.version, v.body FROM workflows w
+     JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = COALESCE($3::int, w.current_version)
+     WHERE w.app_id = $1 AND w.key = $2`,
+    [appId, key, version ?? null],
+  );
+  const row = rows[0];
+  if (!row) throw notFound(version === undefined ? 'Workflow' : `Workflow version ${version}`);
+  const body = WorkflowBody.parse(row.body);
+  return { key, version: row.version, name: body.name, description: body.description, steps: body.steps };
+}
+
+export async function listWorkflows(db: Db, appId: string, q: { limit: number; cursor?: string | undefined }): Promise<WorkflowList> {
+  const after = q.cursor === undefined ? undefined : decodeKeyCursor(q.cursor);
+  if (after === null) throw new AppError('invalid_request', 'cursor is not valid');
+  const rows = await db.prisma.workflow.findMany({
+    where: { appId, key: after ? { gt: after } : undefined },
+    orderBy: { key: 'asc' },
+    take: q.limit + 1,
+    include: { versions: { orderBy: { version: 'desc' }, take: 1 } },
+  });
+  const page = rows.slice(0, q.limit);
+  return {
+    data: page.map((w) => {
+      const v = view(w, w.versions[0]!);
+      return { key: v.key, latest_version: v.latest_version, name: v.name, steps: v.steps.length, updated_at: v.updated_at };
+    }),
+    next_cursor: rows.length > q.limit ? Buffer.from(page.at(-1)!.key, 'utf8').toString('base64url') : null,
+  };
+}
