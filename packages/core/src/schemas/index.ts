@@ -7,7 +7,6 @@ export * from './inbox.js';
 export * from './categories.js';
 export * from './templates.js';
 export * from './workflows.js';
-export * from './schedules.js';
 export * from './topics.js';
 export * from './status-webhooks.js';
 export * from './audit.js';
