@@ -71,7 +71,7 @@ export async function replayOf<T>(deps: Pick<NotificationDeps, 'db'>, appId: str
  * `insert` runs with no claim.
  */
 export async function insertWithKey<T>(
-  deps: NotificationDeps,
+  deps: Pick<NotificationDeps, 'db' | 'idempotencyTtlSeconds'>,
   appId: string,
   idempotency: Idempotency | undefined,
   response: T,
