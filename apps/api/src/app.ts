@@ -37,9 +37,11 @@ import { deliveryRoutes } from './routes/deliveries.js';
 import { inboxRoutes } from './routes/inbox.js';
 import { keyRoutes } from './routes/keys.js';
 import { notificationRoutes } from './routes/notifications.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { templateRoutes } from './routes/templates.js';
 import { topicRoutes } from './routes/topics.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { workflowRoutes } from './routes/workflows.js';
 import { providerReceiptRoutes, type TwilioReceiptSettings } from './routes/provider-receipts.js';
 import { suppressionRoutes } from './routes/suppressions.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
@@ -136,6 +138,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     '/users': userRoutes(deps),
     '/deliveries': deliveryRoutes(deps),
     '/templates': templateRoutes(deps),
+    '/workflows': workflowRoutes(deps),
     '/categories': categoryRoutes(deps),
     '/topics': topicRoutes(deps),
     '/keys': keyRoutes(deps),
@@ -143,6 +146,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     '/app': appPauseRoutes(deps),
     '/audit-events': auditRoutes(deps),
     '/suppressions': suppressionRoutes(deps),
+    '/schedules': scheduleRoutes(deps),
   };
   // Before authentication: a preflight carries no credentials.
   const corsOrigins = new CorsOrigins(deps.db);

@@ -11,8 +11,11 @@ import {
   type StatusEventJob,
   type Logger,
   type Pool,
+  SCHEDULES_QUEUE,
+  type ScheduleJob,
 } from '@notify/core/platform';
 import type { NotificationDeps } from '@notify/core/notifications';
+import type { FireDeps } from '@notify/core/schedules';
 import { ProviderError, type Provider, type ProviderChain } from '@notify/core/channels';
 import type { Telemetry, Tracer } from '@notify/core/observability';
 import { hostname } from 'node:os';
@@ -23,6 +26,7 @@ import { deliver, type DeliverResult } from './processors/deliver.js';
 import type { SendGates } from './processors/send-gates.js';
 import { fanout } from './processors/fanout.js';
 import { deliverStatusEvent } from './processors/status-event.js';
+import { fireScheduleJob } from './processors/schedule.js';
 
 export interface StallSettings {
   /** Lock on a running job, renewed at half this while it runs (BullMQ default 30 s). */
@@ -122,5 +126,17 @@ export function createEventsWorker(o: { connection: ConnectionOptions; prefix: s
     concurrency: 10,
   });
   worker.on('error', (err) => o.log.error({ err }, 'status events worker error'));
+  return worker;
+}
+
+/** Recurring schedules' occurrences: every worker process takes them; BullMQ gives each occurrence's job to one. */
+export function createScheduleWorker(o: { connection: ConnectionOptions; prefix: string; deps: FireDeps; log: Logger }): Worker<ScheduleJob> {
+  const worker = new Worker<ScheduleJob>(SCHEDULES_QUEUE, (job) => fireScheduleJob(job, o.deps), {
+    connection: o.connection,
+    prefix: queuePrefix(o.prefix, SCHEDULES_QUEUE),
+    concurrency: 5,
+  });
+  worker.on('error', (err) => o.log.error({ err }, 'schedules worker error'));
+  worker.on('failed', (job, err) => o.log.warn({ schedule_id: job?.data.schedule_id, err }, 'schedule occurrence failed'));
   return worker;
 }

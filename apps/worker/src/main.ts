@@ -4,8 +4,9 @@ import { closeDb, closeOnSignals, closeQueues, concurrency, connect, processBase
 import { webhookProviderFromEnv, providerChainFor } from '@notify/core/channels';
 import { closeRenderPool, configureRenderPool } from '@notify/core/content';
 import { unsubscribeSettings } from '@notify/core/audience';
+import { withWriter } from '@notify/core/notifications';
 import { DeliveryMetrics, startTracing, Telemetry } from '@notify/core/observability';
-import { createChannelWorker, createEventsWorker, createFanoutWorker } from './channel-worker.js';
+import { createChannelWorker, createEventsWorker, createFanoutWorker, createScheduleWorker } from './channel-worker.js';
 import { parseChannels } from './channels-arg.js';
 import { SendGates } from './processors/send-gates.js';
 import { startMaintenance } from './maintenance.js';
@@ -70,7 +71,13 @@ const fanoutWorker = createFanoutWorker({
   deps: { db, queues, retry, log, fanout: fanoutQueue, events: eventsQueue, telemetry },
   log,
 });
-readiness.watch([...workers, eventsWorker, fanoutWorker]);
+const scheduleWorker = createScheduleWorker({
+  connection: redis,
+  prefix: env.QUEUE_PREFIX,
+  deps: withWriter({ db, queues, retry, log, fanout: fanoutQueue, events: eventsQueue, telemetry, idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS }),
+  log,
+});
+readiness.watch([...workers, eventsWorker, fanoutWorker, scheduleWorker]);
 const stopMaintenance = startMaintenance({
   pool: db.pool,
   redis,
@@ -90,11 +97,11 @@ closeOnSignals({
   graceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
   stopping: 'shutting down: finishing in-flight jobs',
   late: 'grace period over: stopping with jobs in flight (they will be retried as stalled)',
-  onLate: () => Promise.all([...workers.map((w) => w.close(true)), fanoutWorker.close(true), eventsWorker.close(true)]),
+  onLate: () => Promise.all([...workers.map((w) => w.close(true)), fanoutWorker.close(true), eventsWorker.close(true), scheduleWorker.close(true)]),
   closers: [
     // Not ready before anything closes; /health and /ready go on answering until the jobs are done.
     () => readiness.drain(),
-    () => Promise.all([...workers.map((w) => w.close()), fanoutWorker.close(), eventsWorker.close(), stopMaintenance()]),
+    () => Promise.all([...workers.map((w) => w.close()), fanoutWorker.close(), eventsWorker.close(), scheduleWorker.close(), stopMaintenance()]),
     closeRenderPool,
     () => telemetry.stop(),
     // The last attempts' spans, still in the batch.

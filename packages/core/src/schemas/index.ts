@@ -8,6 +8,7 @@ export * from './categories.js';
 export * from './templates.js';
 export * from './workflows.js';
 export * from './workflow-runs.js';
+export * from './schedules.js';
 export * from './topics.js';
 export * from './status-webhooks.js';
 export * from './audit.js';

@@ -34,8 +34,8 @@ export const TopicKey = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'letters, digits and . _ : - only')
   .meta({ example: 'release-notes' });
 
-/** What to send and how: shared by single, bulk and topic notifications. */
-const Content = {
+/** What to send and how: shared by single, bulk and topic notifications (and recurring schedules). */
+export const NotificationContent = {
   message: z.string().min(1).max(LIMITS.messageLength).optional().meta({ description: 'The text to send; or give template' }),
   template: TemplateKey.optional().meta({ description: 'Render this template (its latest version) with data' }),
   channels: Channels.optional().meta({ description: "Required with message; with template, defaults to the template's channels" }),
@@ -63,7 +63,7 @@ const SendGuards = {
 };
 
 /** Exactly one of message and template; channels when there is no template. */
-function contentRules(b: { message?: string | undefined; template?: string | undefined; channels?: unknown }, ctx: z.RefinementCtx) {
+export function contentRules(b: { message?: string | undefined; template?: string | undefined; channels?: unknown }, ctx: z.RefinementCtx) {
   if ((b.message === undefined) === (b.template === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['message'], message: 'give either message or template' });
   }
@@ -76,7 +76,7 @@ export const CreateNotificationBody = z
   .object({
     user_id: UserId.optional(),
     topic: TopicKey.optional().meta({ description: "Notify every subscriber of this topic instead of one user; answers the fan-out's batch" }),
-    ...Content,
+    ...NotificationContent,
     idempotency_key: IdempotencyKey.optional().meta({ description: 'Same as the Idempotency-Key header' }),
     ...SendGuards,
   })
@@ -159,7 +159,7 @@ export const BulkBody = z
       .array(z.object({ user_id: UserId, data: Data.optional().meta({ description: 'Merged over the shared data for this recipient' }) }).strict())
       .min(1)
       .max(LIMITS.bulkRecipients),
-    ...Content,
+    ...NotificationContent,
     ...SendGuards,
   })
   .strict()
