@@ -13,7 +13,10 @@ import {
   type Pool,
   SCHEDULES_QUEUE,
   type ScheduleJob,
+  WORKFLOWS_QUEUE,
+  type WorkflowStepJob,
 } from '@notify/core/platform';
+import type { WorkflowDeps } from '@notify/core/workflows';
 import type { NotificationDeps } from '@notify/core/notifications';
 import type { FireDeps } from '@notify/core/schedules';
 import { ProviderError, type Provider, type ProviderChain } from '@notify/core/channels';
@@ -26,6 +29,7 @@ import { deliver, type DeliverResult } from './processors/deliver.js';
 import type { SendGates } from './processors/send-gates.js';
 import { fanout } from './processors/fanout.js';
 import { deliverStatusEvent } from './processors/status-event.js';
+import { workflowStep } from './processors/workflow-step.js';
 import { fireScheduleJob } from './processors/schedule.js';
 
 export interface StallSettings {
@@ -115,6 +119,18 @@ export function createFanoutWorker(o: { connection: ConnectionOptions; prefix: s
   const worker = new Worker<FanoutJob>(FANOUT_QUEUE, (job) => fanout(job, o.deps), { connection: o.connection, prefix: queuePrefix(o.prefix, FANOUT_QUEUE), concurrency: 1 });
   worker.on('error', (err) => o.log.error({ err }, 'fan-out worker error'));
   worker.on('failed', (job, err) => o.log.warn({ batch_id: job?.data.batch_id, err }, 'fan-out step failed; it will resume from its cursor'));
+  return worker;
+}
+
+/** Workflow run steps: every worker process takes them; a run's row lock keeps one step of one run to one worker at a time. */
+export function createWorkflowWorker(o: { connection: ConnectionOptions; prefix: string; deps: WorkflowDeps; log: Logger; concurrency?: number }): Worker<WorkflowStepJob> {
+  const worker = new Worker<WorkflowStepJob>(WORKFLOWS_QUEUE, (job, token) => workflowStep(job, o.deps, token), {
+    connection: o.connection,
+    prefix: queuePrefix(o.prefix, WORKFLOWS_QUEUE),
+    concurrency: o.concurrency ?? 10,
+  });
+  worker.on('error', (err) => o.log.error({ err }, 'workflow worker error'));
+  worker.on('failed', (job, err) => o.log.warn({ run_id: job?.data.run_id, step_index: job?.data.step_index, err }, 'workflow step failed; it will be retried'));
   return worker;
 }
 

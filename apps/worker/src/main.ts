@@ -6,7 +6,7 @@ import { closeRenderPool, configureRenderPool } from '@notify/core/content';
 import { unsubscribeSettings } from '@notify/core/audience';
 import { withWriter } from '@notify/core/notifications';
 import { DeliveryMetrics, startTracing, Telemetry } from '@notify/core/observability';
-import { createChannelWorker, createEventsWorker, createFanoutWorker, createScheduleWorker } from './channel-worker.js';
+import { createChannelWorker, createEventsWorker, createFanoutWorker, createScheduleWorker, createWorkflowWorker } from './channel-worker.js';
 import { parseChannels } from './channels-arg.js';
 import { SendGates } from './processors/send-gates.js';
 import { startMaintenance } from './maintenance.js';
@@ -20,7 +20,7 @@ const channels = parseChannels(process.argv.slice(2), env.WORKER_CHANNELS);
 // Fan-outs render in worker threads under the same budget as an API request.
 configureRenderPool(renderPoolOptions(env));
 // The sweeper and fan-outs add jobs to any channel's queue, so the process has its own producers.
-const { db, redis, queues, fanout: fanoutQueue, events: eventsQueue } = await connect({ env, log }, { redisRole: 'worker', readyTimeoutMs: 60_000 });
+const { db, redis, queues, fanout: fanoutQueue, events: eventsQueue, workflows: workflowsQueue } = await connect({ env, log }, { redisRole: 'worker', readyTimeoutMs: 60_000 });
 const retry = { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS };
 
 const chains = channels.map((channel) => providerChainFor({ env, pool: db.pool, redis, log }, channel));
@@ -77,7 +77,13 @@ const scheduleWorker = createScheduleWorker({
   deps: withWriter({ db, queues, retry, log, fanout: fanoutQueue, events: eventsQueue, telemetry, idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS }),
   log,
 });
-readiness.watch([...workers, eventsWorker, fanoutWorker, scheduleWorker]);
+const workflowWorker = createWorkflowWorker({
+  connection: redis,
+  prefix: env.QUEUE_PREFIX,
+  deps: { db, queues, retry, log, events: eventsQueue, workflows: workflowsQueue, telemetry },
+  log,
+});
+readiness.watch([...workers, eventsWorker, fanoutWorker, scheduleWorker, workflowWorker]);
 const stopMaintenance = startMaintenance({
   pool: db.pool,
   redis,
@@ -85,6 +91,7 @@ const stopMaintenance = startMaintenance({
   queues,
   fanout: fanoutQueue,
   events: eventsQueue,
+  workflows: workflowsQueue,
   retry,
   log,
   intervalMs: env.SWEEP_INTERVAL_MS,
@@ -97,11 +104,11 @@ closeOnSignals({
   graceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
   stopping: 'shutting down: finishing in-flight jobs',
   late: 'grace period over: stopping with jobs in flight (they will be retried as stalled)',
-  onLate: () => Promise.all([...workers.map((w) => w.close(true)), fanoutWorker.close(true), eventsWorker.close(true), scheduleWorker.close(true)]),
+  onLate: () => Promise.all([...workers.map((w) => w.close(true)), fanoutWorker.close(true), eventsWorker.close(true), scheduleWorker.close(true), workflowWorker.close(true)]),
   closers: [
     // Not ready before anything closes; /health and /ready go on answering until the jobs are done.
     () => readiness.drain(),
-    () => Promise.all([...workers.map((w) => w.close()), fanoutWorker.close(), eventsWorker.close(), scheduleWorker.close(), stopMaintenance()]),
+    () => Promise.all([...workers.map((w) => w.close()), fanoutWorker.close(), eventsWorker.close(), scheduleWorker.close(), workflowWorker.close(), stopMaintenance()]),
     closeRenderPool,
     () => telemetry.stop(),
     // The last attempts' spans, still in the batch.
@@ -109,6 +116,7 @@ closeOnSignals({
     () => closeQueues(queues),
     () => fanoutQueue.close(),
     () => eventsQueue.close(),
+    () => workflowsQueue.close(),
     () => Promise.all(chains.map((c) => c.close())),
     () => http.close(),
     () => closeDb(db),

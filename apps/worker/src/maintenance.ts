@@ -1,4 +1,4 @@
-import type { ChannelQueues, FanoutJob, StatusEventJob, Logger, Pool, Redis, RetentionSettings, RetryPolicy } from '@notify/core/platform';
+import type { ChannelQueues, FanoutJob, StatusEventJob, Logger, Pool, Redis, RetentionSettings, RetryPolicy, WorkflowStepJob } from '@notify/core/platform';
 import { deleteExpiredIdempotencyKeys, sweepOutbox } from '@notify/core/outbox';
 import { pruneDeliveryStats } from '@notify/core/observability';
 import { recordRetentionRun, runRetention } from '@notify/core/retention';
@@ -12,6 +12,8 @@ export interface MaintenanceDeps {
   queues: ChannelQueues;
   fanout: Queue<FanoutJob>;
   events: Queue<StatusEventJob>;
+  /** Workflow step jobs (running runs whose step is overdue get theirs again); absent: not swept. */
+  workflows?: Queue<WorkflowStepJob>;
   retry: RetryPolicy;
   log: Logger;
   intervalMs: number;
