@@ -16,7 +16,7 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 const steps = [
-  { id: 'inbox', type: 'send', channels: ['in_app'], template: 'new_comment', priority: 'normal' },
+  { id: 'inbox', type: 'send', channels: ['in_app'], template: 'new_comment', priority: 'normal', category: 'transactional' },
   { id: 'wait', type: 'delay', duration: '15m' },
   { id: 'unread', type: 'branch', if: { step: 'inbox', is: 'not_read' }, else: 'end' },
   { id: 'mail', type: 'send', channels: ['email'], template: 'new_comment' },
@@ -112,6 +112,8 @@ describe('workflows: refused definitions (422, nothing written)', () => {
   it.each([
     ['an unknown step type', [{ id: 'x', type: 'sleep', duration: '1m' }], 'steps.0.type'],
     ['an unknown template', [send('s', { message: undefined, template: 'ghost' })], 'steps.0.template'],
+    ['a channel the template has no content for', [send('s', { message: undefined, template: 'new_comment', channels: ['sms'] })], 'steps.0.channels'],
+    ['an unknown category', [send('s', { category: 'nope' })], 'steps.0.category'],
     ['a duplicate id', [send('s'), send('s')], 'steps.1.id'],
     ['a bad duration', [{ id: 'w', type: 'delay', duration: '15 minutes' }], 'steps.0.duration'],
     ['a delay over 30 days', [{ id: 'w', type: 'delay', duration: '31d' }], 'steps.0.duration'],

@@ -1,10 +1,13 @@
 // biome-ignore-all lint/suspicious/noThenProperty: `then` is a branch step's field; steps are data, never awaited
 import { describe, expect, it } from 'vitest';
 import { durationSeconds, WorkflowBody, type WorkflowStep } from '../schemas/workflows.js';
-import { definitionProblems, digestKeyPath, normalizeDefinition, successors } from './definition.js';
+import { definitionProblems, digestKeyPath, normalizeDefinition, successors, type DefinitionCatalog } from './definition.js';
 
-const TEMPLATES = new Set(['new_comment']);
-const problems = (steps: WorkflowStep[]) => definitionProblems(steps, (k) => TEMPLATES.has(k));
+const CATALOG: DefinitionCatalog = {
+  templateChannels: (key) => (key === 'new_comment' ? ['in_app', 'email'] : undefined),
+  categoryExists: (key) => key === 'social',
+};
+const problems = (steps: WorkflowStep[]) => definitionProblems(steps, CATALOG);
 const paths = (steps: WorkflowStep[]) => problems(steps).map((p) => p.path);
 
 const inbox: WorkflowStep = { id: 'inbox', type: 'send', channels: ['in_app'], template: 'new_comment' };
@@ -32,6 +35,13 @@ describe('definitionProblems', () => {
 
   it('refuses a template the app does not have', () => {
     expect(problems([{ ...inbox, template: 'nope' }])).toEqual([{ path: 'steps.0.template', message: 'no template "nope" in this app' }]);
+  });
+
+  it('refuses channels the template has no content for, and an unknown category', () => {
+    expect(problems([{ ...inbox, channels: ['in_app', 'sms', 'push'], category: 'social' }])).toEqual([
+      { path: 'steps.0.channels', message: 'template new_comment has no content for sms, push' },
+    ]);
+    expect(paths([{ ...mail, category: 'nope' }])).toEqual(['steps.0.category']);
   });
 
   it('refuses a branch on a step that is unknown, later, itself, or not a send', () => {

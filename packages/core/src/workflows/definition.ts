@@ -1,6 +1,7 @@
 // Workflow definitions: their types and the rules a definition must meet beyond its JSON shape.
+import type { Channel } from '../platform/channels.js';
 import type { ErrorDetail } from '../platform/errors.js';
-import type { BranchStep, WorkflowBody, WorkflowStep } from '../schemas/workflows.js';
+import type { BranchStep, SendStep, WorkflowBody, WorkflowStep } from '../schemas/workflows.js';
 
 export type { BranchStep, DelayStep, DigestStep, FieldCondition, SendStep, StepCondition, WorkflowStep } from '../schemas/workflows.js';
 
@@ -44,13 +45,20 @@ export function normalizeDefinition(body: WorkflowBody): WorkflowBody {
   return { ...body, steps: body.steps.map((s) => (s.type === 'digest' && s.key !== undefined ? { ...s, key: digestKeyPath(s.key) } : s)) };
 }
 
+/** What the app has that send steps name: its templates (with their channels at the latest version) and categories. */
+export interface DefinitionCatalog {
+  templateChannels(key: string): readonly Channel[] | undefined;
+  categoryExists(key: string): boolean;
+}
+
 /**
  * What is wrong with a definition whose JSON shape is valid: duplicate or
- * reserved ids, templates this app does not have, branches that look at a
- * step that is not an earlier send or jump to one that is not later, and steps
- * no path from the first one reaches. Jumps only go forward, so every run ends.
+ * reserved ids, templates or categories this app does not have (a send would
+ * be refused when the run gets there), branches that look at a step that is
+ * not an earlier send or jump to one that is not later, and steps no path from
+ * the first one reaches. Jumps only go forward, so every run ends.
  */
-export function definitionProblems(steps: readonly WorkflowStep[], templateExists: (key: string) => boolean): ErrorDetail[] {
+export function definitionProblems(steps: readonly WorkflowStep[], catalog: DefinitionCatalog): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
   const firstIndex = new Map<string, number>();
   steps.forEach((step, i) => {
@@ -59,14 +67,26 @@ export function definitionProblems(steps: readonly WorkflowStep[], templateExist
     const earlier = firstIndex.get(step.id);
     if (earlier === undefined) firstIndex.set(step.id, i);
     else problems.push({ path: `${at}.id`, message: `duplicate id: steps.${earlier} is also "${step.id}"` });
-    if (step.type === 'send' && step.template !== undefined && !templateExists(step.template)) {
-      problems.push({ path: `${at}.template`, message: `no template "${step.template}" in this app` });
-    }
+    if (step.type === 'send') problems.push(...sendProblems(step, at, catalog));
   });
   const jumps = steps.flatMap((step, i) => (step.type === 'branch' ? branchProblems(steps, step, i, firstIndex) : []));
   problems.push(...jumps);
   // Which steps are reachable means little while a jump goes nowhere: fix the jumps first.
   if (!jumps.some((p) => p.path.endsWith('.then') || p.path.endsWith('.else'))) problems.push(...unreachable(steps));
+  return problems;
+}
+
+function sendProblems(step: SendStep, at: string, catalog: DefinitionCatalog): ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  if (step.template !== undefined) {
+    const has = catalog.templateChannels(step.template);
+    const missing = has && step.channels.filter((c) => !has.includes(c));
+    if (!has) problems.push({ path: `${at}.template`, message: `no template "${step.template}" in this app` });
+    else if (missing && missing.length > 0) problems.push({ path: `${at}.channels`, message: `template ${step.template} has no content for ${missing.join(', ')}` });
+  }
+  if (step.category !== undefined && !catalog.categoryExists(step.category)) {
+    problems.push({ path: `${at}.category`, message: `unknown category; define it with PUT /categories/${step.category}` });
+  }
   return problems;
 }
 

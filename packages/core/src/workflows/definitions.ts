@@ -4,8 +4,11 @@ import { fieldsOf, recordAudit, type AuditActor } from '../access/audit.js';
 import { toJson, type Db } from '../platform/db.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { decodeKeyCursor, newId } from '../platform/ids.js';
-import { WorkflowBody, type Workflow, type WorkflowList } from '../schemas/workflows.js';
-import { definitionProblems, normalizeDefinition, type WorkflowDefinition } from './definition.js';
+import { TemplateBody } from '../schemas/templates.js';
+import { WorkflowBody, type Workflow, type WorkflowList, type WorkflowStep } from '../schemas/workflows.js';
+import { DEFAULT_CATEGORIES } from '../content/categories.js';
+import { templateChannels } from '../content/engine.js';
+import { definitionProblems, normalizeDefinition, type DefinitionCatalog, type WorkflowDefinition } from './definition.js';
 
 function view(w: WorkflowRow, v: WorkflowVersion): Workflow {
   const body = WorkflowBody.parse(v.body);
@@ -21,12 +24,23 @@ function view(w: WorkflowRow, v: WorkflowVersion): Workflow {
   };
 }
 
-/** Refuses (422) a definition that breaks a rule of definition.ts; its templates must exist in this app. */
+/** The templates (their channels at the latest version) and categories a definition's send steps name. */
+async function catalogOf(db: Db, appId: string, steps: readonly WorkflowStep[]): Promise<DefinitionCatalog> {
+  const sends = steps.filter((s) => s.type === 'send');
+  const templateKeys = [...new Set(sends.flatMap((s) => (s.template === undefined ? [] : [s.template])))];
+  const categoryKeys = [...new Set(sends.flatMap((s) => (s.category === undefined ? [] : [s.category])))];
+  const [templates, categories] = await Promise.all([
+    templateKeys.length === 0 ? [] : db.prisma.template.findMany({ where: { appId, key: { in: templateKeys } }, include: { versions: { orderBy: { version: 'desc' }, take: 1 } } }),
+    categoryKeys.length === 0 ? [] : db.prisma.category.findMany({ where: { appId, key: { in: categoryKeys } }, select: { key: true } }),
+  ]);
+  const channels = new Map(templates.map((t) => [t.key, templateChannels(TemplateBody.parse(t.versions[0]!.body))]));
+  const known = new Set([...Object.keys(DEFAULT_CATEGORIES), ...categories.map((c) => c.key)]);
+  return { templateChannels: (key) => channels.get(key), categoryExists: (key) => known.has(key) };
+}
+
+/** Refuses (422) a definition that breaks a rule of definition.ts, each problem named in `details`. */
 async function checkDefinition(db: Db, appId: string, body: WorkflowBody): Promise<WorkflowBody> {
-  const keys = [...new Set(body.steps.flatMap((s) => (s.type === 'send' && s.template !== undefined ? [s.template] : [])))];
-  const found = keys.length === 0 ? [] : await db.prisma.template.findMany({ where: { appId, key: { in: keys } }, select: { key: true } });
-  const known = new Set(found.map((t) => t.key));
-  const problems = definitionProblems(body.steps, (k) => known.has(k));
+  const problems = definitionProblems(body.steps, await catalogOf(db, appId, body.steps));
   if (problems.length > 0) throw new AppError('validation_failed', 'The workflow definition is not valid', problems);
   return normalizeDefinition(body);
 }
