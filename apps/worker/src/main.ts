@@ -74,7 +74,7 @@ const fanoutWorker = createFanoutWorker({
 const scheduleWorker = createScheduleWorker({
   connection: redis,
   prefix: env.QUEUE_PREFIX,
-  deps: withWriter({ db, queues, retry, log, fanout: fanoutQueue, events: eventsQueue, telemetry, idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS }),
+  deps: withWriter({ db, queues, retry, log, fanout: fanoutQueue, events: eventsQueue, workflows: workflowsQueue, telemetry, idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS }),
   log,
 });
 const workflowWorker = createWorkflowWorker({

@@ -2,30 +2,25 @@
 // the occurrence, so a retried or re-fired occurrence sends once.
 import type { Queue } from 'bullmq';
 import type { Queryable } from '../platform/db.js';
-import type { FanoutJob } from '../platform/queues.js';
+import type { FanoutJob, WorkflowStepJob } from '../platform/queues.js';
 import type { Idempotency, NotificationDeps } from '../notifications/accept.js';
 import { createTopicNotification } from '../notifications/batches.js';
 import { createNotification } from '../notifications/notifications.js';
 import type { NotificationWriter } from '../notifications/writer.js';
 import { ScheduleNotification } from '../schemas/schedules.js';
+import { triggerWorkflow } from '../workflows/runs.js';
 import { EARLIEST_ZONE, sameWallClock } from './occurrences.js';
 import { loadScheduleRow, markFired, type ScheduleRow } from './store.js';
-
-/** What a workflow target calls (the workflows module's triggerWorkflow, bound to its deps). */
-export type WorkflowTrigger = (
-  appId: string,
-  key: string,
-  input: { userIds?: string[] | undefined; topic?: string | undefined; data: Record<string, unknown>; idempotencyKey: string },
-) => Promise<unknown>;
 
 export interface FireDeps extends NotificationDeps {
   writer: NotificationWriter;
   fanout: Queue<FanoutJob>;
-  /** Absent until workflows can be triggered: a workflow target's occurrence then fails. */
-  triggerWorkflow?: WorkflowTrigger | undefined;
+  /** Workflow run steps (a workflow target's runs). */
+  workflows: Queue<WorkflowStepJob>;
 }
 
-export type FireOutcome = { fired: true; notifications: number } | { fired: false; reason: 'deleted' | 'paused' };
+/** `sent`: notifications made (workflow runs started for a workflow target; 0 for a topic fan-out, which makes them in the background). */
+export type FireOutcome = { fired: true; sent: number } | { fired: false; reason: 'deleted' | 'paused' };
 
 /** Subscribers notified at once by a `timezone: "user"` topic schedule (each is its own keyed request). */
 const SUBSCRIBER_CHUNK = 200;
@@ -44,9 +39,9 @@ export async function fireSchedule(deps: FireDeps, scheduleId: string, occurrenc
   const row = await loadScheduleRow(deps.db.pool, scheduleId);
   if (!row) return { fired: false, reason: 'deleted' };
   if (row.paused) return { fired: false, reason: 'paused' };
-  const notifications = await send(deps, row, occurrence);
+  const sent = await send(deps, row, occurrence);
   await markFired(deps.db.pool, row.id, occurrence);
-  return { fired: true, notifications };
+  return { fired: true, sent };
 }
 
 const keyed = (key: string): Idempotency => ({ key, requestHash: key });
@@ -54,10 +49,15 @@ const keyed = (key: string): Idempotency => ({ key, requestHash: key });
 async function send(deps: FireDeps, row: ScheduleRow, occurrence: Date): Promise<number> {
   const { target } = row;
   if (row.target_kind === 'workflow') {
-    if (!deps.triggerWorkflow) throw new Error('workflow targets need triggerWorkflow');
     const userIds = target.user_ids ?? (target.user_id === undefined ? undefined : [target.user_id]);
-    await deps.triggerWorkflow(row.app_id, target.workflow!, { userIds, topic: target.topic, data: row.content, idempotencyKey: occurrenceKey(row.id, occurrence) });
-    return 0;
+    const { response } = await triggerWorkflow({ ...deps, requestId: null }, row.app_id, target.workflow!, {
+      userIds,
+      topic: target.topic,
+      data: row.content,
+      idempotencyKey: occurrenceKey(row.id, occurrence),
+      scheduleId: row.id,
+    });
+    return response.count;
   }
   const content = ScheduleNotification.parse(row.content);
   if (row.target_kind === 'user') {

@@ -44,8 +44,11 @@ export const CreateScheduleBody = z
     if (b.target.workflow === undefined) {
       if (b.notification === undefined) ctx.addIssue({ code: 'custom', path: ['notification'], message: 'required for a user or topic target' });
       if (b.data !== undefined) ctx.addIssue({ code: 'custom', path: ['data'], message: 'only for a workflow target (notification.data otherwise)' });
-    } else if (b.notification !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['notification'], message: 'not for a workflow target (give data)' });
+    } else {
+      if (b.notification !== undefined) ctx.addIssue({ code: 'custom', path: ['notification'], message: 'not for a workflow target (give data)' });
+      // A workflow's own delay steps wait until a time of day in the user's zone.
+      if (b.timezone === 'user')
+        ctx.addIssue({ code: 'custom', path: ['timezone'], message: "not for a workflow target: give a zone (a delay step can wait until a time in each user's zone)" });
     }
   })
   .meta({ id: 'CreateSchedule' });
