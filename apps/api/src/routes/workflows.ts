@@ -57,7 +57,10 @@ export function workflowRoutes(deps: { db: Db }) {
       request: { params: KeyParams, query: VersionQuery },
       responses: { 200: jsonResponse('The workflow', Workflow), ...errorResponses(404) },
     }),
-    async (c) => c.json(await getWorkflow(db, c.get('appId'), c.req.valid('param').key, c.req.valid('query').version), 200),
+    async (c) => {
+      const { key } = c.req.valid('param');
+      return c.json(await getWorkflow(db, c.get('appId'), key, c.req.valid('query').version), 200);
+    },
   );
 
   app.openapi(

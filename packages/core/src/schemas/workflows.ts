@@ -172,10 +172,10 @@ export const CreateWorkflowBody = z
 export const Workflow = z
   .object({
     key: z.string(),
-    version: z.number().int(),
-    latest_version: z.number().int(),
     name: z.string().nullable(),
     description: z.string().nullable(),
+    version: z.number().int().meta({ description: 'The version shown: the latest unless `?version=n` asked for another' }),
+    latest_version: z.number().int(),
     steps: z.array(WorkflowStep),
     created_at: Timestamp,
     updated_at: Timestamp.meta({ description: 'When the latest version was made' }),
