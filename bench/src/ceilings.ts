@@ -1,44 +1,60 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Queue, Worker } from 'bullmq';
+import { once } from 'node:events';
+import path from 'node:path';
+import { Queue } from 'bullmq';
 import pg from 'pg';
-import { createRedis, deliveryJobOptions, newId, redisReady, type DeliveryJob, type RetryPolicy } from '@notify/core/platform';
+import { createRedis, newId } from '@notify/core/platform';
 import type { BenchEnv } from './bench-env.js';
+import type { CeilingCommand, CeilingMessage, JobStyle } from './ceiling-process.js';
+import { cpuSeconds, cpuSnapshot } from './cpu.js';
 import type { BenchOptions } from './options.js';
 import { progress } from './progress.js';
 import { round } from './stats.js';
 
+/** A BullMQ ceiling: its rate, and where its CPU went (µs per job). */
+export interface QueueCeiling {
+  jobsPerSecond: number;
+  cpuUsPerJob: { producer: number; worker: number; redis: number; total: number };
+}
+
 /**
  * What the building blocks manage on their own on this machine, measured in
- * the same run so that the service's figures can be read as a share of them:
- * BullMQ on the same Redis with the service's job options, and `pg` writing
- * rows shaped like the service's notifications.
+ * the same run so that the service's figures can be read as a share of them.
+ * BullMQ runs as the service runs it: the producer and the no-op worker in
+ * processes of their own, on the same Redis; each with the service's job
+ * options and with BullMQ's defaults. `pg` writes rows shaped like the
+ * service's notifications.
  */
 export interface Ceilings {
-  /** Jobs/s from the first add to the last completion: 64 adds in flight, a no-op worker at concurrency 100. */
-  bullmqAddProcess: number;
-  /** Jobs/s through addBulk of 1,000 jobs, one call at a time, no worker. */
-  bullmqAddBulk: number;
+  /** First add to last completion: 64 adds in flight, a no-op worker at concurrency 200. */
+  addProcess: Record<JobStyle, QueueCeiling>;
+  /** The same through addBulk of 1,000 jobs, one call at a time. */
+  addBulkProcess: Record<JobStyle, QueueCeiling>;
   /** Rows/s of single-row INSERTs, 32 in flight (one connection each). */
   pgSingle: number;
   /** Rows/s of 1,000-row INSERT ... SELECT FROM unnest(...) statements, one at a time. */
   pgBatch: number;
 }
 
-/** The service's defaults (DELIVERY_ATTEMPTS, RETRY_BASE_DELAY_MS): the same job options as a delivery. */
-const RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 2000 };
+const STYLES: JobStyle[] = ['defaults', 'service'];
 
 export async function measureCeilings(b: BenchEnv, o: BenchOptions): Promise<Ceilings[]> {
-  const sizes = o.quick ? { addProcess: 10_000, addBulk: 20_000, single: 5_000, batch: 20_000 } : { addProcess: 40_000, addBulk: 60_000, single: 20_000, batch: 100_000 };
+  const sizes = o.quick ? { addProcess: 20_000, addBulk: 40_000, single: 5_000, batch: 20_000 } : { addProcess: 60_000, addBulk: 100_000, single: 20_000, batch: 100_000 };
   const reps: Ceilings[] = [];
   for (let rep = 1; rep <= o.reps; rep++) {
-    const c: Ceilings = {
-      bullmqAddProcess: await bullmqAddProcess(b, sizes.addProcess),
-      bullmqAddBulk: await bullmqAddBulk(b, sizes.addBulk),
-      pgSingle: await pgSingleRows(b, sizes.single),
-      pgBatch: await pgBatchRows(b, sizes.batch),
-    };
+    const addProcess = {} as Record<JobStyle, QueueCeiling>;
+    const addBulkProcess = {} as Record<JobStyle, QueueCeiling>;
+    // Alternating the order between repetitions: neither style always runs on a warmer machine.
+    for (const style of rep % 2 ? STYLES : [...STYLES].reverse()) {
+      addProcess[style] = await queueCeiling(b, sizes.addProcess, style, false);
+      addBulkProcess[style] = await queueCeiling(b, sizes.addBulk, style, true);
+    }
+    const c: Ceilings = { addProcess, addBulkProcess, pgSingle: await pgSingleRows(b, sizes.single), pgBatch: await pgBatchRows(b, sizes.batch) };
+    const q = (x: QueueCeiling) => `${round(x.jobsPerSecond, 0)} jobs/s (${round(x.cpuUsPerJob.total, 0)} µs CPU/job)`;
     progress(
-      `ceilings rep ${rep}: BullMQ add+process ${round(c.bullmqAddProcess, 0)} jobs/s, addBulk ${round(c.bullmqAddBulk, 0)} jobs/s, ` +
+      `ceilings rep ${rep}: BullMQ add+process service ${q(c.addProcess.service)}, defaults ${q(c.addProcess.defaults)}; ` +
+        `addBulk+process service ${q(c.addBulkProcess.service)}, defaults ${q(c.addBulkProcess.defaults)}; ` +
         `pg single ${round(c.pgSingle, 0)} rows/s, pg batched ${round(c.pgBatch, 0)} rows/s`,
     );
     reps.push(c);
@@ -46,67 +62,80 @@ export async function measureCeilings(b: BenchEnv, o: BenchOptions): Promise<Cei
   return reps;
 }
 
-function jobOf(): { name: string; data: DeliveryJob; opts: ReturnType<typeof deliveryJobOptions> } {
-  const id = newId();
-  return { name: 'deliver', data: { delivery_id: id, notification_id: newId(), channel: 'in_app' }, opts: deliveryJobOptions(id, 'normal', RETRY) };
-}
-
-/** A queue of its own under the bench prefix, removed afterwards. */
-async function withQueue<T>(b: BenchEnv, fn: (queue: Queue<DeliveryJob>, name: string) => Promise<T>): Promise<T> {
-  const name = `bench.ceiling.${randomBytes(4).toString('hex')}`;
-  // The API's kind of connection: fails fast instead of queueing commands while disconnected.
-  const producer = createRedis(b.redisUrl, 'producer');
-  await redisReady(producer);
-  const queue = new Queue<DeliveryJob>(name, { connection: producer, prefix: b.prefix });
+/**
+ * n jobs from a producer process to a no-op worker process on a queue of
+ * their own (removed afterwards), timed from "go" to the last completion,
+ * with the CPU of both processes and of Redis over that interval.
+ */
+async function queueCeiling(b: BenchEnv, n: number, style: JobStyle, bulk: boolean): Promise<QueueCeiling> {
+  const queue = `bench.ceiling.${randomBytes(4).toString('hex')}`;
+  const common = { redisUrl: b.redisUrl, prefix: b.prefix, queue, n };
+  const worker = await forkSide({ type: 'worker', ...common, concurrency: 200 });
+  const producer = await forkSide({ type: 'producer', ...common, style, bulk }).catch(async (err: unknown) => {
+    await worker.stop();
+    throw err;
+  });
   try {
-    return await fn(queue, name);
+    const done = worker.next('done');
+    const added = producer.next('done');
+    const before = cpuSnapshot();
+    const started = performance.now();
+    producer.send({ type: 'go' });
+    await withTimeout(Promise.all([added, done]), 180_000, `${n} no-op jobs to complete`);
+    const seconds = (performance.now() - started) / 1000;
+    const used = cpuSeconds(before, cpuSnapshot(), { api: producer.pid, worker: worker.pid }, new Set());
+    const us = (s: number) => (s / n) * 1e6;
+    return {
+      jobsPerSecond: n / seconds,
+      cpuUsPerJob: { producer: us(used.api), worker: us(used.worker), redis: us(used.redis), total: us(used.api + used.worker + used.redis) },
+    };
   } finally {
-    await queue.obliterate({ force: true });
-    await queue.close();
-    producer.disconnect();
+    await Promise.all([producer.stop(), worker.stop()]);
+    const cleaner = createRedis(b.redisUrl, 'producer');
+    const q = new Queue(queue, { connection: cleaner, prefix: b.prefix });
+    await q.obliterate({ force: true });
+    await q.close();
+    cleaner.disconnect();
   }
 }
 
-async function bullmqAddProcess(b: BenchEnv, n: number): Promise<number> {
-  return withQueue(b, async (queue, name) => {
-    const consumer = createRedis(b.redisUrl, 'worker');
-    let completed = 0;
-    let allDone!: () => void;
-    const done = new Promise<void>((resolve) => (allDone = resolve));
-    const worker = new Worker<DeliveryJob>(name, async () => {}, { connection: consumer, prefix: b.prefix, concurrency: 100 });
-    worker.on('completed', () => {
-      if (++completed === n) allDone();
-    });
-    try {
-      await worker.waitUntilReady();
-      const started = performance.now();
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 64 }, async () => {
-          while (next < n) {
-            next++;
-            const job = jobOf();
-            await queue.add(job.name, job.data, job.opts);
-          }
-        }),
-      );
-      await withTimeout(done, 120_000, `${n} no-op jobs to complete`);
-      return n / ((performance.now() - started) / 1000);
-    } finally {
-      await worker.close();
-      consumer.disconnect();
-    }
-  });
+interface Side {
+  pid: number;
+  send: (m: CeilingCommand) => void;
+  next: (type: CeilingMessage['type']) => Promise<void>;
+  stop: () => Promise<void>;
 }
 
-async function bullmqAddBulk(b: BenchEnv, n: number): Promise<number> {
-  return withQueue(b, async (queue) => {
-    // Built beforehand: this measures the queue, not object construction.
-    const batches = Array.from({ length: Math.ceil(n / 1000) }, () => Array.from({ length: 1000 }, jobOf));
-    const started = performance.now();
-    for (const batch of batches) await queue.addBulk(batch);
-    return (batches.length * 1000) / ((performance.now() - started) / 1000);
+async function forkSide(command: CeilingCommand): Promise<Side> {
+  const child: ChildProcess = fork(path.join(import.meta.dirname, 'ceiling-process.ts'), [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = once(child, 'exit');
+  const next = (type: CeilingMessage['type']) =>
+    new Promise<void>((resolve, reject) => {
+      const onMessage = (m: CeilingMessage) => {
+        if (m.type === 'failed') reject(new Error(`a ceiling process failed: ${m.error}`));
+        else if (m.type === type) resolve();
+        else return;
+        child.off('message', onMessage);
+      };
+      child.on('message', onMessage);
+      void exited.then(() => reject(new Error(`a ceiling process exited (code ${child.exitCode}) while we waited for "${type}"`)));
+    });
+  const ready = next('ready');
+  child.send(command);
+  const side: Side = {
+    pid: child.pid!,
+    send: (m) => child.send(m),
+    next,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  await ready.catch(async (err: unknown) => {
+    await side.stop();
+    throw err;
   });
+  return side;
 }
 
 /** A copy of the notifications table (columns, defaults, indexes; no foreign keys), emptied between uses. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { startClusterNode, startLocalCluster } from '@notify/core/testing';
 import { createBenchEnv, type BenchEnv } from './bench-env.js';
 import { redisServerPids } from './cpu.js';
-import { findSustained, warmUp, type Ramp, type StepResult } from './e2e-rate.js';
+import { findSustained, warmUp, type Ramp } from './e2e-rate.js';
 import type { BenchOptions } from './options.js';
 import { progress } from './progress.js';
 import { startDeployment, type Deployment } from './service-processes.js';
@@ -25,13 +25,6 @@ export interface ClusterResult {
   nodes: string;
   reps: ClusterRep[];
   failures: string[];
-}
-
-/** CPU per notification of a step, µs, over its load: the service's processes, its PostgreSQL sessions and the Redis servers it used. */
-export function cpuPerNotification(s: StepResult): { api: number; worker: number; pg: number; redis: number; total: number } {
-  const per = (percent: number) => (s.load.achievedRate > 0 ? (percent / 100 / s.load.achievedRate) * 1e6 : Number.NaN);
-  const { api, worker, pg, redis } = s.cpu;
-  return { api: per(api), worker: per(worker), pg: per(pg), redis: per(redis), total: per(api + worker + pg + redis) };
 }
 
 /** A Redis of the section's own, and the service deployed on it. */

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type pg from 'pg';
+import { loadGeneratorPid } from './load.js';
 
 /** Linux reports process CPU time in clock ticks; 100 per second on every mainstream kernel config. */
 const TICKS_PER_SECOND = 100;
@@ -11,9 +12,10 @@ const TICKS_PER_SECOND = 100;
  * process: background writers and other people's sessions on a shared
  * server. `other` is everything else on the machine; together with
  * `pg_other` it shows when something outside the benchmark competed for the
- * cores.
+ * cores. `load` is the load generator's process, `bench` the benchmark's
+ * own (it polls PostgreSQL and /proc while it measures).
  */
-export type CpuGroup = 'api' | 'worker' | 'pg' | 'pg_other' | 'redis' | 'bench' | 'other';
+export type CpuGroup = 'api' | 'worker' | 'pg' | 'pg_other' | 'redis' | 'load' | 'bench' | 'other';
 
 export interface CpuSnapshot {
   atMs: number;
@@ -65,6 +67,7 @@ function groupOf(pid: number, comm: string, pids: ServicePids, ourBackends: Read
   if (pid === pids.api) return 'api';
   if (workerPids(pids).includes(pid)) return 'worker';
   if (pid === process.pid) return 'bench';
+  if (pid === loadGeneratorPid()) return 'load';
   if (comm === 'postgres') return ourBackends.has(pid) ? 'pg' : 'pg_other';
   if (comm.startsWith('redis-server') && (pids.redis === undefined || pids.redis.has(pid))) return 'redis';
   return 'other';
@@ -98,7 +101,7 @@ export function redisServerPids(ports: readonly number[]): Set<number> {
  * counts whole. `ourBackends` are the PostgreSQL backend pids to count as `pg`.
  */
 export function cpuSeconds(a: CpuSnapshot, b: CpuSnapshot, pids: ServicePids, ourBackends: ReadonlySet<number>): Record<CpuGroup, number> {
-  const ticks: Record<CpuGroup, number> = { api: 0, worker: 0, pg: 0, pg_other: 0, redis: 0, bench: 0, other: 0 };
+  const ticks: Record<CpuGroup, number> = { api: 0, worker: 0, pg: 0, pg_other: 0, redis: 0, load: 0, bench: 0, other: 0 };
   for (const [pid, p] of b.processes) {
     const before = a.processes.get(pid);
     let used: number;
@@ -123,7 +126,7 @@ export function cpuUsage(a: CpuSnapshot, b: CpuSnapshot, pids: ServicePids, ourB
 
 export function formatCpu(u: CpuUsage): string {
   return (
-    `cpu% api ${u.api} worker ${u.worker} pg ${u.pg} redis ${u.redis} bench ${u.bench} | ` +
+    `cpu% api ${u.api} worker ${u.worker} pg ${u.pg} redis ${u.redis} load ${u.load} bench ${u.bench} | ` +
     `outside: pg ${u.pg_other} other ${u.other} | machine ${u.machine}/${availableParallelism() * 100}`
   );
 }

@@ -54,15 +54,16 @@ export interface Ramp {
 }
 
 export interface E2eRep extends Ramp {
-  /** The step at the latency rate (2,000/s). */
-  atLatencyRate: StepResult;
+  /** Steps at a third and at half of the sustained rate: the API's latency when it is not saturated. */
+  atThird: StepResult | null;
+  atHalf: StepResult | null;
 }
 
 export type E2eResult = Repeated<E2eRep>;
 
 const BODY = JSON.stringify({ user_id: 'u-[<id>]', message: 'Benchmark notification', channels: [BENCH_CHANNEL], priority: 'normal' });
 
-/** Finds the highest rate the service sustains in each repetition (findSustained), then measures the API's latency at the latency rate. */
+/** Finds the highest rate the service sustains in each repetition (findSustained), then measures the API's latency at a third and at half of it. */
 export async function measureE2e(b: BenchEnv, service: ServiceHandle, o: BenchOptions): Promise<E2eResult> {
   let warmed: Deployment | null = null;
   const done: E2eRep[] = [];
@@ -73,9 +74,11 @@ export async function measureE2e(b: BenchEnv, service: ServiceHandle, o: BenchOp
       warmed = d;
     }
     const ramp = await findSustained(b, d, o, done, `e2e-r${rep}`);
-    const atLatencyRate = ramp.steps.find((s) => s.rate === o.latencyRate) ?? (await runStep(b, d, o.latencyRate, o.stepSeconds, `e2e-r${rep}-latency`));
+    const below = async (share: number, name: string) => (ramp.sustained === null ? null : runStep(b, d, roundRate(ramp.sustained * share), o.stepSeconds, `e2e-r${rep}-${name}`));
+    const atThird = await below(1 / 3, 'third');
+    const atHalf = await below(1 / 2, 'half');
     progress(`e2e rep ${rep}: sustained ${ramp.sustained ?? 'none'} notifications/s`);
-    const result: E2eRep = { ...ramp, atLatencyRate };
+    const result: E2eRep = { ...ramp, atThird, atHalf };
     done.push(result);
     return result;
   });
@@ -86,8 +89,9 @@ export async function measureE2e(b: BenchEnv, service: ServiceHandle, o: BenchOp
  * service sustains. The first ramp (no `earlier` ones) rises from startRate
  * by rateStep until a rate fails; later ones start at the median of the
  * earlier and move by half a step. Each then bisects between the highest
- * pass and the lowest fail down to half a step (a quarter of the rate below
- * 2 steps). `redis`: the Redis servers whose CPU counts as the service's.
+ * pass and the lowest fail down to a quarter of a step (250/s with the
+ * default 1,000/s step; a quarter of the rate below 2 steps). `redis`: the
+ * Redis servers whose CPU counts as the service's.
  */
 export async function findSustained(b: BenchEnv, d: Deployment, o: BenchOptions, earlier: Ramp[], label: string, redis?: ReadonlySet<number>): Promise<Ramp> {
   const hint = summarize(earlier.flatMap((r) => (r.sustained === null ? [] : [r.sustained])))?.median;
@@ -125,7 +129,7 @@ export async function findSustained(b: BenchEnv, d: Deployment, o: BenchOptions,
     const fails = [...steps.values()].filter((s) => !s.pass && (best === null || s.rate > best)).map((s) => s.rate);
     const fail = fails.length ? Math.min(...fails) : null;
     if (best === null || fail === null) break;
-    const precision = fail >= 2 * o.rateStep ? o.rateStep / 2 : fail / 4;
+    const precision = fail >= 2 * o.rateStep ? o.rateStep / 4 : fail / 4;
     if (fail - best <= precision) break;
     const mid = roundRate((best + fail) / 2);
     if (mid <= best || mid >= fail) break;
@@ -137,7 +141,7 @@ export async function findSustained(b: BenchEnv, d: Deployment, o: BenchOptions,
 }
 
 /** Rates are kept to multiples of 50 so that repetitions meet on the same values. */
-const roundRate = (r: number) => Math.max(50, Math.round(r / 50) * 50);
+export const roundRate = (r: number) => Math.max(50, Math.round(r / 50) * 50);
 
 /** JIT, connection pools and caches warm before anything is measured. */
 export async function warmUp(b: BenchEnv, d: Deployment, o: BenchOptions): Promise<void> {
@@ -215,6 +219,21 @@ function judge(rate: number, load: LoadResult, drainMs: number | null, delivery:
   if (delivery.failed > 0) reasons.push(`${delivery.failed} deliveries failed`);
   if (delivery.delivered < load.ok) reasons.push(`${load.ok - delivery.delivered} accepted but not delivered`);
   return reasons;
+}
+
+/** CPU per notification of a step, µs, over its load: each process, the service's PostgreSQL sessions and the Redis servers it used. */
+export function cpuPerNotification(s: StepResult): { api: number; worker: number; pg: number; redis: number; load: number; service: number; total: number } {
+  const per = (percent: number) => (s.load.achievedRate > 0 ? (percent / 100 / s.load.achievedRate) * 1e6 : Number.NaN);
+  const { api, worker, pg, redis, load } = s.cpu;
+  return {
+    api: per(api),
+    worker: per(worker),
+    pg: per(pg),
+    redis: per(redis),
+    load: per(load),
+    service: per(api + worker + pg + redis),
+    total: per(api + worker + pg + redis + load),
+  };
 }
 
 export function describeStep(s: StepResult): string {

@@ -1,6 +1,7 @@
-import autocannon from 'autocannon';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { percentile } from './stats.js';
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import type { GeneratorCommand, GeneratorMessage } from './load-generator.js';
 
 export interface LoadSpec {
   /** Full URL, path included. */
@@ -45,117 +46,74 @@ export interface LoadResult {
   aborted: string | null;
 }
 
-/**
- * Autocannon gives each connection a budget of requests per second, spent
- * back to back at the start of every second. One instance therefore fires
- * all of its connections at once each second and idles for the rest: a
- * burst that makes the API's latency look like saturation even at a modest
- * average rate. We run INSTANCES instances with a share of the rate each,
- * started 1/INSTANCES s apart, so the bursts are small and spread over the
- * second; the latency is then close to that of a steady arrival rate.
- */
-const INSTANCES = 20;
-/**
- * Requests per second per connection. Low enough that a connection keeps up
- * even when a response takes 100 ms, so a slow API shows up as latency and
- * a shortfall of the achieved rate, not as a client out of connections.
- */
-const PER_CONNECTION_RATE = 10;
+/** The one load generator process of this run, forked on first use (or by startLoadGenerator, outside any measurement). */
+let generator: Promise<ChildProcess> | null = null;
+let generatorPid: number | null = null;
 
+/** The load generator's pid once forked: cpu.ts counts its CPU as `load`. */
+export const loadGeneratorPid = (): number | null => generatorPid;
+
+/** Forks the load generator now, so that its start-up falls outside every measured interval. */
+export async function startLoadGenerator(): Promise<number> {
+  generator ??= forkGenerator();
+  const child = await generator;
+  return child.pid!;
+}
+
+export async function stopLoadGenerator(): Promise<void> {
+  if (!generator) return;
+  const child = await generator;
+  generator = null;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.send({ type: 'exit' } satisfies GeneratorCommand);
+  await exited;
+}
+
+async function forkGenerator(): Promise<ChildProcess> {
+  const child = fork(path.join(import.meta.dirname, 'load-generator.ts'), [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [m] = (await Promise.race([once(child, 'message'), once(child, 'exit').then(() => [null])])) as [GeneratorMessage | null];
+  if (m?.type !== 'ready') throw new Error(`the load generator exited (code ${child.exitCode}) before it was ready`);
+  generatorPid = child.pid ?? null;
+  return child;
+}
+
+/**
+ * POST at a fixed rate from the load generator process (load-generator.ts,
+ * autocannon): its CPU shows as the load generator's, apart from the
+ * service's, and the benchmark's event loop stays free for the watch.
+ */
 export async function fixedRateLoad(spec: LoadSpec): Promise<LoadResult> {
-  const instances = Math.max(1, Math.min(INSTANCES, Math.floor(spec.rate / PER_CONNECTION_RATE)));
-  const latencies: number[] = [];
-  const statuses: Record<string, number> = {};
-  let errors = 0;
-  let timeouts = 0;
-  let connections = 0;
-  let aborted: string | null = null;
+  await startLoadGenerator();
+  const child = await generator!;
+  const { watch, ...rest } = spec;
   let watchError: unknown = null;
-  const runs: Promise<void>[] = [];
-  const cannons: autocannon.Instance[] = [];
-  const started = performance.now();
-  let watching = spec.watch !== undefined;
-  const watcher = (async () => {
-    while (watching && spec.watch) {
-      await sleep(1000);
-      if (!watching) break;
-      const ok = latencies.length;
-      const all = Object.values(statuses).reduce((a, b) => a + b, 0);
-      let reason: string | null;
-      try {
-        reason = await spec.watch({ elapsedSeconds: (performance.now() - started) / 1000, ok, notOk: all - ok, errors });
-      } catch (err) {
-        // Stop the load, then throw it to our caller once the instances have finished.
-        watchError = err;
-        reason = `watch failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+  return new Promise<LoadResult>((resolve, reject) => {
+    const onExit = () => reject(new Error(`the load generator exited (code ${child.exitCode}) during a load`));
+    const done = () => {
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    const onMessage = (m: GeneratorMessage) => {
+      if (m.type === 'progress') {
+        // A failing watch stops the load; its error reaches our caller once the load has stopped.
+        void (watch ? watch(m.progress) : Promise.resolve(null))
+          .catch((err: unknown) => {
+            watchError = err;
+            return `watch failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+          })
+          .then((reason) => child.send({ type: 'verdict', reason } satisfies GeneratorCommand));
+      } else if (m.type === 'result') {
+        done();
+        if (watchError !== null) reject(watchError);
+        else resolve(m.result);
+      } else if (m.type === 'failed') {
+        done();
+        reject(new Error(`the load generator failed: ${m.error}`));
       }
-      if (reason && watching) {
-        aborted = reason;
-        for (const i of cannons) i.stop();
-        break;
-      }
-    }
-  })();
-  for (let i = 0; i < instances; i++) {
-    const rate = Math.floor(spec.rate / instances) + (i < spec.rate % instances ? 1 : 0);
-    const conns = Math.max(1, Math.ceil(rate / PER_CONNECTION_RATE));
-    connections += conns;
-    runs.push(
-      new Promise<void>((resolve, reject) => {
-        const instance = autocannon(
-          {
-            url: spec.url,
-            method: 'POST',
-            headers: { authorization: `Bearer ${spec.key}`, 'content-type': 'application/json' },
-            body: spec.body,
-            idReplacement: true,
-            connections: conns,
-            overallRate: rate,
-            duration: spec.seconds,
-            timeout: 10,
-            // Its correction assumes 1 ms between requests whatever the rate (a unit bug), inflating
-            // every latency; we record raw response times ourselves.
-            ignoreCoordinatedOmission: true,
-          },
-          (err: unknown, result) => {
-            if (err) reject(err instanceof Error ? err : new Error(String(err)));
-            else {
-              timeouts += result.timeouts;
-              resolve();
-            }
-          },
-        );
-        cannons.push(instance);
-        instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-          statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
-          if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
-        });
-        instance.on('reqError', () => errors++);
-      }),
-    );
-    await sleep(1000 / instances);
-    if (aborted) break;
-  }
-  await Promise.all(runs);
-  watching = false;
-  await watcher;
-  if (watchError !== null) throw watchError;
-  latencies.sort((a, b) => a - b);
-  const responses = Object.values(statuses).reduce((a, b) => a + b, 0);
-  const ok = latencies.length;
-  const elapsed = Math.min(spec.seconds, (performance.now() - started) / 1000);
-  return {
-    rate: spec.rate,
-    seconds: spec.seconds,
-    connections,
-    responses,
-    ok,
-    non2xx: responses - ok,
-    errors,
-    timeouts,
-    statuses,
-    achievedRate: ok / (aborted ? elapsed : spec.seconds),
-    latencyMs: ok === 0 ? null : { p50: percentile(latencies, 0.5)!, p90: percentile(latencies, 0.9)!, p99: percentile(latencies, 0.99)!, max: latencies.at(-1)! },
-    aborted,
-  };
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    child.send({ type: 'run', spec: rest, watched: watch !== undefined } satisfies GeneratorCommand);
+  });
 }

@@ -13,6 +13,7 @@ import { cpuSnapshot, cpuUsage, formatCpu, outsideCpu, type CpuUsage } from './c
 import { measureCluster } from './cluster.js';
 import { measureE2e } from './e2e-rate.js';
 import { measureFleet } from './fleet.js';
+import { startLoadGenerator, stopLoadGenerator } from './load.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { measurePriority } from './priority.js';
 import type { ServiceHandle } from './repetitions.js';
@@ -31,6 +32,7 @@ const quiet = await machineQuiet();
 const b = await createBenchEnv();
 progress(`schema ${b.schema}, queue prefix ${b.prefix}`);
 const machineInfo = await machine(b);
+progress(`load generator pid ${await startLoadGenerator()}`);
 /** Held in an object: it is set inside service(), which TypeScript's narrowing of a `let` does not see. */
 const live: { deployment: Deployment | null } = { deployment: null };
 /** What a section started beside the deployment (the baseline section's processes and schemas). */
@@ -41,6 +43,7 @@ const cleanup = (): Promise<void> =>
   (cleaning ??= (async () => {
     for (const c of sectionCleanups) await c();
     if (live.deployment) await live.deployment.stop().catch((err: unknown) => progress(`stopping the service failed: ${String(err)}`));
+    await stopLoadGenerator().catch((err: unknown) => progress(`stopping the load generator failed: ${String(err)}`));
     await b.close().catch((err: unknown) => progress(`cleanup failed: ${String(err)}`));
     progress(`removed schema ${b.schema} and keys ${b.prefix}:*`);
   })());
