@@ -69,6 +69,15 @@ describe('workflows: create, read, list, version', () => {
     expect((await t.call('GET', '/workflows/comment_flow?version=0')).status).toBe(422);
   });
 
+  it('gives concurrent edits consecutive versions, and concurrent creates one workflow (the other 409)', async () => {
+    const body = { key: 'raced', steps: [steps[1]] };
+    const created = await Promise.all([t.call('POST', '/workflows', body), t.call('POST', '/workflows', body)]);
+    expect(created.map((r) => r.status).sort()).toEqual([201, 409]);
+    const edits = await Promise.all([1, 2, 3].map(() => t.call('PUT', '/workflows/raced', { steps: [steps[1]] })));
+    const versions = await Promise.all(edits.map(async (r) => (await json<Workflow>(r)).version));
+    expect(versions.sort()).toEqual([2, 3, 4]);
+  });
+
   it('getWorkflowVersion gives runs the latest definition or the one they started with', async () => {
     expect(await getWorkflowVersion(t.db, t.appId, 'comment_flow')).toEqual({
       key: 'comment_flow',
@@ -88,7 +97,7 @@ describe('workflows: create, read, list, version', () => {
     expect(first.data.map((w) => w.key)).toEqual(['comment_flow', 'digest_flow']);
     expect(first.data[0]).toMatchObject({ latest_version: 2, name: 'New comment v2', steps: 1 });
     const rest = await json<WorkflowList>(await t.call('GET', `/workflows?limit=10&cursor=${first.next_cursor}`));
-    expect(rest).toMatchObject({ data: [{ key: 'list_a' }, { key: 'list_b' }, { key: 'list_c' }], next_cursor: null });
+    expect(rest).toMatchObject({ data: [{ key: 'list_a' }, { key: 'list_b' }, { key: 'list_c' }, { key: 'raced', latest_version: 4, name: null, steps: 1 }], next_cursor: null });
     expect((await t.call('GET', '/workflows?cursor=')).status).toBe(400);
   });
 
