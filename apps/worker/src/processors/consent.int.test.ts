@@ -126,7 +126,8 @@ describe('consent checked again when the worker takes the delivery', () => {
     const again = await t.queues.email.add(
       'deliver',
       { delivery_id: waiting!.id, notification_id: n.id, channel: 'email' },
-      deliveryJobOptions(waiting!.id, 'normal', { attempts: 1, baseDelayMs: 100 }),
+      // Kept once completed (deliveries are not), so that its result can be read here.
+      { ...deliveryJobOptions(waiting!.id, 'normal', { attempts: 1, baseDelayMs: 100 }), removeOnComplete: false },
     );
     const result = await waitFor(async () => ((await again.getState()) === 'completed' ? (await t.queues.email.getJob(waiting!.id))?.returnvalue : undefined), 10_000, 'the job');
     expect(result).toEqual({ outcome: 'already_finished' });

@@ -67,8 +67,11 @@ export function deliveryJobOptions(deliveryId: string, priority: Priority, retry
     ...(delayMs > 0 ? { delay: delayMs } : {}),
     attempts: retry.attempts,
     backoff: { type: BACKOFF_TYPE, delay: retry.baseDelayMs },
-    // The deliveries table is the record; Redis keeps only a bounded tail.
-    removeOnComplete: { age: 3600, count: 10_000 },
+    // The deliveries table is the record: a completed job is deleted at once,
+    // sparing Redis the trimming of a completed set on every completion. A job
+    // added again after that (the sweeper, a retried enqueue) finds its delivery
+    // finished at the claim and does nothing.
+    removeOnComplete: true,
     removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
   };
 }
