@@ -1,8 +1,9 @@
 import { createKey, ensureApp } from '@notify/core/access';
-import { createSchedulesQueue } from '@notify/core/platform';
+import { createRedis, createSchedulesQueue } from '@notify/core/platform';
 import type { AuditEventPage, Schedule, SchedulePage } from '@notify/core/schemas';
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../app.js';
 import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
 
 let t: TestApp;
@@ -161,5 +162,24 @@ describe('tenancy', () => {
     expect(res.status).toBe(422);
     expect(await json<Schedule>(await t.call('GET', `/schedules/${s.id}`))).toMatchObject({ paused: false });
     expect(await schedulers.getJobScheduler(s.id)).toBeDefined();
+  });
+});
+
+describe('while Redis is down', () => {
+  it('answers 503 to a change and writes nothing', async () => {
+    const s = await create(weekly);
+    const before = await rows();
+    const redis = createRedis('redis://127.0.0.1:1', 'producer', { retryStrategy: () => null });
+    const app = createApp({ ...t.deps, redis });
+    const send = (method: string, path: string, body?: unknown) =>
+      app.request(path, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${t.key}` }, body: body === undefined ? undefined : JSON.stringify(body) });
+    for (const res of [await send('POST', '/schedules', weekly), await send('POST', `/schedules/${s.id}/pause`), await send('DELETE', `/schedules/${s.id}`)]) {
+      expect(res.status).toBe(503);
+      expect((await json<ErrorJson>(res)).error.code).toBe('unavailable');
+    }
+    expect(await rows()).toBe(before);
+    expect(await json<Schedule>(await t.call('GET', `/schedules/${s.id}`))).toMatchObject({ paused: false });
+    expect(await schedulers.getJobScheduler(s.id)).toBeDefined();
+    redis.disconnect();
   });
 });

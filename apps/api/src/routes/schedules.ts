@@ -11,8 +11,9 @@ export function scheduleRoutes(deps: { db: Db; redis: Redis; queuePrefix: string
   const app = newRouter();
   // Adds to the API's producer connection (fails fast when Redis is away); closing the connection closes it.
   const store = { db: deps.db, schedules: createSchedulesQueue(deps.redis, deps.queuePrefix) };
-  // Every change adds or removes a job scheduler: refused before anything is written while Redis is down.
-  for (const path of ['/', '/:id/pause', '/:id/resume', '/:id']) app.on(['POST', 'DELETE'], path, requireRedis(deps.redis));
+  // Every change adds or removes a job scheduler: refused before anything is written while Redis is down; reads need no Redis.
+  const redis = requireRedis(deps.redis);
+  app.use('*', (c, next) => (c.req.method === 'GET' ? next() : redis(c, next)));
 
   app.openapi(
     tenantRoute({
