@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { notFound, type ChannelQueues, type Db, type FanoutJob, type Logger, type Redis, type RetryPolicy, type StatusEventJob } from '@notify/core/platform';
+import { notFound, type ChannelQueues, type Db, type FanoutJob, type Logger, type Redis, type RetryPolicy, type StatusEventJob, type WorkflowStepJob } from '@notify/core/platform';
 import { withWriter } from '@notify/core/notifications';
 import type { WebhookPolicy } from '@notify/core/audience';
 import type { Telemetry, Tracer } from '@notify/core/observability';
@@ -42,6 +42,8 @@ import { templateRoutes } from './routes/templates.js';
 import { topicRoutes } from './routes/topics.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { workflowRoutes } from './routes/workflows.js';
+import { workflowTriggerRoutes } from './routes/workflow-trigger.js';
+import { userWorkflowRunRoutes, workflowRunRoutes, workflowRunsOfWorkflowRoutes } from './routes/workflow-runs.js';
 import { providerReceiptRoutes, type TwilioReceiptSettings } from './routes/provider-receipts.js';
 import { suppressionRoutes } from './routes/suppressions.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
@@ -55,6 +57,8 @@ export interface AppDeps {
   fanout: Queue<FanoutJob>;
   /** Status webhook events (a cancel can complete a notification). */
   events: Queue<StatusEventJob>;
+  /** Workflow run steps (a trigger adds each run's first). */
+  workflows: Queue<WorkflowStepJob>;
   /** The producer connection (fails fast); used for readiness. */
   redis: Redis;
   log: Logger;
@@ -147,6 +151,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
     '/audit-events': auditRoutes(deps),
     '/suppressions': suppressionRoutes(deps),
     '/schedules': scheduleRoutes(deps),
+    '/workflow-runs': workflowRunRoutes(deps),
   };
   // Before authentication: a preflight carries no credentials.
   const corsOrigins = new CorsOrigins(deps.db);
@@ -164,5 +169,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.route('/app', corsRoutes({ ...deps, corsOrigins }));
   app.route('/templates', keyedPauseRoutes(deps, 'template'));
   app.route('/categories', keyedPauseRoutes(deps, 'category'));
+  // Under resources registered above (their key authentication applies): a workflow's trigger and runs, a user's runs.
+  app.route('/workflows', workflowTriggerRoutes(deps));
+  app.route('/workflows', workflowRunsOfWorkflowRoutes(deps));
+  app.route('/users', userWorkflowRunRoutes(deps));
   return app;
 }

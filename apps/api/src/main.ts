@@ -12,7 +12,7 @@ const { env, log } = processBase('api');
 const tracing = await startTracing(env, 'notify-api', log);
 // Templates render in worker threads under one budget per request, off this event loop.
 configureRenderPool(renderPoolOptions(env));
-const { db, redis, queues, fanout, events } = await connect({ env, log }, { redisRole: 'producer' });
+const { db, redis, queues, fanout, events, workflows } = await connect({ env, log }, { redisRole: 'producer' });
 
 const telemetry = new Telemetry(db.pool);
 telemetry.start();
@@ -23,6 +23,7 @@ const app = createApp({
   queues,
   fanout,
   events,
+  workflows,
   redis,
   log,
   retry: { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS },
@@ -67,6 +68,7 @@ closeOnSignals({
     () => closeQueues(queues),
     () => fanout.close(),
     () => events.close(),
+    () => workflows.close(),
     () => closeDb(db),
     () => redis.disconnect(),
   ],

@@ -1,4 +1,4 @@
-import { createEventsQueue, createFanoutQueue, createRedis, redisTarget, webhookAllowedHosts } from '@notify/core/platform';
+import { createEventsQueue, createFanoutQueue, createRedis, createWorkflowsQueue, redisTarget, webhookAllowedHosts } from '@notify/core/platform';
 import { createKey } from '@notify/core/access';
 import { twilioStatusCallbackUrl } from '@notify/core/receipts';
 import { createTestEnv, type TestEnv } from '@notify/core/testing';
@@ -39,6 +39,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     queues: t.queues,
     fanout: createFanoutQueue(t.redis, t.env.QUEUE_PREFIX),
     events: createEventsQueue(t.redis, t.env.QUEUE_PREFIX),
+    workflows: createWorkflowsQueue(t.redis, t.env.QUEUE_PREFIX),
     redis: t.redis,
     log: t.log,
     retry: { attempts: t.env.DELIVERY_ATTEMPTS, baseDelayMs: t.env.RETRY_BASE_DELAY_MS },
@@ -65,6 +66,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
       deps.keys.close();
       await deps.fanout.close();
       await deps.events.close();
+      await deps.workflows.close();
       await t.close();
       if (undocumented.length > 0) throw new Error(`Undocumented statuses:\n${undocumented.join('\n')}`);
     },

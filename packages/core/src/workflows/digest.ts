@@ -27,7 +27,7 @@ export function digestKeyOf(run: { digest_key: string | null; data: Record<strin
  */
 export async function reachDigest(c: StepContext, step: DigestStep, timeZone: string | null): Promise<DueStep | null> {
   const key = digestKeyOf(c.run, step);
-  const lock = [c.run.app_id, c.run.workflow_key, c.run.user_id, step.id, key].join('\u0000');
+  const lock = JSON.stringify(['digest', c.run.app_id, c.run.workflow_key, c.run.user_id, step.id, key]);
   // Blocking, unlike withAdvisoryXactLock's try-lock: a trigger that arrives second must wait its turn, not give up. The
   // schema is the second key, as in ADVISORY_LOCK_KEYS, so test files in other schemas never wait on each other.
   await c.client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext(current_schema()))', [lock]);
@@ -56,7 +56,7 @@ export async function reachDigest(c: StepContext, step: DigestStep, timeZone: st
     await c.client.query('UPDATE workflow_runs SET digest_key = $2 WHERE id = $1', [c.run.id, key]);
     return endRun(c, 'digested', { status: 'done', detail: { merged_into: opener.id } }, `digested into ${opener.id}`, opener.id);
   }
-  const until = waitEnd(c.now, step, timeZone);
+  const until = waitEnd(c.now, { duration: step.window, until: step.until }, timeZone);
   await c.client.query(`UPDATE workflow_runs SET digest_key = $2, data = data || jsonb_build_object('events', jsonb_build_array(data)) WHERE id = $1`, [c.run.id, key]);
   return wait(c, until, { window_ends_at: until.toISOString(), digest_key: key, merged: 0 });
 }

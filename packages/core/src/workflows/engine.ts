@@ -5,6 +5,7 @@ import { AppError } from '../platform/errors.js';
 import type { WorkflowStepJob } from '../platform/queues.js';
 import { enqueueAfterCommit, insertPlanned, prepareNotifications, resolveRequest, type NotificationDeps } from '../notifications/accept.js';
 import type { PlannedNotification } from '../notifications/plan.js';
+import type { NotificationSpec } from '../notifications/spec.js';
 import { addWorkflowStepJobs } from '../outbox/outbox.js';
 import type { BranchStep, SendStep } from '../schemas/workflows.js';
 import { fieldHolds, stepHolds } from './conditions.js';
@@ -39,18 +40,33 @@ interface Done {
  * included) commits with the move to the next step.
  */
 export async function runStep(deps: WorkflowDeps, job: WorkflowStepJob): Promise<StepResult> {
+  // Read before the transaction: what the step needs from the pool (the definition, a send step's template) must not be
+  // fetched while this job holds a connection in a transaction, or jobs holding every connection would wait on each other.
+  const { rows } = await deps.db.pool.query<{
+    app_id: string;
+    workflow_key: string;
+    workflow_version: number;
+    status: string;
+    step_index: number;
+    data: Record<string, unknown>;
+    request_id: string | null;
+  }>('SELECT app_id, workflow_key, workflow_version, status, step_index, data, request_id FROM workflow_runs WHERE id = $1', [job.run_id]);
+  const seen = rows[0];
+  if (seen?.status !== 'running' || seen.step_index !== job.step_index) return { outcome: 'stale' };
+  const definition = await getWorkflowVersion(deps.db, seen.app_id, seen.workflow_key, seen.workflow_version);
+  const step = definition.steps[job.step_index];
+  // A send step's data is final once the run is at it (a digest adds events only while the run waits at the digest step).
+  const spec = step?.type === 'send' ? await sendSpec(deps, seen, step) : null;
   const result = await withTransaction(deps.db.pool, async (client): Promise<StepResult | Done> => {
     const run = await lockRun(client, job.run_id);
     if (run?.status !== 'running' || run.step_index !== job.step_index) return { outcome: 'stale' };
     const now = new Date();
     if (run.next_at && run.next_at > now) return { outcome: 'early', dueAt: run.next_at };
-    const definition = await getWorkflowVersion(deps.db, run.app_id, run.workflow_key, run.workflow_version);
     const c: StepContext = { client, run, steps: definition.steps, index: run.step_index, now };
-    const step = definition.steps[run.step_index];
     if (!step) return { next: await advance(c, { status: 'done' }, definition.steps.length) };
     switch (step.type) {
       case 'send':
-        return send(deps, c, step);
+        return send(c, step, spec!);
       case 'delay':
         if ((await stepStatus(c)) === 'waiting') return { next: await advance(c, { status: 'done' }, c.index + 1) };
         return { next: await wait(c, waitEnd(now, step, await timeZoneOf(c)), {}) };
@@ -81,6 +97,28 @@ async function timeZoneOf(c: StepContext): Promise<string | null> {
   return rows[0]?.timezone ?? null;
 }
 
+/** A send step's request resolved (template loaded, category checked), or the error that will fail the run. */
+async function sendSpec(
+  deps: WorkflowDeps,
+  run: { app_id: string; data: Record<string, unknown>; request_id: string | null },
+  step: SendStep,
+): Promise<NotificationSpec | AppError> {
+  try {
+    return await resolveRequest({ ...deps, requestId: run.request_id }, run.app_id, {
+      template: step.template,
+      message: step.message,
+      channels: step.channels,
+      priority: step.priority ?? 'normal',
+      category: step.category,
+      subject: step.subject,
+      data: run.data,
+    });
+  } catch (err) {
+    if (err instanceof AppError && PERMANENT.has(err.code)) return err;
+    throw err;
+  }
+}
+
 /**
  * A send step: an ordinary notification through the accept path (so
  * preferences, quiet hours, suppression, consent and caps apply), with the
@@ -88,18 +126,10 @@ async function timeZoneOf(c: StepContext): Promise<string | null> {
  * transaction. A step that can never succeed (its template was deleted or
  * cannot render this data) fails the run rather than retrying for ever.
  */
-async function send(deps: WorkflowDeps, c: StepContext, step: SendStep): Promise<Done> {
+async function send(c: StepContext, step: SendStep, spec: NotificationSpec | AppError): Promise<Done> {
   let planned: PlannedNotification[];
   try {
-    const spec = await resolveRequest({ ...deps, requestId: c.run.request_id }, c.run.app_id, {
-      template: step.template,
-      message: step.message,
-      channels: step.channels,
-      priority: step.priority ?? 'normal',
-      category: step.category,
-      subject: step.subject,
-      data: c.run.data,
-    });
+    if (spec instanceof AppError) throw spec;
     const prepared = await prepareNotifications(c.client, spec, [{ userId: c.run.user_id, path: '' }]);
     if (prepared.failures[0]) throw prepared.failures[0];
     planned = prepared.planned;
