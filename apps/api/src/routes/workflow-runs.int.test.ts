@@ -1,0 +1,125 @@
+import { createKey, ensureApp } from '@notify/core/access';
+import { subscribe } from '@notify/core/audience';
+import type { WorkflowRun, WorkflowRunPage, WorkflowTrigger } from '@notify/core/schemas';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
+
+// No worker here: runs stay at their first step, which is what the API answers about.
+let t: TestApp;
+let theirs: { authorization: string };
+beforeAll(async () => {
+  t = await createTestApp();
+  theirs = { authorization: `Bearer ${(await createKey(t.db, await ensureApp(t.db, 'other-workflow-runs'), 'other')).key}` };
+  expect((await t.call('POST', '/templates', { key: 'ping', locales: { en: { email: { subject: 'Ping', text: 'Ping {{ n }}' } } } })).status).toBe(201);
+  const steps = [
+    { id: 'wait', type: 'delay', duration: '1h' },
+    { id: 'mail', type: 'send', channels: ['email'], template: 'ping' },
+  ];
+  expect((await t.call('POST', '/workflows', { key: 'pinger', steps })).status).toBe(201);
+});
+afterAll(() => t?.close());
+
+const runCount = () => t.db.prisma.workflowRun.count({ where: { appId: t.appId } });
+
+/** A refused trigger: the status, its error code, and no run written. */
+async function refused(res: Promise<Response>, status: number, code: string) {
+  const before = await runCount();
+  const r = await res;
+  expect(r.status).toBe(status);
+  const body = await json<ErrorJson>(r);
+  expect(body.error.code).toBe(code);
+  expect(await runCount()).toBe(before);
+  return body.error;
+}
+
+describe('POST /workflows/{key}/trigger', () => {
+  it('answers 202 with a run per user, each readable with its steps', async () => {
+    const res = await t.call('POST', '/workflows/pinger/trigger', { user_ids: ['tr-1', 'tr-2'], data: { n: 1 } });
+    expect(res.status).toBe(202);
+    const body = await json<WorkflowTrigger>(res);
+    expect(body).toMatchObject({ workflow: 'pinger', version: 1, topic: null, count: 2 });
+    expect(body.runs.map((r) => r.user_id)).toEqual(['tr-1', 'tr-2']);
+    const run = await json<WorkflowRun>(await t.call('GET', `/workflow-runs/${body.runs[0]!.id}`));
+    expect(run).toMatchObject({ id: body.runs[0]!.id, workflow: 'pinger', user_id: 'tr-1', status: 'running', current_step: 'wait', data: { n: 1 }, trigger_id: body.id });
+    expect(run.steps.map((s) => [s.id, s.type, s.status])).toEqual([
+      ['wait', 'delay', 'pending'],
+      ['mail', 'send', 'pending'],
+    ]);
+  });
+
+  it('a topic trigger starts a run for each subscriber', async () => {
+    await subscribe(t.db, t.appId, 'pingers', ['tp-1', 'tp-2', 'tp-3']);
+    const body = await json<WorkflowTrigger>(await t.call('POST', '/workflows/pinger/trigger', { topic: 'pingers', data: { n: 2 } }));
+    expect(body).toMatchObject({ topic: 'pingers', count: 3 });
+    expect(body.runs.map((r) => r.user_id).sort()).toEqual(['tp-1', 'tp-2', 'tp-3']);
+  });
+
+  it('with one Idempotency-Key, two triggers make one run and the second answers the first', async () => {
+    const headers = { 'idempotency-key': 'trigger-once' };
+    const first = await t.call('POST', '/workflows/pinger/trigger', { user_id: 'idem-1' }, headers);
+    const second = await t.call('POST', '/workflows/pinger/trigger', { user_id: 'idem-1' }, headers);
+    expect(second.status).toBe(202);
+    expect(second.headers.get('idempotency-replay')).toBe('true');
+    expect(await json<WorkflowTrigger>(second)).toEqual(await json<WorkflowTrigger>(first));
+    expect(await t.db.prisma.workflowRun.count({ where: { appId: t.appId, userId: 'idem-1' } })).toBe(1);
+    await refused(t.call('POST', '/workflows/pinger/trigger', { user_id: 'idem-2' }, headers), 422, 'idempotency_key_reused');
+  });
+
+  it('refuses, writing nothing: an unknown workflow or topic, no or two audiences, repeated users, more than 1,000 users, another app', async () => {
+    await refused(t.call('POST', '/workflows/nope/trigger', { user_id: 'x' }), 404, 'not_found');
+    await refused(t.call('POST', '/workflows/pinger/trigger', { topic: 'no-such-topic' }), 404, 'not_found');
+    await refused(t.call('POST', '/workflows/pinger/trigger', { data: {} }), 422, 'validation_failed');
+    await refused(t.call('POST', '/workflows/pinger/trigger', { user_id: 'x', topic: 'pingers' }), 422, 'validation_failed');
+    const dupes = await refused(t.call('POST', '/workflows/pinger/trigger', { user_ids: ['a', 'b', 'a'] }), 422, 'validation_failed');
+    expect(dupes.details).toContainEqual({ path: 'user_ids.2', message: 'repeats user a' });
+    await refused(t.call('POST', '/workflows/pinger/trigger', { user_ids: Array.from({ length: 1001 }, (_, i) => `u${i}`) }), 422, 'validation_failed');
+    await refused(t.call('POST', '/workflows/pinger/trigger', { user_id: 'x', extra: 1 }), 422, 'validation_failed');
+    await refused(t.call('POST', '/workflows/pinger/trigger', { user_id: 'x' }, theirs), 404, 'not_found');
+  });
+
+  it('refuses a topic with more than 1,000 subscribers (trigger with user_ids pages instead)', async () => {
+    await subscribe(
+      t.db,
+      t.appId,
+      'crowd',
+      Array.from({ length: 1001 }, (_, i) => `crowd-${i}`),
+    );
+    const error = await refused(t.call('POST', '/workflows/pinger/trigger', { topic: 'crowd' }), 422, 'validation_failed');
+    expect(error.details?.[0]?.path).toBe('topic');
+  });
+});
+
+describe('workflow runs', () => {
+  it("lists a user's runs and a workflow's runs, newest first, a page at a time", async () => {
+    const made = [];
+    for (let i = 0; i < 3; i++) made.push((await json<WorkflowTrigger>(await t.call('POST', '/workflows/pinger/trigger', { user_id: 'lister' }))).runs[0]!.id);
+    const first = await json<WorkflowRunPage>(await t.call('GET', '/users/lister/workflow-runs?limit=2'));
+    expect(first.data.map((r) => r.id)).toEqual([made[2], made[1]]);
+    const second = await json<WorkflowRunPage>(await t.call('GET', `/users/lister/workflow-runs?limit=2&cursor=${first.next_cursor}`));
+    expect(second).toEqual({ data: [expect.objectContaining({ id: made[0] })], next_cursor: null });
+    const ofWorkflow = await json<WorkflowRunPage>(await t.call('GET', '/workflows/pinger/runs?limit=1'));
+    expect(ofWorkflow.data[0]?.id).toBe(made[2]);
+    expect((await json<WorkflowRunPage>(await t.call('GET', '/users/lister/workflow-runs?status=cancelled'))).data).toEqual([]);
+    expect((await t.call('GET', '/users/lister/workflow-runs?cursor=nope')).status).toBe(400);
+    expect((await t.call('GET', '/workflows/nope/runs')).status).toBe(404);
+    expect((await json<WorkflowRunPage>(await t.call('GET', '/users/lister/workflow-runs', undefined, theirs))).data).toEqual([]);
+  });
+
+  it("cancels a running run (its steps never run), then answers 409; unknown ids and other apps' runs are 404", async () => {
+    const { runs } = await json<WorkflowTrigger>(await t.call('POST', '/workflows/pinger/trigger', { user_id: 'canceller' }));
+    const id = runs[0]!.id;
+    expect((await t.call('POST', `/workflow-runs/${id}/cancel`, undefined, theirs)).status).toBe(404);
+    const res = await t.call('POST', `/workflow-runs/${id}/cancel`);
+    expect(res.status).toBe(200);
+    const run = await json<WorkflowRun>(res);
+    expect(run).toMatchObject({ status: 'cancelled', reason: 'cancelled', current_step: null, next_at: null });
+    expect(run.steps.map((s) => s.status)).toEqual(['cancelled', 'cancelled']);
+    const again = await t.call('POST', `/workflow-runs/${id}/cancel`);
+    expect(again.status).toBe(409);
+    expect((await json<ErrorJson>(again)).error.code).toBe('conflict');
+    expect((await t.call('GET', `/workflow-runs/${id}`, undefined, theirs)).status).toBe(404);
+    expect((await t.call('GET', '/workflow-runs/not-a-uuid')).status).toBe(404);
+    expect((await t.call('GET', '/workflow-runs/01a231d9-b0bf-77e5-a463-4d2649e04341')).status).toBe(404);
+    expect((await t.call('POST', '/workflow-runs/01a231d9-b0bf-77e5-a463-4d2649e04341/cancel')).status).toBe(404);
+  });
+});
