@@ -10,7 +10,7 @@ import type { CeilingCommand, CeilingMessage, JobStyle } from './ceiling-process
 import { cpuSeconds, cpuSnapshot } from './cpu.js';
 import type { BenchOptions } from './options.js';
 import { progress } from './progress.js';
-import { round } from './stats.js';
+import { percentile, round } from './stats.js';
 
 /** A BullMQ ceiling: its rate, and where its CPU went (µs per job). */
 export interface QueueCeiling {
@@ -35,12 +35,16 @@ export interface Ceilings {
   pgSingle: number;
   /** Rows/s of 1,000-row INSERT ... SELECT FROM unnest(...) statements, one at a time. */
   pgBatch: number;
+  /** Latency of one single-row INSERT and its commit, one at a time on one connection (ms): what an idle API's write should look like. */
+  pgInsertMs: { p50: number; p99: number };
 }
 
 const STYLES: JobStyle[] = ['defaults', 'service'];
 
 export async function measureCeilings(b: BenchEnv, o: BenchOptions): Promise<Ceilings[]> {
-  const sizes = o.quick ? { addProcess: 20_000, addBulk: 40_000, single: 5_000, batch: 20_000 } : { addProcess: 60_000, addBulk: 100_000, single: 20_000, batch: 100_000 };
+  const sizes = o.quick
+    ? { addProcess: 20_000, addBulk: 40_000, single: 5_000, batch: 20_000, sequential: 500 }
+    : { addProcess: 40_000, addBulk: 60_000, single: 20_000, batch: 100_000, sequential: 2_000 };
   const reps: Ceilings[] = [];
   for (let rep = 1; rep <= o.reps; rep++) {
     const addProcess = {} as Record<JobStyle, QueueCeiling>;
@@ -50,12 +54,18 @@ export async function measureCeilings(b: BenchEnv, o: BenchOptions): Promise<Cei
       addProcess[style] = await queueCeiling(b, sizes.addProcess, style, false);
       addBulkProcess[style] = await queueCeiling(b, sizes.addBulk, style, true);
     }
-    const c: Ceilings = { addProcess, addBulkProcess, pgSingle: await pgSingleRows(b, sizes.single), pgBatch: await pgBatchRows(b, sizes.batch) };
+    const c: Ceilings = {
+      addProcess,
+      addBulkProcess,
+      pgSingle: await pgSingleRows(b, sizes.single),
+      pgBatch: await pgBatchRows(b, sizes.batch),
+      pgInsertMs: await pgInsertLatency(b, sizes.sequential),
+    };
     const q = (x: QueueCeiling) => `${round(x.jobsPerSecond, 0)} jobs/s (${round(x.cpuUsPerJob.total, 0)} µs CPU/job)`;
     progress(
       `ceilings rep ${rep}: BullMQ add+process service ${q(c.addProcess.service)}, defaults ${q(c.addProcess.defaults)}; ` +
         `addBulk+process service ${q(c.addBulkProcess.service)}, defaults ${q(c.addBulkProcess.defaults)}; ` +
-        `pg single ${round(c.pgSingle, 0)} rows/s, pg batched ${round(c.pgBatch, 0)} rows/s`,
+        `pg single ${round(c.pgSingle, 0)} rows/s, pg batched ${round(c.pgBatch, 0)} rows/s, one insert at a time p50 ${round(c.pgInsertMs.p50)} p99 ${round(c.pgInsertMs.p99)} ms`,
     );
     reps.push(c);
   }
@@ -168,6 +178,19 @@ async function pgSingleRows(b: BenchEnv, n: number): Promise<number> {
       }),
     );
     return n / ((performance.now() - started) / 1000);
+  });
+}
+
+async function pgInsertLatency(b: BenchEnv, n: number): Promise<{ p50: number; p99: number }> {
+  return withRowsTable(b, 1, async (pool) => {
+    const ms: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const started = performance.now();
+      await pool.query({ name: 'bench_insert_one', text: INSERT_ONE, values: [newId(), 'bench', `u-${i}`, 'Benchmark message', new Date()] });
+      ms.push(performance.now() - started);
+    }
+    ms.sort((x, y) => x - y);
+    return { p50: percentile(ms, 0.5)!, p99: percentile(ms, 0.99)! };
   });
 }
 

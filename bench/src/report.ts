@@ -102,6 +102,16 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
           : failed('ceilings', figure, 'rows/s', r.ceilings instanceof Error ? r.ceilings : undefined),
       );
     }
+    for (const p of ['p50', 'p99'] as const) {
+      const figure = `pg single-row INSERT one at a time: latency ${p}`;
+      rows.push(
+        ceilings
+          ? row('ceilings', figure, 'ms', summarize(ceilings.map((c) => c.pgInsertMs[p])), {
+              note: `insert and commit on one connection, ${shape}: what a request to an idle API waits for at least`,
+            })
+          : failed('ceilings', figure, 'ms', r.ceilings instanceof Error ? r.ceilings : undefined),
+      );
+    }
   }
 
   if (o.sections.includes('baseline')) rows.push(...baselineRows(o, r.baseline));
