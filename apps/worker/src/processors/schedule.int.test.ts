@@ -1,8 +1,9 @@
 import { createFanoutQueue, createSchedulesQueue, createWorkflowsQueue, type ScheduleJob } from '@notify/core/platform';
 import { withWriter } from '@notify/core/notifications';
 import { createSchedule, deleteSchedule, fireSchedule, getSchedule, setSchedulePaused, type FireDeps, type ScheduleDeps } from '@notify/core/schedules';
-import { CreateScheduleBody, WorkflowBody } from '@notify/core/schemas';
+import { CreateScheduleBody, TemplateBody, WorkflowBody } from '@notify/core/schemas';
 import { createWorkflow } from '@notify/core/workflows';
+import { createTemplate, updateTemplate } from '@notify/core/content';
 import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
 import type { Queue, Worker } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -131,6 +132,21 @@ describe('firing on a BullMQ job scheduler', () => {
     await t.db.pool.query('DELETE FROM schedules WHERE id = $1', [s.id]);
     expect(await fireSchedule(deps, s.id, new Date())).toEqual({ fired: false, reason: 'deleted' });
     await queue.removeJobScheduler(s.id);
+  });
+  it('an occurrence the API would now refuse (its template no longer renders) fails once, without retries, and sends nothing', async () => {
+    await createTemplate(t.db, t.appId, 'weekly_note', TemplateBody.parse({ locales: { en: { in_app: { body: 'Week {{ week }}' } } } }));
+    const s = await schedule({ target: { user_id: 'paris' }, notification: { template: 'weekly_note', data: { week: 1 } } });
+    await updateTemplate(t.db, t.appId, 'weekly_note', TemplateBody.parse({ locales: { en: { in_app: { body: 'Week {{ week }} of {{ year }}' } } } }));
+    const worker = startWorker();
+    const failed = new Promise<{ attempts: number; message: string }>((resolve) =>
+      worker.on('failed', (job, err) => resolve({ attempts: job?.attemptsMade ?? 0, message: err.message })),
+    );
+    const failure = await failed;
+    await setSchedulePaused(store, t.appId, s.id, true);
+    expect(failure.message).toMatch(/^validation_failed: /);
+    expect(failure.attempts).toBe(1);
+    expect(await sent(s.id)).toEqual([]);
+    expect(await fired(s.id)).toBe(0);
   });
 });
 

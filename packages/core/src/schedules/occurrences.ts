@@ -35,6 +35,9 @@ export function nextOccurrences(cron: string, zone: string, after: Date, count: 
 export function scheduleTimingProblems(cron: string, timezone: string): ErrorDetail[] {
   if (timezone !== 'user' && !isTimeZone(timezone)) return [{ path: 'timezone', message: 'must be an IANA time zone such as Europe/Paris, or "user"' }];
   const zone = timezone === 'user' ? EARLIEST_ZONE : timezone;
+  // The parser fills in fields left out; a cron expression with 4 or 7 is a mistake to point out, not to guess.
+  const fields = cron.trim().split(/\s+/).length;
+  if (!cron.trim().startsWith('@') && fields !== 5 && fields !== 6) return [{ path: 'cron', message: 'must have 5 fields, or 6 with seconds first' }];
   try {
     if (!nextOccurrence(cron, zone, new Date())) return [{ path: 'cron', message: 'never occurs' }];
   } catch (err) {
