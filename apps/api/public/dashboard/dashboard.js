@@ -196,13 +196,27 @@ async function watchDelivery(notificationId, deliveryId, status) {
   }
 }
 
+/** One workflow run in a user's timeline: the workflow, when, its status and where it is (or why it ended). */
+function runLine(r) {
+  return el(
+    'li',
+    {},
+    el('span', { class: 'kind' }, r.workflow),
+    ` ${new Date(r.created_at).toLocaleTimeString()} `,
+    el('span', { class: r.status === 'failed' ? 'bad' : 'ok', 'data-run-status': r.id }, r.status),
+    r.current_step ? ` at ${r.current_step}` : '',
+    r.reason ? ` (${r.reason})` : '',
+  );
+}
+
 async function search(q) {
   $('#q').value = q;
-  const { data } = await api(withApp('/timeline', { q }));
+  const { data, runs = [] } = await api(withApp('/timeline', { q }));
   const panel = $('#timeline');
-  if (data.length === 0) panel.replaceChildren(el('p', {}, `Nothing found for ${q}`));
+  if (data.length === 0 && runs.length === 0) panel.replaceChildren(el('p', {}, `Nothing found for ${q}`));
   else {
     panel.replaceChildren(
+      ...(runs.length === 0 ? [] : [el('h3', {}, 'Workflow runs'), el('ol', { class: 'events' }, ...runs.map(runLine))]),
       ...data.flatMap((n) => [
         el('h3', {}, `${n.id} · user ${n.user_id} · `, el('span', { class: n.status === 'failed' ? 'bad' : 'ok', 'data-notification-status': n.id }, n.status)),
         el(

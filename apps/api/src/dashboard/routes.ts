@@ -2,9 +2,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { AppError, CHANNELS, isChannel, type ChannelQueues, type Db, type Redis, type RetryPolicy } from '@notify/core/platform';
+import { AppError, CHANNELS, isChannel, isUuid, type ChannelQueues, type Db, type Redis, type RetryPolicy } from '@notify/core/platform';
 import { replayDelivery } from '@notify/core/deliveries';
 import { breakerStates, dashboardFailed, dashboardOverview, dashboardTimeline } from '@notify/core/observability';
+import { listRuns } from '@notify/core/workflows';
 import { Hono } from 'hono';
 import type { ApiEnv } from '../context.js';
 import { DASHBOARD_PAGE } from './page.js';
@@ -81,7 +82,10 @@ export function dashboardRoutes(deps: DashboardDeps) {
   app.get('/api/timeline', async (c) => {
     const q = (c.req.query('q') ?? '').trim();
     if (!q) throw new AppError('invalid_request', 'Give a notification id or a user id: ?q=');
-    return c.json({ data: await dashboardTimeline(deps.db, await appOf(c), q) });
+    const appId = await appOf(c);
+    // A user's timeline also lists their workflow runs (a notification id has none of its own).
+    const runs = isUuid(q) ? [] : (await listRuns(deps.db, appId, { userId: q }, { limit: 20 })).data;
+    return c.json({ data: await dashboardTimeline(deps.db, appId, q), runs });
   });
 
   /** The replay button: the same replay as POST /deliveries/{id}/retry, for the chosen app. */

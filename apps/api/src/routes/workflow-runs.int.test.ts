@@ -2,7 +2,7 @@ import { createKey, ensureApp } from '@notify/core/access';
 import { subscribe } from '@notify/core/audience';
 import type { WorkflowRun, WorkflowRunPage, WorkflowTrigger } from '@notify/core/schemas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
+import { adminHeader, createTestApp, json, type ErrorJson, type TestApp } from '../testing/test-app.js';
 
 // No worker here: runs stay at their first step, which is what the API answers about.
 let t: TestApp;
@@ -103,6 +103,11 @@ describe('workflow runs', () => {
     expect((await t.call('GET', '/users/lister/workflow-runs?cursor=nope')).status).toBe(400);
     expect((await t.call('GET', '/workflows/nope/runs')).status).toBe(404);
     expect((await json<WorkflowRunPage>(await t.call('GET', '/users/lister/workflow-runs', undefined, theirs))).data).toEqual([]);
+    // The dashboard's user timeline lists them too.
+    const timeline = await json<{ runs: WorkflowRunPage['data'] }>(
+      await t.call('GET', `/dashboard/api/timeline?app=${t.appId}&q=lister`, undefined, { authorization: adminHeader }),
+    );
+    expect(timeline.runs.map((r) => r.id)).toEqual([made[2], made[1], made[0]]);
   });
 
   it("cancels a running run (its steps never run), then answers 409; unknown ids and other apps' runs are 404", async () => {
