@@ -1,6 +1,6 @@
 // A worker process: serves the channels given on the command line or in
 // WORKER_CHANNELS, and takes its turn at the outbox sweep.
-import { closeDb, closeOnSignals, closeQueues, concurrency, connect, processBase, rateLimitFor, renderPoolOptions, retentionSettings } from '@notify/core/platform';
+import { closeDb, closeOnSignals, closeQueues, concurrency, connect, createSchedulesQueue, processBase, rateLimitFor, renderPoolOptions, retentionSettings } from '@notify/core/platform';
 import { webhookProviderFromEnv, providerChainFor } from '@notify/core/channels';
 import { closeRenderPool, configureRenderPool } from '@notify/core/content';
 import { unsubscribeSettings } from '@notify/core/audience';
@@ -22,6 +22,8 @@ configureRenderPool(renderPoolOptions(env));
 // The sweeper and fan-outs add jobs to any channel's queue, so the process has its own producers.
 const { db, redis, queues, fanout: fanoutQueue, events: eventsQueue, workflows: workflowsQueue } = await connect({ env, log }, { redisRole: 'worker', readyTimeoutMs: 60_000 });
 const retry = { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS };
+// The maintenance sweep keeps the schedules' job schedulers in step with their rows.
+const schedulesQueue = createSchedulesQueue(redis, env.QUEUE_PREFIX);
 
 const chains = channels.map((channel) => providerChainFor({ env, pool: db.pool, redis, log }, channel));
 const metrics = new WorkerMetrics(chains, { pool: db.pool, redis });
@@ -92,6 +94,7 @@ const stopMaintenance = startMaintenance({
   fanout: fanoutQueue,
   events: eventsQueue,
   workflows: workflowsQueue,
+  schedules: schedulesQueue,
   retry,
   log,
   intervalMs: env.SWEEP_INTERVAL_MS,
@@ -117,6 +120,7 @@ closeOnSignals({
     () => fanoutQueue.close(),
     () => eventsQueue.close(),
     () => workflowsQueue.close(),
+    () => schedulesQueue.close(),
     () => Promise.all(chains.map((c) => c.close())),
     () => http.close(),
     () => closeDb(db),

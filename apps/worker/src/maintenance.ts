@@ -1,7 +1,8 @@
-import type { ChannelQueues, FanoutJob, StatusEventJob, Logger, Pool, Redis, RetentionSettings, RetryPolicy, WorkflowStepJob } from '@notify/core/platform';
+import type { ChannelQueues, FanoutJob, StatusEventJob, Logger, Pool, Redis, RetentionSettings, RetryPolicy, ScheduleJob, WorkflowStepJob } from '@notify/core/platform';
 import { deleteExpiredIdempotencyKeys, sweepOutbox } from '@notify/core/outbox';
 import { pruneDeliveryStats } from '@notify/core/observability';
 import { recordRetentionRun, runRetention } from '@notify/core/retention';
+import { reconcileSchedulers } from '@notify/core/schedules';
 import type { Queue } from 'bullmq';
 
 export interface MaintenanceDeps {
@@ -14,6 +15,8 @@ export interface MaintenanceDeps {
   events: Queue<StatusEventJob>;
   /** Workflow step jobs (running runs whose step is overdue get theirs again); absent: not swept. */
   workflows?: Queue<WorkflowStepJob>;
+  /** Recurring schedules (their job schedulers made to agree with the rows); absent: not reconciled. */
+  schedules?: Queue<ScheduleJob>;
   retry: RetryPolicy;
   log: Logger;
   intervalMs: number;
@@ -40,6 +43,7 @@ export function startMaintenance(deps: MaintenanceDeps): () => Promise<void> {
       if (swept) {
         await deleteExpiredIdempotencyKeys(deps.pool);
         await pruneDeliveryStats(deps.pool);
+        if (deps.schedules) await reconcileSchedulers(deps.pool, deps.schedules);
         const retention = deps.retention;
         if (retention && Date.now() >= retentionDue) {
           // Its own lock: a run may outlast this sweep, and another replica may sweep next.

@@ -1,6 +1,6 @@
 import { createFanoutQueue, createSchedulesQueue, createWorkflowsQueue, type ScheduleJob } from '@notify/core/platform';
 import { withWriter } from '@notify/core/notifications';
-import { createSchedule, deleteSchedule, fireSchedule, getSchedule, setSchedulePaused, type FireDeps, type ScheduleDeps } from '@notify/core/schedules';
+import { createSchedule, deleteSchedule, fireSchedule, getSchedule, reconcileSchedulers, setSchedulePaused, type FireDeps, type ScheduleDeps } from '@notify/core/schedules';
 import { CreateScheduleBody, TemplateBody, WorkflowBody } from '@notify/core/schemas';
 import { createWorkflow } from '@notify/core/workflows';
 import { createTemplate, updateTemplate } from '@notify/core/content';
@@ -200,5 +200,25 @@ describe('one occurrence', () => {
       { user_id: 'paris', data: { week: 50 } },
       { user_id: 'tokyo', data: { week: 50 } },
     ]);
+  });
+});
+
+describe('the maintenance sweep', () => {
+  it("makes the job schedulers agree with the rows: adds a lost one, removes a paused or deleted schedule's", async () => {
+    const lost = await schedule({ cron: '0 9 * * 1', target: { user_id: 'paris' } });
+    const paused = await schedule({ cron: '0 9 * * 1', target: { user_id: 'paris' } });
+    const deleted = await schedule({ cron: '0 9 * * 1', target: { user_id: 'paris' } });
+    // What a commit that failed after the Redis change (or a Redis that lost its data) leaves behind.
+    await queue.removeJobScheduler(lost.id);
+    await t.db.pool.query('UPDATE schedules SET paused = true WHERE id = $1', [paused.id]);
+    await t.db.pool.query('DELETE FROM schedules WHERE id = $1', [deleted.id]);
+    const { added, removed } = await reconcileSchedulers(t.db.pool, queue);
+    expect(added).toBeGreaterThanOrEqual(1);
+    expect(removed).toBeGreaterThanOrEqual(2);
+    expect(await queue.getJobScheduler(lost.id)).toMatchObject({ pattern: '0 9 * * 1', tz: 'UTC', next: Date.parse(lost.next_occurrences[0]!) });
+    expect(await queue.getJobScheduler(paused.id)).toBeUndefined();
+    expect(await queue.getJobScheduler(deleted.id)).toBeUndefined();
+    // Agreeing already: nothing to do.
+    expect(await reconcileSchedulers(t.db.pool, queue)).toEqual({ added: 0, removed: 0 });
   });
 });

@@ -206,3 +206,22 @@ export async function deleteSchedule(deps: ScheduleDeps, appId: string, id: stri
 export async function markFired(db: Queryable, id: string, occurrence: Date): Promise<void> {
   await db.query('UPDATE schedules SET fired = fired + 1, last_fired_at = $2 WHERE id = $1 AND (last_fired_at IS NULL OR last_fired_at < $2)', [id, occurrence]);
 }
+
+/**
+ * The job schedulers made to agree with the committed rows: one for every
+ * running schedule, none for a paused or deleted one. Run by the maintenance
+ * sweep, it repairs what a change cannot make atomic across PostgreSQL and
+ * Redis (a commit that failed after the scheduler changed, a Redis that lost
+ * its data); a change in flight that it undoes is redone by the next sweep,
+ * and the row checked at fire time keeps a paused schedule silent meanwhile.
+ */
+export async function reconcileSchedulers(db: Queryable, queue: Queue<ScheduleJob>): Promise<{ added: number; removed: number }> {
+  const { rows } = await db.query<Pick<ScheduleRow, 'id' | 'cron' | 'timezone'>>('SELECT id, cron, timezone FROM schedules WHERE NOT paused');
+  const running = new Map(rows.map((r) => [r.id, r]));
+  const present = new Set((await queue.getJobSchedulers(0, -1)).map((s) => s.key));
+  const missing = rows.filter((r) => !present.has(r.id));
+  const extra = [...present].filter((id) => !running.has(id));
+  for (const row of missing) await upsertScheduler(queue, row);
+  for (const id of extra) await queue.removeJobScheduler(id);
+  return { added: missing.length, removed: extra.length };
+}
