@@ -1,6 +1,17 @@
 // A worker process: serves the channels given on the command line or in
 // WORKER_CHANNELS, and takes its turn at the outbox sweep.
-import { closeDb, closeOnSignals, closeQueues, concurrency, connect, createSchedulesQueue, processBase, rateLimitFor, renderPoolOptions, retentionSettings } from '@notify/core/platform';
+import {
+  closeDb,
+  closeOnSignals,
+  closeQueues,
+  concurrency,
+  connect,
+  createSchedulesQueue,
+  processBase,
+  rateLimitFor,
+  renderPoolOptions,
+  retentionSettings,
+} from '@notify/core/platform';
 import { webhookProviderFromEnv, providerChainFor } from '@notify/core/channels';
 import { closeRenderPool, configureRenderPool } from '@notify/core/content';
 import { unsubscribeSettings } from '@notify/core/audience';
