@@ -181,6 +181,35 @@ describe('workflow runs', () => {
     expect(emailsTo(`${low}@example.com`)).toHaveLength(0);
   });
 
+  it('branches on delivered and on a user attribute', async () => {
+    await workflow('delivered_then', [
+      { id: 'inbox', type: 'send', channels: ['in_app'], template: 'comment' },
+      { id: 'wait', type: 'delay', duration: '1s' },
+      { id: 'got_it', type: 'branch', if: { step: 'inbox', is: 'delivered' }, then: 'localized', else: 'end' },
+      { id: 'localized', type: 'branch', if: { field: 'user.locale', op: 'exists' } },
+      { id: 'mail', type: 'send', channels: ['email'], template: 'alert' },
+    ]);
+    const withLocale = await user('wf-locale');
+    await t.db.prisma.user.update({ where: { appId_id: { appId: t.appId, id: withLocale } }, data: { locale: 'fr' } });
+    const without = await user('wf-no-locale');
+    const { runs } = await trigger('delivered_then', [withLocale, without], { author: 'Ada', severity: 'x' });
+    const [a, b] = await Promise.all(runs.map((r) => settled(r.id)));
+    expect(a!.steps.map((s) => s.detail?.went ?? s.status)).toEqual(['done', 'done', 'localized', 'mail', 'done']);
+    expect(b!.steps.map((s) => s.detail?.went ?? s.status)).toEqual(['done', 'done', 'localized', 'end', 'skipped']);
+  });
+
+  it('a send step that can never succeed fails the run, saying why', async () => {
+    // The digest template lists `events`, which only a digest gives.
+    await workflow('no_events', [{ id: 'mail', type: 'send', channels: ['email'], template: 'digest' }]);
+    const u = await user('wf-fails');
+    const { runs } = await trigger('no_events', [u]);
+    const run = await settled(runs[0]!.id);
+    expect(run.status).toBe('failed');
+    expect(run.reason).toMatch(/^step mail: validation_failed/);
+    expect(run.steps[0]).toMatchObject({ status: 'failed', notification_ids: [], detail: { error: { code: 'validation_failed' } } });
+    expect(await t.db.prisma.notification.count({ where: { appId: t.appId, userId: u } })).toBe(0);
+  });
+
   it('a run cancelled during its delay never sends; cancelling again is a 409', async () => {
     await workflow('later', [
       { id: 'wait', type: 'delay', duration: '2s' },
