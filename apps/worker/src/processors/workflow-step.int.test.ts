@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noThenProperty: `then` is a branch step's field; steps are data, never awaited
 import { createWorkflowsQueue, type Channel, type WorkflowStepJob } from '@notify/core/platform';
 import { createInboxProvider, createSimulatedProvider, type Envelope, type Provider } from '@notify/core/channels';
 import { createTemplate } from '@notify/core/content';
