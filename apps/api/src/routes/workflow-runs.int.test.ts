@@ -119,9 +119,11 @@ describe('workflow runs', () => {
     const run = await json<WorkflowRun>(res);
     expect(run).toMatchObject({ status: 'cancelled', reason: 'cancelled', current_step: null, next_at: null });
     expect(run.steps.map((s) => s.status)).toEqual(['cancelled', 'cancelled']);
+    expect(await t.db.prisma.auditEvent.count({ where: { appId: t.appId, action: 'workflow_run.cancelled', targetId: id } })).toBe(1);
     const again = await t.call('POST', `/workflow-runs/${id}/cancel`);
     expect(again.status).toBe(409);
     expect((await json<ErrorJson>(again)).error.code).toBe('conflict');
+    expect(await t.db.prisma.auditEvent.count({ where: { appId: t.appId, action: 'workflow_run.cancelled', targetId: id } })).toBe(1);
     expect((await t.call('GET', `/workflow-runs/${id}`, undefined, theirs)).status).toBe(404);
     expect((await t.call('GET', '/workflow-runs/not-a-uuid')).status).toBe(404);
     expect((await t.call('GET', '/workflow-runs/01a231d9-b0bf-77e5-a463-4d2649e04341')).status).toBe(404);

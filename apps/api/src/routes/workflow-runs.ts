@@ -5,6 +5,7 @@ import { cancelRun, getRun, listRuns } from '@notify/core/workflows';
 import { requireRedis } from '../middleware/require-redis.js';
 import { errorResponses, IdParams, jsonResponse, pageResponses, pathParams, tenantRoute } from '../openapi.js';
 import { newRouter } from '../router.js';
+import { keyActor } from '../audit-actor.js';
 
 /** /workflow-runs: one run, with its steps, and cancelling it. */
 export function workflowRunRoutes(deps: { db: Db; redis: Redis; workflows: Queue<WorkflowStepJob> }) {
@@ -34,7 +35,7 @@ export function workflowRunRoutes(deps: { db: Db; redis: Redis; workflows: Queue
       request: { params: IdParams },
       responses: { 200: jsonResponse('The run after cancelling', WorkflowRun), ...errorResponses(404, 409) },
     }),
-    async (c) => c.json(await cancelRun(deps, c.get('appId'), c.req.valid('param').id), 200),
+    async (c) => c.json(await cancelRun(deps, c.get('appId'), c.req.valid('param').id, keyActor(c)), 200),
   );
   return app;
 }

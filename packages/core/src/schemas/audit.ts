@@ -33,6 +33,7 @@ export const AUDIT_ACTIONS = [
   'delivery.replayed',
   'notification.cancelled',
   'batch.cancelled',
+  'workflow_run.cancelled',
   'suppression.deleted',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS).meta({ id: 'AuditAction', example: 'template.updated' });

@@ -1,5 +1,6 @@
 // Workflow runs: triggering (one run per user, with the Idempotency-Key semantics of POST /notifications), reading and cancelling.
 import type { Queue } from 'bullmq';
+import { recordAudit, type AuditActor } from '../access/audit.js';
 import { withTransaction, type Db } from '../platform/db.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { decodeCursor, encodeCursor, isUuid, newId } from '../platform/ids.js';
@@ -221,9 +222,15 @@ export async function listRuns(db: Db, appId: string, of: { userId: string } | {
  * ones after it never run, and its job is removed. A step job already running
  * finishes its step first (it holds the run's row). 409 once the run has ended.
  */
-export async function cancelRun(deps: Pick<TriggerDeps, 'db' | 'workflows'>, appId: string, id: string): Promise<WorkflowRun> {
+export async function cancelRun(deps: Pick<TriggerDeps, 'db' | 'workflows'>, appId: string, id: string, by?: AuditActor): Promise<WorkflowRun> {
   await getRun(deps.db, appId, id);
-  const job = await withTransaction(deps.db.pool, (client) => cancelRunRow(client, id, new Date()));
+  const job = await withTransaction(deps.db.pool, async (client) => {
+    const cancelled = await cancelRunRow(client, id, new Date());
+    if (cancelled) {
+      await recordAudit(client, by, { appId, action: 'workflow_run.cancelled', targetType: 'workflow_run', targetId: id, summary: { step_index: cancelled.stepIndex } });
+    }
+    return cancelled;
+  });
   if (!job) {
     const run = await getRun(deps.db, appId, id);
     throw new AppError('conflict', `The run has already ended (${run.status})`, [{ path: 'status', message: run.status }]);
