@@ -69,7 +69,7 @@ export async function runStep(deps: WorkflowDeps, job: WorkflowStepJob): Promise
         return send(c, step, spec!);
       case 'delay':
         if ((await stepStatus(c)) === 'waiting') return { next: await advance(c, { status: 'done' }, c.index + 1) };
-        return { next: await wait(c, waitEnd(now, step, await timeZoneOf(c)), {}) };
+        return { next: await delayUntil(c, waitEnd(now, step, await timeZoneOf(c))) };
       case 'digest':
         if ((await stepStatus(c)) === 'waiting') return { next: await closeDigest(c) };
         return { next: await reachDigest(c, step, await timeZoneOf(c)) };
@@ -91,6 +91,9 @@ export async function runStep(deps: WorkflowDeps, job: WorkflowStepJob): Promise
   }
   return { outcome: 'done', next: result.next };
 }
+
+/** A delay begins: the step shows until when (the run's next_at says the same). */
+const delayUntil = (c: StepContext, until: Date) => wait(c, until, { until: until.toISOString() });
 
 async function timeZoneOf(c: StepContext): Promise<string | null> {
   const { rows } = await c.client.query<{ timezone: string | null }>('SELECT timezone FROM users WHERE app_id = $1 AND id = $2', [c.run.app_id, c.run.user_id]);
