@@ -376,6 +376,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/workflows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Workflows by key */
+        get: operations["listWorkflows"];
+        put?: never;
+        /**
+         * Create a workflow (version 1)
+         * @description Checked when written (422 with `details` naming `steps.N.field`): step ids unique, templates of this app, a branch looks only at an earlier send step and jumps only forward (to a later step or `end`), every step reachable from the first, 1 to 50 steps.
+         */
+        post: operations["createWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workflows/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A workflow at its latest version, or `?version=n` */
+        get: operations["getWorkflow"];
+        /**
+         * Replace a workflow: adds a new version
+         * @description A full replacement, not a patch: the body is the whole new version. Runs already started keep the version they began with. Checked when written (422 with `details` naming `steps.N.field`): step ids unique, templates of this app, a branch looks only at an earlier send step and jumps only forward (to a later step or `end`), every step reachable from the first, 1 to 50 steps.
+         */
+        put: operations["replaceWorkflow"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/categories": {
         parameters: {
             query?: never;
@@ -652,6 +694,125 @@ export interface paths {
          * @description A STOP also opted the user out of SMS; that preference stays until it is changed (POST /users/{user_id}/preferences).
          */
         delete: operations["deleteSuppression"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Schedules, newest first */
+        get: operations["listSchedules"];
+        put?: never;
+        /**
+         * Send on a recurring schedule
+         * @description At each occurrence of `cron` in `timezone`, sends `notification` to the target user or topic (or triggers the target workflow with `data`), as POST /notifications (or the trigger) would, under the idempotency key `schedule:<id>:<occurrence>`: however many workers run, an occurrence is sent once, and occurrences missed while no worker ran are sent once when one is back, not once per missed slot. With `timezone: "user"` each recipient gets the same wall-clock time in their own zone (send_at). Refused (422, naming the field) for a cron expression that does not parse or never occurs, an unknown zone, topic, workflow or template, or content that does not render.
+         */
+        post: operations["createSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A schedule, with how often it fired and its next occurrences */
+        get: operations["getSchedule"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a schedule and its job scheduler
+         * @description Notifications it already made are kept.
+         */
+        delete: operations["deleteSchedule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause: no occurrence fires until resumed
+         * @description Its job scheduler is removed, and an occurrence already being fired finds the schedule paused and sends nothing. Pausing a paused schedule changes nothing.
+         */
+        post: operations["pauseSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume: fires again from the next occurrence on
+         * @description Occurrences that passed while it was paused are not sent. Resuming a running schedule changes nothing.
+         */
+        post: operations["resumeSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workflow-runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A workflow run: its status, and each step with its state, times and the notifications it created */
+        get: operations["getWorkflowRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workflow-runs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a run: the step it waits at and every later one never run
+         * @description The run becomes `cancelled` and its pending and waiting steps `cancelled`. A step being done right now finishes first; notifications already created are not recalled (cancel them with POST /notifications/{id}/cancel). 409 once the run has ended.
+         */
+        post: operations["cancelWorkflowRun"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -984,6 +1145,60 @@ export interface paths {
          * @description Its deliveries are held, neither sent nor lost, and all go out within seconds of the resume. Idempotent.
          */
         post: operations["resumeCategory"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workflows/{key}/trigger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a run of a workflow for a user, many users or a topic
+         * @description One run per user (`user_id`, up to 1,000 `user_ids`, or a topic's subscribers, at most 1,000), each executing the workflow's current version step by step; runs are stored, with all their steps, before the answer, and survive restarts. Follow one with GET /workflow-runs/{id}.
+         */
+        post: operations["triggerWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workflows/{key}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A workflow's runs, newest first */
+        get: operations["listWorkflowRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user_id}/workflow-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's workflow runs, newest first */
+        get: operations["listUserWorkflowRuns"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1949,6 +2164,151 @@ export interface components {
             version?: number;
             channels?: ("email" | "sms" | "push" | "in_app" | "webhook")[];
         };
+        Workflow: {
+            key: string;
+            name: string | null;
+            description: string | null;
+            /** @description The version shown: the latest unless `?version=n` asked for another */
+            version: number;
+            latest_version: number;
+            steps: components["schemas"]["WorkflowStep"][];
+            /**
+             * Format: date-time
+             * @example 2026-11-23T14:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the latest version was made
+             * @example 2026-11-23T14:00:00.000Z
+             */
+            updated_at: string;
+        };
+        WorkflowStep: components["schemas"]["WorkflowSendStep"] | components["schemas"]["WorkflowDelayStep"] | components["schemas"]["WorkflowDigestStep"] | components["schemas"]["WorkflowBranchStep"];
+        /** @description Creates an ordinary notification: preferences, quiet hours, consent, suppression and caps apply */
+        WorkflowSendStep: {
+            /** @example inbox */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "send";
+            channels: ("email" | "sms" | "push" | "in_app" | "webhook")[];
+            /**
+             * @description A template of this app (rendered at its latest version when the step runs); or give message
+             * @example order_shipped
+             */
+            template?: string;
+            /** @description Plain text to send; or give template */
+            message?: string;
+            /** @enum {string} */
+            priority?: "critical" | "high" | "normal" | "low";
+            /** @example marketing */
+            category?: string;
+            subject?: string;
+        };
+        /** @description Waits a duration, or until a time of day in the user’s time zone */
+        WorkflowDelayStep: {
+            /** @example inbox */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "delay";
+            /** @example 15m */
+            duration?: string;
+            /**
+             * @description The next such time in the user's time zone (their timezone, else UTC)
+             * @example 09:00
+             */
+            until?: string;
+        };
+        /** @description Collects every trigger for the same user (and digest key) within the window, then continues once; templates get `events`, each trigger’s data */
+        WorkflowDigestStep: {
+            /** @example inbox */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "digest";
+            /** @example 15m */
+            window?: string;
+            /**
+             * @description The next such time in the user's time zone (their timezone, else UTC)
+             * @example 09:00
+             */
+            until?: string;
+            /**
+             * @description Collect separately per value of this trigger data path
+             * @example data.post_id
+             */
+            key?: string;
+        };
+        WorkflowBranchStep: {
+            /** @example inbox */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "branch";
+            if: components["schemas"]["WorkflowStepCondition"] | components["schemas"]["WorkflowFieldCondition"];
+            /** @description Where to go when the condition holds; default the next step */
+            then?: "end" | string;
+            /** @description Where to go when it does not; default `end` */
+            else?: "end" | string;
+        };
+        /** @description An earlier send step's notification: read in the inbox, or delivered on some channel */
+        WorkflowStepCondition: {
+            /**
+             * @description An earlier send step
+             * @example inbox
+             */
+            step: string;
+            /** @enum {string} */
+            is: "read" | "not_read" | "delivered" | "not_delivered";
+        };
+        /** @description A trigger data field or user attribute compared to a value */
+        WorkflowFieldCondition: {
+            /** @example data.severity */
+            field: string | ("user.locale" | "user.timezone" | "user.email" | "user.phone");
+            /** @enum {string} */
+            op: "eq" | "neq" | "gt" | "lt" | "exists" | "not_exists";
+            /** @description A JSON scalar; not with exists / not_exists */
+            value?: string | number | boolean | null;
+        };
+        CreateWorkflow: {
+            /** @example comment_flow */
+            key: string;
+            name?: string;
+            description?: string;
+            /** @description Run in order; a branch may skip ahead */
+            steps: components["schemas"]["WorkflowStep"][];
+        };
+        WorkflowList: {
+            data: {
+                key: string;
+                latest_version: number;
+                name: string | null;
+                /** @description How many steps */
+                steps: number;
+                /**
+                 * Format: date-time
+                 * @example 2026-11-23T14:00:00.000Z
+                 */
+                updated_at: string;
+            }[];
+            next_cursor: string | null;
+        };
+        WorkflowBody: {
+            name?: string;
+            description?: string;
+            /** @description Run in order; a branch may skip ahead */
+            steps: components["schemas"]["WorkflowStep"][];
+        };
         CategoryList: {
             data: components["schemas"]["Category"][];
         };
@@ -2130,7 +2490,7 @@ export interface components {
          * @example template.updated
          * @enum {string}
          */
-        AuditAction: "key.created" | "key.revoked" | "template.created" | "template.updated" | "template.paused" | "template.resumed" | "category.updated" | "category.paused" | "category.resumed" | "app.paused" | "app.resumed" | "app.cors_updated" | "channel.paused" | "channel.resumed" | "preferences.updated" | "user.updated" | "user.erased" | "topic.subscribed" | "topic.unsubscribed" | "webhook.created" | "webhook.deleted" | "delivery.replayed" | "notification.cancelled" | "batch.cancelled" | "suppression.deleted";
+        AuditAction: "key.created" | "key.revoked" | "template.created" | "template.updated" | "template.paused" | "template.resumed" | "workflow.created" | "workflow.updated" | "schedule.created" | "schedule.paused" | "schedule.resumed" | "schedule.deleted" | "category.updated" | "category.paused" | "category.resumed" | "app.paused" | "app.resumed" | "app.cors_updated" | "channel.paused" | "channel.resumed" | "preferences.updated" | "user.updated" | "user.erased" | "topic.subscribed" | "topic.unsubscribed" | "webhook.created" | "webhook.deleted" | "delivery.replayed" | "notification.cancelled" | "batch.cancelled" | "workflow_run.cancelled" | "suppression.deleted";
         SuppressionPage: {
             data: components["schemas"]["Suppression"][];
             next_cursor: string | null;
@@ -2163,6 +2523,203 @@ export interface components {
              */
             created_at: string;
         };
+        Schedule: {
+            /** Format: uuid */
+            id: string;
+            cron: string;
+            /** @description An IANA zone, or `user` */
+            timezone: string;
+            target: components["schemas"]["ScheduleTarget"];
+            notification: components["schemas"]["ScheduleNotification"];
+            data: {
+                [key: string]: unknown;
+            } | null;
+            paused: boolean;
+            /** @description Occurrences fired so far */
+            fired: number;
+            /**
+             * Format: date-time
+             * @description The last occurrence fired (its scheduled time)
+             * @example 2026-11-23T14:00:00.000Z
+             */
+            last_fired_at: string | null;
+            /** @description The next few times it fires (none while paused). With `timezone: user`, the instant the wall-clock time comes first (Pacific/Kiritimati); each recipient gets it later, at that time in their zone */
+            next_occurrences: string[];
+            /**
+             * Format: date-time
+             * @example 2026-11-23T14:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-23T14:00:00.000Z
+             */
+            updated_at: string;
+        };
+        /** @description `{ user_id }`, `{ topic }`, or `{ workflow, user_id | user_ids | topic }` */
+        ScheduleTarget: {
+            /**
+             * @description Your system's id for the user
+             * @example 123
+             */
+            user_id?: string;
+            /** @description Workflow targets only */
+            user_ids?: string[];
+            /**
+             * @description Every subscriber of the topic at each occurrence
+             * @example release-notes
+             */
+            topic?: string;
+            /**
+             * @description Trigger this workflow (with `data`) instead of sending a notification
+             * @example order_shipped
+             */
+            workflow?: string;
+        };
+        ScheduleNotification: {
+            /** @description The text to send; or give template */
+            message?: string;
+            /**
+             * @description Render this template (its latest version) with data
+             * @example order_shipped
+             */
+            template?: string;
+            /** @description Required with message; with template, defaults to the template's channels */
+            channels?: components["schemas"]["Channel"][];
+            priority?: components["schemas"]["Priority"];
+            subject?: string;
+            type?: string;
+            /**
+             * @description Preferences apply per category; a required category ignores opt-outs. Defaults to the template's category
+             * @example marketing
+             */
+            category?: string;
+            /** @description Render the template in this locale instead of the user's */
+            locale?: string;
+            /** @description Free-form JSON passed to providers and templates */
+            data?: {
+                [key: string]: unknown;
+            };
+        } | null;
+        CreateSchedule: {
+            /**
+             * @description A cron expression: 5 fields (minute precision) or 6 (with seconds first), e.g. `0 9 * * 1` (Mondays 09:00)
+             * @example 0 9 * * 1
+             */
+            cron: string;
+            /**
+             * @description The IANA time zone the cron expression is read in, or `user`: at the same wall-clock time in each recipient's own zone (users.timezone, else UTC)
+             * @example Europe/Paris
+             */
+            timezone: string;
+            target: components["schemas"]["ScheduleTarget"];
+            /** @description What to send (user and topic targets) */
+            notification?: {
+                /** @description The text to send; or give template */
+                message?: string;
+                /**
+                 * @description Render this template (its latest version) with data
+                 * @example order_shipped
+                 */
+                template?: string;
+                /** @description Required with message; with template, defaults to the template's channels */
+                channels?: components["schemas"]["Channel"][];
+                priority?: components["schemas"]["Priority"];
+                subject?: string;
+                type?: string;
+                /**
+                 * @description Preferences apply per category; a required category ignores opt-outs. Defaults to the template's category
+                 * @example marketing
+                 */
+                category?: string;
+                /** @description Render the template in this locale instead of the user's */
+                locale?: string;
+                /** @description Free-form JSON passed to providers and templates */
+                data?: {
+                    [key: string]: unknown;
+                };
+            };
+            /** @description The workflow trigger's data (workflow targets) */
+            data?: {
+                [key: string]: unknown;
+            };
+        };
+        SchedulePage: {
+            data: components["schemas"]["Schedule"][];
+            next_cursor: string | null;
+        };
+        WorkflowRun: {
+            /** Format: uuid */
+            id: string;
+            workflow: string;
+            version: number;
+            user_id: string;
+            status: components["schemas"]["WorkflowRunStatus"];
+            /** @description The id of the step it is at; null once it has ended */
+            current_step: string | null;
+            /**
+             * Format: date-time
+             * @description When its current step is due: now, or the end of a delay or digest window
+             * @example 2026-11-23T14:00:00.000Z
+             */
+            next_at: string | null;
+            /** @description Why it ended other than by completing every step */
+            reason: string | null;
+            /**
+             * Format: uuid
+             * @description A digested run: the run whose digest holds its data
+             */
+            merged_into: string | null;
+            digest_key: string | null;
+            /** Format: uuid */
+            trigger_id: string | null;
+            /** Format: uuid */
+            schedule_id: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-23T14:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-23T14:00:00.000Z
+             */
+            updated_at: string;
+            /** @description The trigger's data; a digest adds `events`, each collected trigger's data */
+            data: {
+                [key: string]: unknown;
+            };
+            steps: {
+                index: number;
+                id: string;
+                /** @enum {string} */
+                type: "send" | "delay" | "digest" | "branch";
+                status: components["schemas"]["WorkflowRunStepStatus"];
+                /**
+                 * Format: date-time
+                 * @example 2026-11-23T14:00:00.000Z
+                 */
+                started_at: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-11-23T14:00:00.000Z
+                 */
+                finished_at: string | null;
+                /** @description A send step: the notifications it created */
+                notification_ids: string[];
+                /** @description What the step did: a branch's condition and where it went, a digest's window end and event count, an error */
+                detail: {
+                    [key: string]: unknown;
+                } | null;
+            }[];
+        };
+        /**
+         * @description running until its last step is done (completed), a branch ends it early (completed, with a reason), it is cancelled, a step cannot be done (failed), or it was merged into another run’s digest (digested)
+         * @enum {string}
+         */
+        WorkflowRunStatus: "running" | "completed" | "cancelled" | "failed" | "digested";
+        /** @enum {string} */
+        WorkflowRunStepStatus: "pending" | "waiting" | "done" | "skipped" | "cancelled" | "failed";
         ReceiptRecorded: {
             /** @description Whether the receipt changed a delivery's provider_status */
             recorded: boolean;
@@ -2213,6 +2770,86 @@ export interface components {
         CorsSettings: {
             /** @description Browser origins whose pages may call the user-token routes; empty: none (the default) */
             allowed_origins: string[];
+        };
+        WorkflowTrigger: {
+            /**
+             * Format: uuid
+             * @description This trigger: every run it created carries it as `trigger_id`
+             */
+            id: string;
+            workflow: string;
+            /** @description The version its runs execute */
+            version: number;
+            topic: string | null;
+            /** @description How many runs it created */
+            count: number;
+            runs: {
+                /** Format: uuid */
+                id: string;
+                user_id: string;
+            }[];
+        };
+        TriggerWorkflow: {
+            /**
+             * @description Your system's id for the user
+             * @example 123
+             */
+            user_id?: string;
+            /** @description Up to 1000 users, one run each */
+            user_ids?: string[];
+            /**
+             * @description Every subscriber of this topic (at most 1000), one run each
+             * @example release-notes
+             */
+            topic?: string;
+            /** @description The run's data: template data of its send steps (`data.x` in branches and digest keys) */
+            data?: {
+                [key: string]: unknown;
+            };
+            /** @description Collect digests by this key instead of the digest step's `key` path */
+            digest_key?: string;
+        };
+        WorkflowRunPage: {
+            data: components["schemas"]["WorkflowRunSummary"][];
+            next_cursor: string | null;
+        };
+        WorkflowRunSummary: {
+            /** Format: uuid */
+            id: string;
+            workflow: string;
+            version: number;
+            user_id: string;
+            status: components["schemas"]["WorkflowRunStatus"];
+            /** @description The id of the step it is at; null once it has ended */
+            current_step: string | null;
+            /**
+             * Format: date-time
+             * @description When its current step is due: now, or the end of a delay or digest window
+             * @example 2026-11-23T14:00:00.000Z
+             */
+            next_at: string | null;
+            /** @description Why it ended other than by completing every step */
+            reason: string | null;
+            /**
+             * Format: uuid
+             * @description A digested run: the run whose digest holds its data
+             */
+            merged_into: string | null;
+            digest_key: string | null;
+            /** Format: uuid */
+            trigger_id: string | null;
+            /** Format: uuid */
+            schedule_id: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-23T14:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-23T14:00:00.000Z
+             */
+            updated_at: string;
         };
     };
     responses: never;
@@ -4670,6 +5307,429 @@ export interface operations {
             };
         };
     };
+    listWorkflows: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description next_cursor from the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowList"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not JSON, or a cursor is not valid) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: a user token on a route it does not open (another user's, or not an inbox or preferences route), or from a browser origin its app does not allow; a cross-site request to an admin page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body or query failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error (logged; the body names no internals) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWorkflow"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not JSON, or a cursor is not valid) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: a user token on a route it does not open (another user's, or not an inbox or preferences route), or from a browser origin its app does not allow; a cross-site request to an admin page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body or query failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error (logged; the body names no internals) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getWorkflow: {
+        parameters: {
+            query?: {
+                /** @description A past version; default the latest */
+                version?: number;
+            };
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The workflow */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: a user token on a route it does not open (another user's, or not an inbox or preferences route), or from a browser origin its app does not allow; a cross-site request to an admin page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body or query failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error (logged; the body names no internals) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    replaceWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkflowBody"];
+            };
+        };
+        responses: {
+            /** @description The new version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not JSON, or a cursor is not valid) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: a user token on a route it does not open (another user's, or not an inbox or preferences route), or from a browser origin its app does not allow; a cross-site request to an admin page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body or query failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error (logged; the body names no internals) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listCategories: {
         parameters: {
             query?: never;
@@ -6592,6 +7652,784 @@ export interface operations {
             };
         };
     };
+    listSchedules: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description next_cursor from the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePage"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not JSON, or a cursor is not valid) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: a user token on a route it does not open (another user's, or not an inbox or preferences route), or from a browser origin its app does not allow; a cross-site request to an admin page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body or query failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error (logged; the body names no internals) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateSchedule"];
+            };
+        };
+        responses: {
+            /** @description Created, with its next occurrences */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not JSON, or a cursor is not valid) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: a user token on a route it does not open (another user's, or not an inbox or preferences route), or from a browser origin its app does not allow; a cross-site request to an admin page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body or query failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error (logged; the body names no internals) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID, as this API returns it */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: a user token on a route it does not open (another user's, or not an inbox or preferences route), or from a browser origin its app does not allow; a cross-site request to an admin page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body or query failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error (logged; the body names no internals) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID, as this API returns it */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: a user token on a route it does not open (another user's, or not an inbox or preferences route), or from a browser origin its app does not allow; a cross-site request to an admin page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body or query failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error (logged; the body names no internals) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pauseSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID, as this API returns it */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: a user token on a route it does not open (another user's, or not an inbox or preferences route), or from a browser origin its app does not allow; a cross-site request to an admin page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body or query failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error (logged; the body names no internals) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resumeSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID, as this API returns it */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: a user token on a route it does not open (another user's, or not an inbox or preferences route), or from a browser origin its app does not allow; a cross-site request to an admin page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body or query failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error (logged; the body names no internals) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getWorkflowRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID, as this API returns it */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowRun"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: a user token on a route it does not open (another user's, or not an inbox or preferences route), or from a browser origin its app does not allow; a cross-site request to an admin page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body or query failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error (logged; the body names no internals) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    cancelWorkflowRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID, as this API returns it */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run after cancelling */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowRun"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: a user token on a route it does not open (another user's, or not an inbox or preferences route), or from a browser origin its app does not allow; a cross-site request to an admin page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body or query failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error (logged; the body names no internals) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     receiveTwilioStatus: {
         parameters: {
             query?: never;
@@ -8251,6 +10089,344 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body or query failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error (logged; the body names no internals) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    triggerWorkflow: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description As for POST /notifications: the same key and body within 24 h answer the first response (the same run ids) with `Idempotency-Replay: true` and start nothing; the same key with another body is refused (422 `idempotency_key_reused`); while the first request is in flight, 409 with Retry-After. Keys of triggers are their own scope */
+                "idempotency-key"?: string;
+            };
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TriggerWorkflow"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the runs started, one per user (a replay carries `Idempotency-Replay: true`) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowTrigger"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not JSON, or a cursor is not valid) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: a user token on a route it does not open (another user's, or not an inbox or preferences route), or from a browser origin its app does not allow; a cross-site request to an admin page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body or query failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error (logged; the body names no internals) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listWorkflowRuns: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description next_cursor from the previous page */
+                cursor?: string;
+                /** @description running until its last step is done (completed), a branch ends it early (completed, with a reason), it is cancelled, a step cannot be done (failed), or it was merged into another run’s digest (digested) */
+                status?: components["schemas"]["WorkflowRunStatus"];
+            };
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowRunPage"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not JSON, or a cursor is not valid) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: a user token on a route it does not open (another user's, or not an inbox or preferences route), or from a browser origin its app does not allow; a cross-site request to an admin page */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body or query failed validation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected error (logged; the body names no internals) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listUserWorkflowRuns: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description next_cursor from the previous page */
+                cursor?: string;
+                /** @description running until its last step is done (completed), a branch ends it early (completed, with a reason), it is cancelled, a step cannot be done (failed), or it was merged into another run’s digest (digested) */
+                status?: components["schemas"]["WorkflowRunStatus"];
+            };
+            header?: never;
+            path: {
+                /** @description Your system's id for the user */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowRunPage"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not JSON, or a cursor is not valid) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden: a user token on a route it does not open (another user's, or not an inbox or preferences route), or from a browser origin its app does not allow; a cross-site request to an admin page */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
