@@ -199,15 +199,18 @@ async function sweepJobsOf(
 ): Promise<number> {
   const { rows } = await client.query<{ id: string }>(query, [graceMs]);
   let readded = 0;
-  for (const { id } of rows) {
-    const key = queue.toKey(id);
-    const [exists, finishedOn] = await Promise.all([redis.exists(key), redis.hget(key, 'finishedOn')]);
-    if (exists && !finishedOn) continue;
-    if (exists) await queue.remove(id).catch(() => 0);
-    await add(id);
-    readded++;
-  }
+  for (const { id } of rows) if (await readdUnlessLive(redis, queue, id, () => add(id))) readded++;
   return readded;
+}
+
+/** Adds the job again unless one with its id is waiting, delayed or running; a finished one is removed first. */
+async function readdUnlessLive(redis: Redis, queue: Queue<FanoutJob> | Queue<StatusEventJob> | Queue<WorkflowStepJob>, id: string, add: () => Promise<unknown>): Promise<boolean> {
+  const key = queue.toKey(id);
+  const [exists, finishedOn] = await Promise.all([redis.exists(key), redis.hget(key, 'finishedOn')]);
+  if (exists && !finishedOn) return false;
+  if (exists) await queue.remove(id).catch(() => 0);
+  await add();
+  return true;
 }
 
 /**
@@ -223,13 +226,8 @@ async function sweepWorkflowRuns(client: pg.PoolClient, redis: Redis, queue: Que
   );
   let readded = 0;
   for (const row of rows) {
-    const id = workflowStepJobId(row.id, row.step_index, row.next_at);
-    const key = queue.toKey(id);
-    const [exists, finishedOn] = await Promise.all([redis.exists(key), redis.hget(key, 'finishedOn')]);
-    if (exists && !finishedOn) continue;
-    if (exists) await queue.remove(id).catch(() => 0);
-    await addWorkflowStepJobs(queue, [{ runId: row.id, stepIndex: row.step_index, dueAt: row.next_at, requestId: row.request_id }]);
-    readded++;
+    const add = () => addWorkflowStepJobs(queue, [{ runId: row.id, stepIndex: row.step_index, dueAt: row.next_at, requestId: row.request_id }]);
+    if (await readdUnlessLive(redis, queue, workflowStepJobId(row.id, row.step_index, row.next_at), add)) readded++;
   }
   return readded;
 }
