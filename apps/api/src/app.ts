@@ -1,5 +1,16 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { notFound, type ChannelQueues, type Db, type FanoutJob, type Logger, type Redis, type RetryPolicy, type StatusEventJob, type WorkflowStepJob } from '@notify/core/platform';
+import {
+  createSchedulesQueue,
+  notFound,
+  type ChannelQueues,
+  type Db,
+  type FanoutJob,
+  type Logger,
+  type Redis,
+  type RetryPolicy,
+  type StatusEventJob,
+  type WorkflowStepJob,
+} from '@notify/core/platform';
 import { withWriter } from '@notify/core/notifications';
 import type { WebhookPolicy } from '@notify/core/audience';
 import type { Telemetry, Tracer } from '@notify/core/observability';
@@ -97,7 +108,10 @@ export interface AppDeps {
 /** The HTTP API, with no I/O of its own: main.ts passes the connections in. */
 export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   const app = newRouter();
-  const metrics = createMetrics({ queues: deps.queues, fanout: deps.fanout, events: deps.events, pool: deps.db.pool, redis: deps.redis, prefix: deps.queuePrefix });
+  // On the producer connection (closing it closes this): the board, the metrics and erasure see the schedules' jobs.
+  const schedules = createSchedulesQueue(deps.redis, deps.queuePrefix);
+  const queues = { queues: deps.queues, fanout: deps.fanout, events: deps.events, workflows: deps.workflows, schedules };
+  const metrics = createMetrics({ ...queues, pool: deps.db.pool, redis: deps.redis, prefix: deps.queuePrefix });
   app.use(requestId({ headerName: 'X-Request-Id' }));
   app.use(metrics.middleware);
   app.use(accessLog(deps.log));
@@ -117,7 +131,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   app.use('/dashboard/*', sameOrigin());
   const admin = adminAuth(deps.security.admin, { throttle: throttle('admin'), trustedProxyHops });
   app.use(`${BULL_BOARD_PATH}/*`, admin);
-  app.route(BULL_BOARD_PATH, bullBoard(deps.queues, deps.fanout, deps.events));
+  app.route(BULL_BOARD_PATH, bullBoard(queues));
   app.use(`${ADMIN_CHANNELS_PATH}/*`, admin);
   app.route(ADMIN_CHANNELS_PATH, adminChannelRoutes(deps));
   app.use(`${ADMIN_AUDIT_PATH}/*`, admin);
@@ -139,7 +153,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<ApiEnv> {
   const resources = {
     '/notifications': notificationRoutes(withWriter(deps)),
     '/batches': batchRoutes(deps),
-    '/users': userRoutes(deps),
+    '/users': userRoutes({ ...deps, schedules }),
     '/deliveries': deliveryRoutes(deps),
     '/templates': templateRoutes(deps),
     '/workflows': workflowRoutes(deps),

@@ -44,6 +44,13 @@ describe('Bull Board', () => {
     expect((await get('/admin/queues/', 'HEAD')).status).toBe(200);
   });
 
+  it('shows every queue: the channels, fan-outs, status events, workflow steps and schedules', async () => {
+    const names = (await json<{ queues: { name: string }[] }>(await get('/admin/queues/api/queues'))).queues.map((q) => q.name);
+    expect(names.sort()).toEqual(
+      ['notify.email', 'notify.sms', 'notify.push', 'notify.in_app', 'notify.webhook', 'notify.fanout', 'notify.events', 'notify.workflows', 'notify.schedules'].sort(),
+    );
+  });
+
   it('names nothing outside the service and tells the browser to load nothing from elsewhere', async () => {
     for (const path of ['/admin/queues', '/admin/queues/']) {
       const res = await get(path);

@@ -2,7 +2,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { CHANNELS, type ChannelQueues, type FanoutJob, type StatusEventJob } from '@notify/core/platform';
+import { CHANNELS, type ChannelQueues, type FanoutJob, type ScheduleJob, type StatusEventJob, type WorkflowStepJob } from '@notify/core/platform';
 import type { Queue } from 'bullmq';
 import { Hono, type MiddlewareHandler } from 'hono';
 
@@ -34,6 +34,15 @@ export const BULL_BOARD_CSP = [
  */
 const EXTERNAL_ASSET = /<link\b[^>]*\bhref=["']?(?:https?:)?\/\/[^>]*>|<script\b[^>]*\bsrc=["']?(?:https?:)?\/\/[^>]*>\s*<\/script>/gi;
 
+/** Every queue of the service: the channels', then the fan-outs, status events, workflow steps and schedules. */
+export interface BoardQueues {
+  queues: ChannelQueues;
+  fanout: Queue<FanoutJob>;
+  events: Queue<StatusEventJob>;
+  workflows: Queue<WorkflowStepJob>;
+  schedules: Queue<ScheduleJob>;
+}
+
 /** The board's HTML without external assets, and every response with the CSP above. */
 const selfContained: MiddlewareHandler = async (c, next) => {
   await next();
@@ -45,17 +54,18 @@ const selfContained: MiddlewareHandler = async (c, next) => {
 };
 
 /**
- * Bull Board showing every channel queue, the topic fan-outs and the status
- * webhook events, for `app.route(BULL_BOARD_PATH, ...)`.
+ * Bull Board showing every channel queue, the topic fan-outs, the status
+ * webhook events, the workflow run steps and the schedules' occurrences, for
+ * `app.route(BULL_BOARD_PATH, ...)`.
  *
  * The page's base href is `/admin/queues/`, so that is the address a browser
  * shows and bookmarks, yet Hono mounts the board's root at `/admin/queues`
  * only. A GET or HEAD of any board path with a trailing slash is answered as
  * the same path without it (no redirect), the page, its API and its assets alike.
  */
-export function bullBoard(queues: ChannelQueues, fanout: Queue<FanoutJob>, events: Queue<StatusEventJob>) {
+export function bullBoard(q: BoardQueues) {
   const serverAdapter = new HonoAdapter(serveStatic).setBasePath(BULL_BOARD_PATH);
-  const all = [...CHANNELS.map((c) => new BullMQAdapter(queues[c])), new BullMQAdapter(fanout), new BullMQAdapter(events)];
+  const all = [...CHANNELS.map((c) => q.queues[c]), q.fanout, q.events, q.workflows, q.schedules].map((queue) => new BullMQAdapter(queue));
   createBullBoard({ queues: all, serverAdapter });
   const board = serverAdapter.registerPlugin();
   // The board at its full path, to answer a rewritten request; the static

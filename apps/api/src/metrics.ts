@@ -1,9 +1,9 @@
-import { CHANNELS, type ChannelQueues, type FanoutJob, type Pool, type Redis, type StatusEventJob } from '@notify/core/platform';
+import { CHANNELS, type Pool, type Redis } from '@notify/core/platform';
 import { renderDeliveryMetrics } from '@notify/core/observability';
-import type { Queue } from 'bullmq';
 import type { MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BoardQueues } from './bull-board.js';
 import type { ApiEnv } from './context.js';
 
 const JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'] as const;
@@ -13,7 +13,7 @@ const JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'co
  * depths and dead letters read at scrape time, and the workers' delivery metrics (summed in
  * Redis). One registry per app instance, so tests do not share counters.
  */
-export function createMetrics(deps: { queues: ChannelQueues; fanout: Queue<FanoutJob>; events: Queue<StatusEventJob>; pool: Pick<Pool, 'query'>; redis: Redis; prefix: string }) {
+export function createMetrics(deps: BoardQueues & { pool: Pick<Pool, 'query'>; redis: Redis; prefix: string }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'notify_api_' });
   const labelNames = ['method', 'route', 'status'] as const;
@@ -31,7 +31,7 @@ export function createMetrics(deps: { queues: ChannelQueues; fanout: Queue<Fanou
     labelNames: ['queue', 'state'],
     registers: [registry],
     async collect() {
-      for (const queue of [...Object.values(deps.queues), deps.fanout, deps.events]) {
+      for (const queue of [...Object.values(deps.queues), deps.fanout, deps.events, deps.workflows, deps.schedules]) {
         const counts = await queue.getJobCounts(...JOB_STATES);
         for (const state of JOB_STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
       }

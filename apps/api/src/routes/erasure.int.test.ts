@@ -1,12 +1,41 @@
-import type { Notification } from '@notify/core/schemas';
+import { createSchedulesQueue, workflowStepJobId } from '@notify/core/platform';
+import type { AuditEventPage, Notification, Schedule, WorkflowRun, WorkflowTrigger } from '@notify/core/schemas';
+import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, type TestApp } from '../testing/test-app.js';
 
 let t: TestApp;
+let schedulers: Queue;
 beforeAll(async () => {
   t = await createTestApp();
+  schedulers = createSchedulesQueue(t.redis, t.env.QUEUE_PREFIX);
+  // No worker runs here: a triggered run waits at its first step, with its job queued.
+  expect((await t.call('POST', '/workflows', { key: 'nudge', steps: [{ id: 'wait', type: 'delay', duration: '1h' }] })).status).toBe(201);
 });
-afterAll(() => t?.close());
+afterAll(async () => {
+  await schedulers?.close();
+  await t?.close();
+});
+
+const hourly = { cron: '0 * * * *', timezone: 'UTC', notification: { message: 'Hourly', channels: ['in_app'] } };
+
+async function trigger(userIds: string[]): Promise<WorkflowTrigger> {
+  const res = await t.call('POST', '/workflows/nudge/trigger', { user_ids: userIds, data: { secret: 'personal' } });
+  expect(res.status).toBe(202);
+  return json<WorkflowTrigger>(res);
+}
+
+async function schedule(body: unknown): Promise<Schedule> {
+  const res = await t.call('POST', '/schedules', body);
+  expect(res.status).toBe(201);
+  return json<Schedule>(res);
+}
+
+/** The job a run waits on in the workflows queue. */
+async function stepJob(runId: string) {
+  const run = await json<WorkflowRun>(await t.call('GET', `/workflow-runs/${runId}`));
+  return t.deps.workflows.getJob(workflowStepJobId(runId, 0, new Date(run.next_at ?? run.created_at)));
+}
 
 /** Every row in every table that mentions the user. */
 async function rowsAbout(userId: string): Promise<Record<string, number>> {
@@ -23,6 +52,9 @@ async function rowsAbout(userId: string): Promise<Record<string, number>> {
   await q('topic_subscriptions', 'SELECT count(*)::int AS n FROM topic_subscriptions WHERE app_id = $1 AND user_id = $2');
   await q('status_events', 'SELECT count(*)::int AS n FROM status_events WHERE app_id = $1 AND user_id = $2');
   await q('idempotency_keys', `SELECT count(*)::int AS n FROM idempotency_keys WHERE app_id = $1 AND response->>'user_id' = $2`);
+  await q('workflow_runs', 'SELECT count(*)::int AS n FROM workflow_runs WHERE app_id = $1 AND user_id = $2');
+  await q('workflow_run_steps', 'SELECT count(*)::int AS n FROM workflow_run_steps s JOIN workflow_runs r ON r.id = s.run_id WHERE r.app_id = $1 AND r.user_id = $2');
+  await q('schedules', `SELECT count(*)::int AS n FROM schedules WHERE app_id = $1 AND target_kind = 'user' AND target->>'user_id' = $2`);
   return counts;
 }
 
@@ -64,6 +96,9 @@ describe('DELETE /users/{user_id}', () => {
       topic_subscriptions: 0,
       status_events: 0,
       idempotency_keys: 0,
+      workflow_runs: 0,
+      workflow_run_steps: 0,
+      schedules: 0,
     });
     for (const d of jobs) expect(await t.queues[d.channel].getJob(d.id)).toBeUndefined();
     expect((await t.call('GET', '/users/gone')).status).toBe(404);
@@ -78,9 +113,51 @@ describe('DELETE /users/{user_id}', () => {
     expect(back.deliveries[0]!.status).toBe('queued');
   });
 
+  it("removes the user's workflow runs with their pending step jobs and the schedules sending to them alone, and nobody else's", async () => {
+    await t.call('PUT', '/users/wf-gone', { email: 'wf-gone@example.com' });
+    const mine = await trigger(['wf-gone']);
+    const shared = await trigger(['wf-gone', 'wf-stays']);
+    // A finished run has no job left, yet its data goes too.
+    const ended = (await trigger(['wf-gone'])).runs[0]!.id;
+    expect((await t.call('POST', `/workflow-runs/${ended}/cancel`)).status).toBe(200);
+    const pending = [mine.runs[0]!.id, shared.runs[0]!.id];
+    const staysRun = shared.runs[1]!.id;
+    for (const id of [...pending, staysRun]) expect(await stepJob(id)).toBeDefined();
+    const alone = await schedule({ ...hourly, target: { user_id: 'wf-gone' } });
+    const paused = await schedule({ ...hourly, target: { user_id: 'wf-gone' } });
+    expect((await t.call('POST', `/schedules/${paused.id}/pause`)).status).toBe(200);
+    // Schedules that also send to others stay: a workflow's with this user among several, another user's.
+    const group = await schedule({ cron: '0 * * * *', timezone: 'UTC', target: { workflow: 'nudge', user_ids: ['wf-gone', 'wf-stays'] } });
+    const others = await schedule({ ...hourly, target: { user_id: 'wf-stays' } });
+    expect(await schedulers.getJobScheduler(alone.id)).toBeDefined();
+
+    const res = await t.call('DELETE', '/users/wf-gone');
+    expect(res.status).toBe(200);
+    expect(await json<Record<string, unknown>>(res)).toMatchObject({ user_id: 'wf-gone', workflow_runs: 3, schedules: 2, jobs_removed: 2 });
+
+    expect(await rowsAbout('wf-gone')).toMatchObject({ workflow_runs: 0, workflow_run_steps: 0, schedules: 0 });
+    for (const id of pending) {
+      expect(await t.deps.workflows.getJobs(['delayed', 'waiting', 'prioritized'])).not.toContainEqual(expect.objectContaining({ data: expect.objectContaining({ run_id: id }) }));
+    }
+    expect((await t.call('GET', `/workflow-runs/${pending[0]}`)).status).toBe(404);
+    expect(await schedulers.getJobScheduler(alone.id)).toBeUndefined();
+    expect((await t.call('GET', `/schedules/${alone.id}`)).status).toBe(404);
+    expect((await t.call('GET', `/schedules/${paused.id}`)).status).toBe(404);
+    // The other user's run and job, and the schedules shared with others, are untouched.
+    expect(await json<WorkflowRun>(await t.call('GET', `/workflow-runs/${staysRun}`))).toMatchObject({ status: 'running', data: { secret: 'personal' } });
+    expect(await stepJob(staysRun)).toBeDefined();
+    for (const s of [group, others]) {
+      expect((await t.call('GET', `/schedules/${s.id}`)).status).toBe(200);
+      expect(await schedulers.getJobScheduler(s.id)).toBeDefined();
+    }
+    // The audit record holds the counts, not the data.
+    const audit = await json<AuditEventPage>(await t.call('GET', '/audit-events?action=user.erased&target_id=wf-gone'));
+    expect(audit.data[0]?.summary).toMatchObject({ workflow_runs: 3, schedules: 2 });
+  });
+
   it('is idempotent: erasing an unknown user answers zeros', async () => {
     const res = await t.call('DELETE', '/users/never-seen');
     expect(res.status).toBe(200);
-    expect(await json<Record<string, unknown>>(res)).toMatchObject({ notifications: 0, deliveries: 0 });
+    expect(await json<Record<string, unknown>>(res)).toMatchObject({ notifications: 0, deliveries: 0, workflow_runs: 0, schedules: 0, jobs_removed: 0 });
   });
 });

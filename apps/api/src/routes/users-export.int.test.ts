@@ -1,7 +1,7 @@
 import { createKey, ensureApp } from '@notify/core/access';
 import { finishDelivery } from '@notify/core/deliveries';
 import type { ErrorJson } from '../testing/test-app.js';
-import type { Notification, UserExport } from '@notify/core/schemas';
+import type { Notification, Schedule, UserExport, WorkflowTrigger } from '@notify/core/schemas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, json, type TestApp } from '../testing/test-app.js';
 
@@ -30,6 +30,21 @@ describe('GET /users/{user_id}/export', () => {
     await t.call('POST', '/notifications', { user_id: 'x-2', message: 'hello x2', channels: ['in_app'] });
     await t.call('PUT', '/users/x-1', { email: 'other-app@example.com' }, other);
     await t.call('POST', '/notifications', { user_id: 'x-1', message: 'other app message', channels: ['in_app'] }, other);
+    // Workflow runs (the trigger's data is the user's) and the schedules naming the user, alone or among others.
+    for (const headers of [undefined, other]) {
+      expect((await t.call('POST', '/workflows', { key: 'wait-a-bit', steps: [{ id: 'wait', type: 'delay', duration: '1h' }] }, headers)).status).toBe(201);
+    }
+    const trigger = async (userIds: string[], data: Record<string, unknown>, headers?: Record<string, string>) =>
+      json<WorkflowTrigger>(await t.call('POST', '/workflows/wait-a-bit/trigger', { user_ids: userIds, data }, headers));
+    const run = (await trigger(['x-1', 'x-2'], { order: 'x1-order' })).runs.find((r) => r.user_id === 'x-1')!;
+    await trigger(['x-2'], { order: 'x2-order' });
+    await trigger(['x-1'], { order: 'other-app-order' }, other);
+    const hourly = { cron: '0 * * * *', timezone: 'UTC', notification: { message: 'x1 hourly', channels: ['in_app'] } };
+    const schedule = async (body: unknown, headers?: Record<string, string>) => json<Schedule>(await t.call('POST', '/schedules', body, headers));
+    const alone = await schedule({ ...hourly, target: { user_id: 'x-1' } });
+    const group = await schedule({ cron: '0 9 * * *', timezone: 'UTC', target: { workflow: 'wait-a-bit', user_ids: ['x-2', 'x-1'] }, data: { order: 'group' } });
+    await schedule({ ...hourly, target: { user_id: 'x-2' }, notification: { message: 'x2 hourly', channels: ['in_app'] } });
+    await schedule({ ...hourly, target: { user_id: 'x-1' }, notification: { message: 'other app hourly', channels: ['in_app'] } }, other);
 
     const res = await t.call('GET', '/users/x-1/export');
     expect(res.status).toBe(200);
@@ -45,9 +60,14 @@ describe('GET /users/{user_id}/export', () => {
     expect(Array.isArray(exported.history)).toBe(true);
     expect(doc.inbox.map((i) => i.id)).toEqual([inApp.id]);
     expect(Array.isArray(doc.status_events)).toBe(true);
+    expect(doc.workflow_runs).toEqual([{ id: run.id, workflow_key: 'wait-a-bit', version: 1, status: 'running', data: { order: 'x1-order' }, created_at: expect.any(String) }]);
+    expect(doc.schedules.map((s) => s.id)).toEqual([alone.id, group.id]);
+    expect(doc.schedules[0]).toMatchObject({ target: { user_id: 'x-1' }, notification: { message: 'x1 hourly' } });
 
     const text = JSON.stringify(doc);
-    for (const foreign of ['x2@example.com', 'hello x2', 'other-app@example.com', 'other app message']) expect(text).not.toContain(foreign);
+    for (const foreign of ['x2@example.com', 'hello x2', 'other-app@example.com', 'other app message', 'x2-order', 'other-app-order', 'x2 hourly', 'other app hourly']) {
+      expect(text).not.toContain(foreign);
+    }
   });
 
   it('answers 404 for an unknown user, and for a user of another app', async () => {

@@ -1,8 +1,6 @@
-import type { ChannelQueues, Db, StatusEventJob } from '@notify/core/platform';
 import { listUserNotifications } from '@notify/core/notifications';
-import { exportUser, getPreferences, getUser, putUser, setPreferences, eraseUser, type WebhookPolicy } from '@notify/core/audience';
+import { exportUser, getPreferences, getUser, putUser, setPreferences, eraseUser, type ErasureDeps, type WebhookPolicy } from '@notify/core/audience';
 import { NotificationListQuery, NotificationPage, Preferences, PutPreferencesBody, PutUserBody, User, UserExport, UserParams } from '@notify/core/schemas';
-import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import { newRouter } from '../router.js';
 import { errorResponses, jsonBody, jsonResponse, KEY_OR_USER_TOKEN, pageResponses, tenantRoute } from '../openapi.js';
@@ -15,11 +13,13 @@ const Erased = z
     deliveries: z.number().int(),
     inbox_items: z.number().int(),
     status_events: z.number().int(),
-    jobs_removed: z.number().int(),
+    workflow_runs: z.number().int().meta({ description: "The user's workflow runs, with their steps" }),
+    schedules: z.number().int().meta({ description: 'Schedules that sent to this user alone (`target: { user_id }`), with their job schedulers' }),
+    jobs_removed: z.number().int().meta({ description: 'Delivery, status event and workflow step jobs removed from Redis' }),
   })
   .meta({ id: 'Erased' });
 
-export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: ChannelQueues; events?: Queue<StatusEventJob> }) {
+export function userRoutes(deps: ErasureDeps & { webhooks: WebhookPolicy }) {
   const app = newRouter();
   const { db } = deps;
 
@@ -61,7 +61,7 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       tags: ['users'],
       summary: 'Erase a user: every row and job about them',
       description:
-        'Deletes contacts, devices, preferences, subscriptions, notifications (with deliveries and attempts), inbox items and status events, and their jobs. Later notifications to this id send nothing until it is created again with PUT.',
+        'Deletes contacts, devices, preferences, subscriptions, notifications (with deliveries and attempts), inbox items, status events, workflow runs and the schedules sending to this user alone, and their jobs. Later notifications to this id send nothing until it is created again with PUT.',
       request: { params: UserParams },
       responses: { 200: jsonResponse('What was erased', Erased) },
     }),
@@ -76,7 +76,7 @@ export function userRoutes(deps: { db: Db; webhooks: WebhookPolicy; queues: Chan
       tags: ['users'],
       summary: 'Everything held about a user, as one JSON document (GDPR art. 15)',
       description:
-        'Profile and contacts, devices, preferences, topic subscriptions, notifications with their deliveries, attempts and replays, inbox items and status events, for this app only.',
+        'Profile and contacts, devices, preferences, topic subscriptions, notifications with their deliveries, attempts and replays, inbox items, status events, workflow runs and the schedules naming the user, for this app only.',
       request: { params: UserParams },
       responses: { 200: jsonResponse('The export', UserExport), ...errorResponses(404) },
     }),

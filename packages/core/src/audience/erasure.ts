@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Channel } from '../platform/channels.js';
 import { withTransaction, type Db } from '../platform/db.js';
-import type { ChannelQueues, StatusEventJob } from '../platform/queues.js';
+import { workflowStepJobId, type ChannelQueues, type ScheduleJob, type StatusEventJob, type WorkflowStepJob } from '../platform/queues.js';
 import { recordAudit, type AuditActor } from '../access/audit.js';
 
 export interface Erased {
@@ -10,28 +10,34 @@ export interface Erased {
   deliveries: number;
   inbox_items: number;
   status_events: number;
+  workflow_runs: number;
+  schedules: number;
   jobs_removed: number;
+}
+
+export interface ErasureDeps {
+  db: Db;
+  queues: ChannelQueues;
+  events?: Queue<StatusEventJob> | undefined;
+  workflows?: Queue<WorkflowStepJob> | undefined;
+  schedules?: Queue<ScheduleJob> | undefined;
 }
 
 /**
  * Right to erasure: deletes everything the service holds about a user (their
  * contacts and devices, preferences, topic subscriptions, notifications with
  * their deliveries, attempts and replays, inbox items, idempotency replays,
- * status events) in one transaction, then their jobs from Redis. A tombstone
+ * status events, workflow runs with their steps, schedules sending to them
+ * alone) in one transaction, then their jobs and job schedulers from Redis. A tombstone
  * keeps later requests for the same id from sending anything until the user
  * is created again with PUT /users/{id}. Its audit record, in the same
  * transaction, holds the user id and the counts: the erasure leaves the
  * audit log as it is (it never holds contacts or content), and the record is
  * what shows the erasure was done.
  */
-export async function eraseUser(
-  deps: { db: Db; queues: ChannelQueues; events?: Queue<StatusEventJob> | undefined },
-  appId: string,
-  userId: string,
-  by?: AuditActor,
-): Promise<Erased> {
+export async function eraseUser(deps: ErasureDeps, appId: string, userId: string, by?: AuditActor): Promise<Erased> {
   const counts = { notifications: 0, inbox_items: 0 };
-  const { deliveries, events } = await withTransaction(deps.db.pool, async (client) => {
+  const { deliveries, events, runs, schedules } = await withTransaction(deps.db.pool, async (client) => {
     const deliveries = (
       await client.query<{ id: string; channel: Channel }>(
         'SELECT d.id, d.channel FROM deliveries d JOIN notifications n ON n.id = d.notification_id WHERE n.app_id = $1 AND n.user_id = $2',
@@ -42,6 +48,17 @@ export async function eraseUser(
     await client.query('DELETE FROM idempotency_keys WHERE app_id = $1 AND notification_id IN (SELECT id FROM notifications WHERE app_id = $1 AND user_id = $2)', [appId, userId]);
     counts.notifications = (await client.query('DELETE FROM notifications WHERE app_id = $1 AND user_id = $2', [appId, userId])).rowCount ?? 0;
     counts.inbox_items = (await client.query('DELETE FROM inbox_items WHERE app_id = $1 AND user_id = $2', [appId, userId])).rowCount ?? 0;
+    // A run's data is the trigger's (and a digest's events): personal data. Its steps cascade.
+    const runs = (
+      await client.query<{ id: string; status: string; step_index: number; next_at: Date | null }>(
+        'DELETE FROM workflow_runs WHERE app_id = $1 AND user_id = $2 RETURNING id, status, step_index, next_at',
+        [appId, userId],
+      )
+    ).rows;
+    // Only a schedule sending to this user alone: a topic's or a workflow's sends to others too.
+    const schedules = (
+      await client.query<{ id: string }>(`DELETE FROM schedules WHERE app_id = $1 AND target_kind = 'user' AND target->>'user_id' = $2 RETURNING id`, [appId, userId])
+    ).rows.map((r) => r.id);
     for (const table of ['preferences', 'topic_subscriptions']) {
       await client.query(`DELETE FROM ${table} WHERE app_id = $1 AND user_id = $2`, [appId, userId]);
     }
@@ -52,23 +69,38 @@ export async function eraseUser(
       action: 'user.erased',
       targetType: 'user',
       targetId: userId,
-      summary: { notifications: counts.notifications, deliveries: deliveries.length, inbox_items: counts.inbox_items, status_events: events.length },
+      summary: {
+        notifications: counts.notifications,
+        deliveries: deliveries.length,
+        inbox_items: counts.inbox_items,
+        status_events: events.length,
+        workflow_runs: runs.length,
+        schedules: schedules.length,
+      },
     });
-    return { deliveries, events };
+    return { deliveries, events, runs, schedules };
   });
   // Jobs hold ids only, but erasure leaves none: waiting, delayed, finished. A
   // job a worker holds right now cannot be removed; its delivery row is gone,
-  // so it finishes without sending.
+  // so it finishes without sending. The same holds for a run's step job (its
+  // run is gone: the job is stale) and a schedule's job scheduler (an
+  // occurrence finds no row and sends nothing; the maintenance sweep removes
+  // a scheduler left behind).
+  const pending = runs.filter((r) => r.status === 'running' && r.next_at !== null);
   const removed = await Promise.all([
     ...deliveries.map((d) => deps.queues[d.channel].remove(d.id).catch(() => 0)),
     ...(deps.events ? events.map((id) => deps.events!.remove(id).catch(() => 0)) : []),
+    ...(deps.workflows ? pending.map((r) => deps.workflows!.remove(workflowStepJobId(r.id, r.step_index, r.next_at!)).catch(() => 0)) : []),
   ]);
+  if (deps.schedules) await Promise.all(schedules.map((id) => deps.schedules!.removeJobScheduler(id).catch(() => false)));
   return {
     user_id: userId,
     notifications: counts.notifications,
     deliveries: deliveries.length,
     inbox_items: counts.inbox_items,
     status_events: events.length,
+    workflow_runs: runs.length,
+    schedules: schedules.length,
     jobs_removed: removed.reduce<number>((a, b) => a + b, 0),
   };
 }
