@@ -54,7 +54,7 @@ async function rowsAbout(userId: string): Promise<Record<string, number>> {
   await q('idempotency_keys', `SELECT count(*)::int AS n FROM idempotency_keys WHERE app_id = $1 AND response->>'user_id' = $2`);
   await q('workflow_runs', 'SELECT count(*)::int AS n FROM workflow_runs WHERE app_id = $1 AND user_id = $2');
   await q('workflow_run_steps', 'SELECT count(*)::int AS n FROM workflow_run_steps s JOIN workflow_runs r ON r.id = s.run_id WHERE r.app_id = $1 AND r.user_id = $2');
-  await q('schedules', `SELECT count(*)::int AS n FROM schedules WHERE app_id = $1 AND target_kind = 'user' AND target->>'user_id' = $2`);
+  await q('schedules', `SELECT count(*)::int AS n FROM schedules WHERE app_id = $1 AND (target->>'user_id' = $2 OR target->'user_ids' ? $2)`);
   return counts;
 }
 
@@ -126,14 +126,17 @@ describe('DELETE /users/{user_id}', () => {
     const alone = await schedule({ ...hourly, target: { user_id: 'wf-gone' } });
     const paused = await schedule({ ...hourly, target: { user_id: 'wf-gone' } });
     expect((await t.call('POST', `/schedules/${paused.id}/pause`)).status).toBe(200);
-    // Schedules that also send to others stay: a workflow's with this user among several, another user's.
+    // A workflow's schedule for this user alone goes too, by user_id or as the only one of its user_ids.
+    const workflowAlone = await schedule({ cron: '0 * * * *', timezone: 'UTC', target: { workflow: 'nudge', user_id: 'wf-gone' } });
+    const workflowListAlone = await schedule({ cron: '0 * * * *', timezone: 'UTC', target: { workflow: 'nudge', user_ids: ['wf-gone'] } });
+    // Schedules that also send to others stay: a workflow's with this user among several (without them now), another user's.
     const group = await schedule({ cron: '0 * * * *', timezone: 'UTC', target: { workflow: 'nudge', user_ids: ['wf-gone', 'wf-stays'] } });
     const others = await schedule({ ...hourly, target: { user_id: 'wf-stays' } });
     expect(await schedulers.getJobScheduler(alone.id)).toBeDefined();
 
     const res = await t.call('DELETE', '/users/wf-gone');
     expect(res.status).toBe(200);
-    expect(await json<Record<string, unknown>>(res)).toMatchObject({ user_id: 'wf-gone', workflow_runs: 3, schedules: 2, jobs_removed: 2 });
+    expect(await json<Record<string, unknown>>(res)).toMatchObject({ user_id: 'wf-gone', workflow_runs: 3, schedules: 4, jobs_removed: 2 });
 
     expect(await rowsAbout('wf-gone')).toMatchObject({ workflow_runs: 0, workflow_run_steps: 0, schedules: 0 });
     for (const id of pending) {
@@ -142,7 +145,9 @@ describe('DELETE /users/{user_id}', () => {
     expect((await t.call('GET', `/workflow-runs/${pending[0]}`)).status).toBe(404);
     expect(await schedulers.getJobScheduler(alone.id)).toBeUndefined();
     expect((await t.call('GET', `/schedules/${alone.id}`)).status).toBe(404);
-    expect((await t.call('GET', `/schedules/${paused.id}`)).status).toBe(404);
+    for (const s of [paused, workflowAlone, workflowListAlone]) expect((await t.call('GET', `/schedules/${s.id}`)).status).toBe(404);
+    expect(await schedulers.getJobScheduler(workflowAlone.id)).toBeUndefined();
+    expect(await json<Schedule>(await t.call('GET', `/schedules/${group.id}`))).toMatchObject({ target: { workflow: 'nudge', user_ids: ['wf-stays'] } });
     // The other user's run and job, and the schedules shared with others, are untouched.
     expect(await json<WorkflowRun>(await t.call('GET', `/workflow-runs/${staysRun}`))).toMatchObject({ status: 'running', data: { secret: 'personal' } });
     expect(await stepJob(staysRun)).toBeDefined();
@@ -152,7 +157,7 @@ describe('DELETE /users/{user_id}', () => {
     }
     // The audit record holds the counts, not the data.
     const audit = await json<AuditEventPage>(await t.call('GET', '/audit-events?action=user.erased&target_id=wf-gone'));
-    expect(audit.data[0]?.summary).toMatchObject({ workflow_runs: 3, schedules: 2 });
+    expect(audit.data[0]?.summary).toMatchObject({ workflow_runs: 3, schedules: 4 });
   });
 
   it('is idempotent: erasing an unknown user answers zeros', async () => {

@@ -55,9 +55,18 @@ export async function eraseUser(deps: ErasureDeps, appId: string, userId: string
         [appId, userId],
       )
     ).rows;
-    // Only a schedule sending to this user alone: a topic's or a workflow's sends to others too.
+    // A schedule sending to this user alone goes (a notification's or a workflow's); a workflow's
+    // list of users loses this one, and goes once empty. A topic's sends to its subscribers.
+    await client.query(
+      `UPDATE schedules SET target = jsonb_set(target, '{user_ids}', (SELECT coalesce(jsonb_agg(u), '[]') FROM jsonb_array_elements(target->'user_ids') u WHERE u <> to_jsonb($2::text))), updated_at = now()
+       WHERE app_id = $1 AND target_kind = 'workflow' AND target->'user_ids' ? $2`,
+      [appId, userId],
+    );
     const schedules = (
-      await client.query<{ id: string }>(`DELETE FROM schedules WHERE app_id = $1 AND target_kind = 'user' AND target->>'user_id' = $2 RETURNING id`, [appId, userId])
+      await client.query<{ id: string }>(
+        `DELETE FROM schedules WHERE app_id = $1 AND target_kind IN ('user', 'workflow') AND (target->>'user_id' = $2 OR target->'user_ids' = '[]') RETURNING id`,
+        [appId, userId],
+      )
     ).rows.map((r) => r.id);
     for (const table of ['preferences', 'topic_subscriptions']) {
       await client.query(`DELETE FROM ${table} WHERE app_id = $1 AND user_id = $2`, [appId, userId]);
