@@ -3,7 +3,18 @@
 // the document does no I/O, so the connections are made but never used: it
 // works with PostgreSQL and Redis down too. Used by `npm run lint:openapi` and
 // the client's type generation (packages/client).
-import { closeDb, closeQueues, createDb, createEventsQueue, createFanoutQueue, createLogger, createQueues, createRedis, loadEnv } from '@notify/core/platform';
+import {
+  closeDb,
+  closeQueues,
+  createDb,
+  createEventsQueue,
+  createFanoutQueue,
+  createLogger,
+  createQueues,
+  createRedis,
+  createWorkflowsQueue,
+  loadEnv,
+} from '@notify/core/platform';
 import { createApp } from '../apps/api/src/app.js';
 import { InboxHub } from '../apps/api/src/inbox-hub.js';
 import { KeyCache } from '../apps/api/src/middleware/api-key-auth.js';
@@ -18,6 +29,7 @@ export async function servedOpenApiDocument(): Promise<unknown> {
     queues: createQueues(redis, env.QUEUE_PREFIX),
     fanout: createFanoutQueue(redis, env.QUEUE_PREFIX),
     events: createEventsQueue(redis, env.QUEUE_PREFIX),
+    workflows: createWorkflowsQueue(redis, env.QUEUE_PREFIX),
     redis,
     log,
     retry: { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS },
@@ -35,7 +47,7 @@ export async function servedOpenApiDocument(): Promise<unknown> {
   } finally {
     await deps.hub.close();
     deps.keys.close();
-    await Promise.all([closeQueues(deps.queues), deps.fanout.close(), deps.events.close()]);
+    await Promise.all([closeQueues(deps.queues), deps.fanout.close(), deps.events.close(), deps.workflows.close()]);
     await closeDb(db);
     redis.disconnect();
   }

@@ -114,8 +114,13 @@ export function createChannelWorker(o: ChannelWorkerOptions): Worker<DeliveryJob
   return worker;
 }
 
-/** Topic fan-outs: every worker process takes them, one at a time. */
-export function createFanoutWorker(o: { connection: ConnectionOptions; prefix: string; deps: NotificationDeps; log: Logger }): Worker<FanoutJob> {
+/** Topic fan-outs (of sends and of workflow triggers): every worker process takes them, one at a time. */
+export function createFanoutWorker(o: {
+  connection: ConnectionOptions;
+  prefix: string;
+  deps: NotificationDeps & { workflows?: Queue<WorkflowStepJob> };
+  log: Logger;
+}): Worker<FanoutJob> {
   const worker = new Worker<FanoutJob>(FANOUT_QUEUE, (job) => fanout(job, o.deps), { connection: o.connection, prefix: queuePrefix(o.prefix, FANOUT_QUEUE), concurrency: 1 });
   worker.on('error', (err) => o.log.error({ err }, 'fan-out worker error'));
   worker.on('failed', (job, err) => o.log.warn({ batch_id: job?.data.batch_id, err }, 'fan-out step failed; it will resume from its cursor'));

@@ -81,7 +81,7 @@ const eventsWorker = createEventsWorker({ connection: redis, prefix: env.QUEUE_P
 const fanoutWorker = createFanoutWorker({
   connection: redis,
   prefix: env.QUEUE_PREFIX,
-  deps: { db, queues, retry, log, fanout: fanoutQueue, events: eventsQueue, telemetry },
+  deps: { db, queues, retry, log, fanout: fanoutQueue, events: eventsQueue, workflows: workflowsQueue, telemetry },
   log,
 });
 const scheduleWorker = createScheduleWorker({

@@ -1,4 +1,5 @@
-import type { Db, Logger, Redis, WorkflowStepJob } from '@notify/core/platform';
+import type { Db, FanoutJob, Logger, Redis, WorkflowStepJob } from '@notify/core/platform';
+import { DEFAULT_CONFIRM_THRESHOLD } from '@notify/core/notifications';
 import type { Queue } from 'bullmq';
 import { IdempotencyKey, TriggerWorkflowBody, WorkflowKey, WorkflowTrigger } from '@notify/core/schemas';
 import { triggerWorkflow } from '@notify/core/workflows';
@@ -17,7 +18,16 @@ const TriggerHeaders = z.object({
 });
 
 /** POST /workflows/{key}/trigger: one run of the workflow's current version per user. */
-export function workflowTriggerRoutes(deps: { db: Db; redis: Redis; workflows: Queue<WorkflowStepJob>; log: Logger; idempotencyTtlSeconds: number }) {
+export function workflowTriggerRoutes(deps: {
+  db: Db;
+  redis: Redis;
+  workflows: Queue<WorkflowStepJob>;
+  fanout: Queue<FanoutJob>;
+  log: Logger;
+  idempotencyTtlSeconds: number;
+  fanoutConfirmThreshold?: number | undefined;
+}) {
+  const threshold = deps.fanoutConfirmThreshold ?? DEFAULT_CONFIRM_THRESHOLD;
   const app = newRouter();
   app.use('/:key/trigger', requireRedis(deps.redis));
   app.openapi(
@@ -28,10 +38,10 @@ export function workflowTriggerRoutes(deps: { db: Db; redis: Redis; workflows: Q
       tags: ['workflows'],
       summary: 'Start a run of a workflow for a user, many users or a topic',
       description:
-        "One run per user (`user_id`, up to 1,000 `user_ids`, or a topic's subscribers, at most 1,000), each executing the workflow's current version step by step; runs are stored, with all their steps, before the answer, and survive restarts. Follow one with GET /workflow-runs/{id}.",
+        "One run per user, each executing the workflow's current version step by step. For `user_id` or up to 1,000 `user_ids`, the runs are stored, with all their steps, before the answer (`created`, listing them). For a `topic`, however many subscribers, the trigger is stored and answered `creating` with no runs: a fan-out job creates one run per subscriber in the background, a chunk at a time, each run carrying the answer's id as `trigger_id` (GET /workflows/{key}/runs lists them); over FANOUT_CONFIRM_THRESHOLD subscribers it needs `confirm_recipients`, as topic sends do. Runs survive restarts. Follow one with GET /workflow-runs/{id}.",
       request: { params: KeyParams, headers: TriggerHeaders, body: jsonBody(TriggerWorkflowBody) },
       responses: {
-        202: jsonResponse('Accepted: the runs started, one per user (a replay carries `Idempotency-Replay: true`)', WorkflowTrigger),
+        202: jsonResponse('Accepted: the runs started, one per user, or a topic fan-out under way (a replay carries `Idempotency-Replay: true`)', WorkflowTrigger),
         ...errorResponses(404, 409),
       },
     }),
@@ -43,6 +53,7 @@ export function workflowTriggerRoutes(deps: { db: Db; redis: Redis; workflows: Q
         data: body.data,
         digestKey: body.digest_key,
         idempotencyKey: c.req.valid('header')['idempotency-key'],
+        audience: { confirm_recipients: body.confirm_recipients, threshold },
       });
       if (result.replayed) c.header('Idempotency-Replay', 'true');
       return c.json(result.response, 202);

@@ -183,7 +183,7 @@ export interface paths {
         post?: never;
         /**
          * Erase a user: every row and job about them
-         * @description Deletes contacts, devices, preferences, subscriptions, notifications (with deliveries and attempts), inbox items and status events, and their jobs. Later notifications to this id send nothing until it is created again with PUT.
+         * @description Deletes contacts, devices, preferences, subscriptions, notifications (with deliveries and attempts), inbox items, status events, workflow runs and the schedules sending to this user alone, and their jobs. Later notifications to this id send nothing until it is created again with PUT.
          */
         delete: operations["eraseUser"];
         options?: never;
@@ -200,7 +200,7 @@ export interface paths {
         };
         /**
          * Everything held about a user, as one JSON document (GDPR art. 15)
-         * @description Profile and contacts, devices, preferences, topic subscriptions, notifications with their deliveries, attempts and replays, inbox items and status events, for this app only.
+         * @description Profile and contacts, devices, preferences, topic subscriptions, notifications with their deliveries, attempts and replays, inbox items, status events, workflow runs and the schedules naming the user, for this app only.
          */
         get: operations["exportUser"];
         put?: never;
@@ -1162,7 +1162,7 @@ export interface paths {
         put?: never;
         /**
          * Start a run of a workflow for a user, many users or a topic
-         * @description One run per user (`user_id`, up to 1,000 `user_ids`, or a topic's subscribers, at most 1,000), each executing the workflow's current version step by step; runs are stored, with all their steps, before the answer, and survive restarts. Follow one with GET /workflow-runs/{id}.
+         * @description One run per user, each executing the workflow's current version step by step. For `user_id` or up to 1,000 `user_ids`, the runs are stored, with all their steps, before the answer (`created`, listing them). For a `topic`, however many subscribers, the trigger is stored and answered `creating` with no runs: a fan-out job creates one run per subscriber in the background, a chunk at a time, each run carrying the answer's id as `trigger_id` (GET /workflows/{key}/runs lists them); over FANOUT_CONFIRM_THRESHOLD subscribers it needs `confirm_recipients`, as topic sends do. Runs survive restarts. Follow one with GET /workflow-runs/{id}.
          */
         post: operations["triggerWorkflow"];
         delete?: never;
@@ -1617,6 +1617,11 @@ export interface components {
             deliveries: number;
             inbox_items: number;
             status_events: number;
+            /** @description The user's workflow runs, with their steps */
+            workflow_runs: number;
+            /** @description Schedules that sent to this user alone (`target: { user_id }`), with their job schedulers */
+            schedules: number;
+            /** @description Delivery, status event and workflow step jobs removed from Redis */
             jobs_removed: number;
         };
         UserExport: {
@@ -1805,6 +1810,24 @@ export interface components {
                  */
                 created_at: string;
             }[];
+            /** @description The user's workflow runs with their trigger data, oldest first */
+            workflow_runs: {
+                /** Format: uuid */
+                id: string;
+                workflow_key: string;
+                version: number;
+                status: components["schemas"]["WorkflowRunStatus"];
+                data: {
+                    [key: string]: unknown;
+                };
+                /**
+                 * Format: date-time
+                 * @example 2026-11-23T14:00:00.000Z
+                 */
+                created_at: string;
+            }[];
+            /** @description Schedules naming the user in their target (`user_id`, or among a workflow target's `user_ids`), oldest first */
+            schedules: components["schemas"]["Schedule"][];
         };
         Preferences: {
             user_id: string;
@@ -1885,6 +1908,89 @@ export interface components {
              */
             created_at: string;
         };
+        /**
+         * @description running until its last step is done (completed), a branch ends it early (completed, with a reason), it is cancelled, a step cannot be done (failed), or it was merged into another run’s digest (digested)
+         * @enum {string}
+         */
+        WorkflowRunStatus: "running" | "completed" | "cancelled" | "failed" | "digested";
+        Schedule: {
+            /** Format: uuid */
+            id: string;
+            cron: string;
+            /** @description An IANA zone, or `user` */
+            timezone: string;
+            target: components["schemas"]["ScheduleTarget"];
+            notification: components["schemas"]["ScheduleNotification"];
+            data: {
+                [key: string]: unknown;
+            } | null;
+            paused: boolean;
+            /** @description Occurrences fired so far */
+            fired: number;
+            /**
+             * Format: date-time
+             * @description The last occurrence fired (its scheduled time)
+             * @example 2026-11-23T14:00:00.000Z
+             */
+            last_fired_at: string | null;
+            /** @description The next few times it fires (none while paused). With `timezone: user`, the instant the wall-clock time comes first (Pacific/Kiritimati); each recipient gets it later, at that time in their zone */
+            next_occurrences: string[];
+            /**
+             * Format: date-time
+             * @example 2026-11-23T14:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-23T14:00:00.000Z
+             */
+            updated_at: string;
+        };
+        /** @description `{ user_id }`, `{ topic }`, or `{ workflow, user_id | user_ids | topic }` */
+        ScheduleTarget: {
+            /**
+             * @description Your system's id for the user
+             * @example 123
+             */
+            user_id?: string;
+            /** @description Workflow targets only */
+            user_ids?: string[];
+            /**
+             * @description Every subscriber of the topic at each occurrence
+             * @example release-notes
+             */
+            topic?: string;
+            /**
+             * @description Trigger this workflow (with `data`) instead of sending a notification
+             * @example order_shipped
+             */
+            workflow?: string;
+        };
+        ScheduleNotification: {
+            /** @description The text to send; or give template */
+            message?: string;
+            /**
+             * @description Render this template (its latest version) with data
+             * @example order_shipped
+             */
+            template?: string;
+            /** @description Required with message; with template, defaults to the template's channels */
+            channels?: components["schemas"]["Channel"][];
+            priority?: components["schemas"]["Priority"];
+            subject?: string;
+            type?: string;
+            /**
+             * @description Preferences apply per category; a required category ignores opt-outs. Defaults to the template's category
+             * @example marketing
+             */
+            category?: string;
+            /** @description Render the template in this locale instead of the user's */
+            locale?: string;
+            /** @description Free-form JSON passed to providers and templates */
+            data?: {
+                [key: string]: unknown;
+            };
+        } | null;
         NotificationPage: {
             data: components["schemas"]["Notification"][];
             next_cursor: string | null;
@@ -2523,84 +2629,6 @@ export interface components {
              */
             created_at: string;
         };
-        Schedule: {
-            /** Format: uuid */
-            id: string;
-            cron: string;
-            /** @description An IANA zone, or `user` */
-            timezone: string;
-            target: components["schemas"]["ScheduleTarget"];
-            notification: components["schemas"]["ScheduleNotification"];
-            data: {
-                [key: string]: unknown;
-            } | null;
-            paused: boolean;
-            /** @description Occurrences fired so far */
-            fired: number;
-            /**
-             * Format: date-time
-             * @description The last occurrence fired (its scheduled time)
-             * @example 2026-11-23T14:00:00.000Z
-             */
-            last_fired_at: string | null;
-            /** @description The next few times it fires (none while paused). With `timezone: user`, the instant the wall-clock time comes first (Pacific/Kiritimati); each recipient gets it later, at that time in their zone */
-            next_occurrences: string[];
-            /**
-             * Format: date-time
-             * @example 2026-11-23T14:00:00.000Z
-             */
-            created_at: string;
-            /**
-             * Format: date-time
-             * @example 2026-11-23T14:00:00.000Z
-             */
-            updated_at: string;
-        };
-        /** @description `{ user_id }`, `{ topic }`, or `{ workflow, user_id | user_ids | topic }` */
-        ScheduleTarget: {
-            /**
-             * @description Your system's id for the user
-             * @example 123
-             */
-            user_id?: string;
-            /** @description Workflow targets only */
-            user_ids?: string[];
-            /**
-             * @description Every subscriber of the topic at each occurrence
-             * @example release-notes
-             */
-            topic?: string;
-            /**
-             * @description Trigger this workflow (with `data`) instead of sending a notification
-             * @example order_shipped
-             */
-            workflow?: string;
-        };
-        ScheduleNotification: {
-            /** @description The text to send; or give template */
-            message?: string;
-            /**
-             * @description Render this template (its latest version) with data
-             * @example order_shipped
-             */
-            template?: string;
-            /** @description Required with message; with template, defaults to the template's channels */
-            channels?: components["schemas"]["Channel"][];
-            priority?: components["schemas"]["Priority"];
-            subject?: string;
-            type?: string;
-            /**
-             * @description Preferences apply per category; a required category ignores opt-outs. Defaults to the template's category
-             * @example marketing
-             */
-            category?: string;
-            /** @description Render the template in this locale instead of the user's */
-            locale?: string;
-            /** @description Free-form JSON passed to providers and templates */
-            data?: {
-                [key: string]: unknown;
-            };
-        } | null;
         CreateSchedule: {
             /**
              * @description A cron expression: 5 fields (minute precision) or 6 (with seconds first), e.g. `0 9 * * 1` (Mondays 09:00)
@@ -2713,11 +2741,6 @@ export interface components {
                 } | null;
             }[];
         };
-        /**
-         * @description running until its last step is done (completed), a branch ends it early (completed, with a reason), it is cancelled, a step cannot be done (failed), or it was merged into another run’s digest (digested)
-         * @enum {string}
-         */
-        WorkflowRunStatus: "running" | "completed" | "cancelled" | "failed" | "digested";
         /** @enum {string} */
         WorkflowRunStepStatus: "pending" | "waiting" | "done" | "skipped" | "cancelled" | "failed";
         ReceiptRecorded: {
@@ -2778,10 +2801,15 @@ export interface components {
              */
             id: string;
             workflow: string;
-            /** @description The version its runs execute */
+            /** @description The version its runs execute (a topic trigger pins it for every subscriber) */
             version: number;
             topic: string | null;
-            /** @description How many runs it created */
+            /**
+             * @description created: every run is in `runs`; creating (a topic trigger): the runs are being created in the background, a chunk of subscribers at a time; list them with GET /workflows/{key}/runs (their `trigger_id` is this id)
+             * @enum {string}
+             */
+            status: "created" | "creating";
+            /** @description How many runs the answer lists (0 for a topic trigger) */
             count: number;
             runs: {
                 /** Format: uuid */
@@ -2798,10 +2826,12 @@ export interface components {
             /** @description Up to 1000 users, one run each */
             user_ids?: string[];
             /**
-             * @description Every subscriber of this topic (at most 1000), one run each
+             * @description Every subscriber of this topic, however many, one run each: the runs are created in the background (the answer is `creating`, with no runs yet)
              * @example release-notes
              */
             topic?: string;
+            /** @description A topic trigger: required when the topic has more than FANOUT_CONFIRM_THRESHOLD subscribers, their number (as for topic sends); any other number is refused */
+            confirm_recipients?: number;
             /** @description The run's data: template data of its send steps (`data.x` in branches and digest keys) */
             data?: {
                 [key: string]: unknown;
@@ -10161,7 +10191,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted: the runs started, one per user (a replay carries `Idempotency-Replay: true`) */
+            /** @description Accepted: the runs started, one per user, or a topic fan-out under way (a replay carries `Idempotency-Replay: true`) */
             202: {
                 headers: {
                     [name: string]: unknown;

@@ -3,7 +3,7 @@ import { LIMITS } from '../platform/limits.js';
 import { PageQuery, Timestamp, UserId } from './common.js';
 import { TopicKey } from './notifications.js';
 
-/** Most users one trigger names (`user_ids`), and most subscribers a topic trigger reaches: each gets its run in the request's transaction. */
+/** Most users one trigger names (`user_ids`): each gets its run in the request's transaction. A topic trigger has no such cap (it fans out). */
 export const MAX_TRIGGER_USERS = 1000;
 
 export const TriggerWorkflowBody = z
@@ -15,7 +15,12 @@ export const TriggerWorkflowBody = z
       .max(MAX_TRIGGER_USERS)
       .optional()
       .meta({ description: `Up to ${MAX_TRIGGER_USERS} users, one run each` }),
-    topic: TopicKey.optional().meta({ description: `Every subscriber of this topic (at most ${MAX_TRIGGER_USERS}), one run each` }),
+    topic: TopicKey.optional().meta({
+      description: 'Every subscriber of this topic, however many, one run each: the runs are created in the background (the answer is `creating`, with no runs yet)',
+    }),
+    confirm_recipients: z.number().int().min(0).optional().meta({
+      description: 'A topic trigger: required when the topic has more than FANOUT_CONFIRM_THRESHOLD subscribers, their number (as for topic sends); any other number is refused',
+    }),
     data: z
       .record(z.string(), z.unknown())
       .refine((d) => Buffer.byteLength(JSON.stringify(d)) <= LIMITS.dataBytes, { message: `must be at most ${LIMITS.dataBytes} bytes as JSON` })
@@ -27,6 +32,7 @@ export const TriggerWorkflowBody = z
   .superRefine((b, ctx) => {
     const given = [b.user_id, b.user_ids, b.topic].filter((v) => v !== undefined).length;
     if (given !== 1) ctx.addIssue({ code: 'custom', path: ['user_id'], message: 'give exactly one of user_id, user_ids and topic' });
+    if (b.confirm_recipients !== undefined && b.topic === undefined) ctx.addIssue({ code: 'custom', path: ['confirm_recipients'], message: 'applies to a topic trigger only' });
     const seen = new Set<string>();
     for (const [i, id] of (b.user_ids ?? []).entries()) {
       if (seen.has(id)) ctx.addIssue({ code: 'custom', path: ['user_ids', i], message: `repeats user ${id}` });
@@ -48,9 +54,13 @@ export const WorkflowTrigger = z
   .object({
     id: z.uuid().meta({ description: 'This trigger: every run it created carries it as `trigger_id`' }),
     workflow: z.string(),
-    version: z.number().int().meta({ description: 'The version its runs execute' }),
+    version: z.number().int().meta({ description: 'The version its runs execute (a topic trigger pins it for every subscriber)' }),
     topic: z.string().nullable(),
-    count: z.number().int().meta({ description: 'How many runs it created' }),
+    status: z.enum(['created', 'creating']).meta({
+      description:
+        'created: every run is in `runs`; creating (a topic trigger): the runs are being created in the background, a chunk of subscribers at a time; list them with GET /workflows/{key}/runs (their `trigger_id` is this id)',
+    }),
+    count: z.number().int().meta({ description: 'How many runs the answer lists (0 for a topic trigger)' }),
     runs: z.array(z.object({ id: z.uuid(), user_id: z.string() })),
   })
   .meta({ id: 'WorkflowTrigger' });

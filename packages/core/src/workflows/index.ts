@@ -7,3 +7,4 @@ export * from './timing.js';
 export * from './conditions.js';
 export * from './digest.js';
 export * from './transitions.js';
+export * from './fanout.js';

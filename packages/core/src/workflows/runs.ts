@@ -1,21 +1,26 @@
 // Workflow runs: triggering (one run per user, with the Idempotency-Key semantics of POST /notifications), reading and cancelling.
+// A topic trigger is a batch the fan-out job turns into runs a chunk at a time (see fanout.ts).
 import type { Queue } from 'bullmq';
 import { recordAudit, type AuditActor } from '../access/audit.js';
-import { withTransaction, type Db } from '../platform/db.js';
+import { withTransaction, type Db, type Queryable } from '../platform/db.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { decodeCursor, encodeCursor, isUuid, newId } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
-import { workflowStepJobId, type WorkflowStepJob } from '../platform/queues.js';
+import { workflowStepJobId, type FanoutJob, type WorkflowStepJob } from '../platform/queues.js';
 import { insertBatchOnce, insertWithKey, replayOf, type Idempotency, type Keyed } from '../notifications/accept.js';
+import { confirmRecipients, topicRecipientCount, type AudienceConfirmation } from '../notifications/audience-guard.js';
 import { requestHash } from '../notifications/idempotency.js';
-import { addWorkflowStepJobs } from '../outbox/outbox.js';
-import { MAX_TRIGGER_USERS, type WorkflowRun, type WorkflowRunPage, type WorkflowRunSummary, type WorkflowTrigger } from '../schemas/workflow-runs.js';
+import { addFanoutJob, addWorkflowStepJobs } from '../outbox/outbox.js';
+import type { WorkflowRun, WorkflowRunPage, WorkflowRunSummary, WorkflowTrigger } from '../schemas/workflow-runs.js';
+import type { WorkflowDefinition } from './definition.js';
 import { getWorkflowVersion } from './definitions.js';
 import { cancelRunRow } from './transitions.js';
 
 export interface TriggerDeps {
   db: Db;
   workflows: Queue<WorkflowStepJob>;
+  /** Topic fan-outs (needed only to trigger for a topic). */
+  fanout?: Queue<FanoutJob> | undefined;
   log: Logger;
   /** The X-Request-Id being served, kept on the runs and their notifications. */
   requestId?: string | null | undefined;
@@ -34,64 +39,178 @@ export interface TriggerInput {
   idempotencyKey?: string | undefined;
   /** Set when a recurring schedule fired the trigger. */
   scheduleId?: string | undefined;
+  /** A topic trigger's audience guard (FANOUT_CONFIRM_THRESHOLD, `confirm_recipients`), as for topic sends; none when absent (schedules). */
+  audience?: AudienceConfirmation | undefined;
+}
+
+/** What a topic trigger's batch holds: every chunk of its fan-out makes runs of this, whatever the workflow's current version by then. */
+export interface WorkflowBatchRequest {
+  workflow: string;
+  version: number;
+  data: Record<string, unknown>;
+  digest_key: string | null;
+  schedule_id: string | null;
+  idempotency_key: string | null;
+  request_id: string | null;
 }
 
 /** Idempotency-Keys of triggers are their own scope: the same key on POST /notifications is another request. */
 const KEY_SCOPE = 'workflow-trigger:';
 
 /**
- * Starts one run of the workflow's current version per user (the users
- * given, or the topic's subscribers, at most MAX_TRIGGER_USERS): the runs, all
- * their steps (pending) and the key's claim commit in one transaction, then
- * each run's first step job is added. A job lost before it is added is
- * re-added by the outbox sweep (the run's next_at is its due time).
+ * Starts one run of the workflow's current version per user given (at most
+ * MAX_TRIGGER_USERS): the runs, all their steps (pending) and the key's claim
+ * commit in one transaction, then each run's first step job is added. A job
+ * lost before it is added is re-added by the outbox sweep (the run's next_at
+ * is its due time). A topic's subscribers, however many, are reached by a
+ * fan-out instead (triggerTopic).
  */
 export async function triggerWorkflow(deps: TriggerDeps, appId: string, key: string, input: TriggerInput): Promise<Keyed<WorkflowTrigger>> {
   const idempotency: Idempotency | undefined = input.idempotencyKey
-    ? { key: `${KEY_SCOPE}${input.idempotencyKey}`, requestHash: requestHash({ workflow: key, ...input, idempotencyKey: undefined }) }
+    ? { key: `${KEY_SCOPE}${input.idempotencyKey}`, requestHash: requestHash({ workflow: key, ...input, idempotencyKey: undefined, audience: undefined }) }
     : undefined;
   if (idempotency) {
     const replay = await replayOf<WorkflowTrigger>(deps, appId, idempotency);
     if (replay) return replay;
   }
   const definition = await getWorkflowVersion(deps.db, appId, key);
-  const userIds = input.topic === undefined ? (input.userIds ?? []) : await topicUsers(deps.db, appId, input.topic);
+  if (input.topic !== undefined) return triggerTopic(deps, appId, definition, { ...input, topic: input.topic }, idempotency);
   const triggerId = newId();
   const now = new Date();
-  const runs = userIds.map((userId) => ({ id: newId(), user_id: userId }));
-  const response: WorkflowTrigger = { id: triggerId, workflow: key, version: definition.version, topic: input.topic ?? null, count: runs.length, runs };
+  const runs = (input.userIds ?? []).map((userId) => ({ id: newId(), user_id: userId }));
+  const response: WorkflowTrigger = { id: triggerId, workflow: key, version: definition.version, topic: null, status: 'created', count: runs.length, runs };
   const write = (claim: Parameters<typeof insertBatchOnce>[3]) =>
     withTransaction(deps.db.pool, (client) =>
       insertBatchOnce(client, appId, triggerId, claim, async () => {
-        await client.query(
-          `INSERT INTO workflow_runs (id, app_id, workflow_key, workflow_version, user_id, data, status, step_index, next_at, digest_key,
-             batch_id, schedule_id, idempotency_key, request_id, created_at, updated_at)
-           SELECT id, $3, $4, $5, user_id, $6::jsonb, 'running', 0, $7, $8, $9, $10, $11, $12, $7, $7
-           FROM unnest($1::uuid[], $2::text[]) AS t(id, user_id)`,
-          [
-            runs.map((r) => r.id),
-            runs.map((r) => r.user_id),
-            appId,
-            key,
-            definition.version,
-            JSON.stringify(input.data ?? {}),
-            now,
-            input.digestKey ?? null,
-            triggerId,
-            input.scheduleId ?? null,
-            input.idempotencyKey ?? null,
-            deps.requestId ?? null,
-          ],
-        );
-        await client.query(
-          `INSERT INTO workflow_run_steps (run_id, step_index, step_id, type)
-           SELECT r.id, s.i, s.step_id, s.type FROM unnest($1::uuid[]) AS r(id) CROSS JOIN unnest($2::int[], $3::text[], $4::text[]) AS s(i, step_id, type)`,
-          [runs.map((r) => r.id), definition.steps.map((_, i) => i), definition.steps.map((s) => s.id), definition.steps.map((s) => s.type)],
-        );
+        await insertRuns(client, appId, definition, runOrigin(deps, triggerId, input), runs, now);
       }),
     );
   const result = await insertWithKey(deps, appId, idempotency, response, write);
   if (result.replayed) return result;
+  await addFirstStepJobs(deps, runs, now, triggerId);
+  return result;
+}
+
+/**
+ * A topic trigger: the batch (kind `workflow`, status `creating`, holding the
+ * trigger) commits with the key's claim, and the fan-out job makes the runs
+ * a chunk of subscribers at a time (workflowFanoutStep). Guarded like topic
+ * sends: over the threshold it needs `confirm_recipients`.
+ */
+async function triggerTopic(
+  deps: TriggerDeps,
+  appId: string,
+  definition: WorkflowDefinition,
+  input: TriggerInput & { topic: string },
+  idempotency: Idempotency | undefined,
+): Promise<Keyed<WorkflowTrigger>> {
+  if (!deps.fanout) throw new Error('a topic trigger needs the fan-out queue');
+  const exists = await deps.db.prisma.topic.findUnique({ where: { appId_key: { appId, key: input.topic } } });
+  if (!exists) throw notFound('Topic');
+  if (input.audience) confirmRecipients(await topicRecipientCount(deps.db.pool, appId, input.topic), input.audience);
+  const batchId = newId();
+  const now = new Date();
+  const origin = runOrigin(deps, batchId, input);
+  const request: WorkflowBatchRequest = {
+    workflow: definition.key,
+    version: definition.version,
+    data: origin.data,
+    digest_key: origin.digestKey,
+    schedule_id: origin.scheduleId,
+    idempotency_key: origin.idempotencyKey,
+    request_id: origin.requestId,
+  };
+  const response: WorkflowTrigger = { id: batchId, workflow: definition.key, version: definition.version, topic: input.topic, status: 'creating', count: 0, runs: [] };
+  const write = (claim: Parameters<typeof insertBatchOnce>[3]) =>
+    withTransaction(deps.db.pool, (client) =>
+      insertBatchOnce(client, appId, batchId, claim, async () => {
+        await client.query(`INSERT INTO batches (id, app_id, kind, topic_key, request, status, created_at, updated_at) VALUES ($1, $2, 'workflow', $3, $4, 'creating', $5, $5)`, [
+          batchId,
+          appId,
+          input.topic,
+          JSON.stringify(request),
+          now,
+        ]);
+      }),
+    );
+  const result = await insertWithKey(deps, appId, idempotency, response, write);
+  if (result.replayed) return result;
+  try {
+    await addFanoutJob(deps.fanout, batchId, deps.requestId);
+  } catch (err) {
+    deps.log.warn({ err, batch_id: batchId }, 'workflow fan-out enqueue failed; the sweeper will re-add it');
+  }
+  return result;
+}
+
+/** Where a trigger's runs come from, stored on each of them. */
+export interface RunOrigin {
+  batchId: string;
+  data: Record<string, unknown>;
+  digestKey: string | null;
+  scheduleId: string | null;
+  idempotencyKey: string | null;
+  requestId: string | null;
+}
+
+function runOrigin(deps: Pick<TriggerDeps, 'requestId'>, batchId: string, input: TriggerInput): RunOrigin {
+  return {
+    batchId,
+    data: input.data ?? {},
+    digestKey: input.digestKey ?? null,
+    scheduleId: input.scheduleId ?? null,
+    idempotencyKey: input.idempotencyKey ?? null,
+    requestId: deps.requestId ?? null,
+  };
+}
+
+/**
+ * Writes the runs (at their first step, due now) and all their steps. A user
+ * who already has a run of this trigger keeps it (the unique (batch_id,
+ * user_id)): a fan-out chunk done twice creates nothing twice. Returns the
+ * runs written.
+ */
+export async function insertRuns(
+  client: Queryable,
+  appId: string,
+  definition: Pick<WorkflowDefinition, 'key' | 'version' | 'steps'>,
+  origin: RunOrigin,
+  runs: { id: string; user_id: string }[],
+  now: Date,
+): Promise<{ id: string; user_id: string }[]> {
+  const { rows } = await client.query<{ id: string; user_id: string }>(
+    `INSERT INTO workflow_runs (id, app_id, workflow_key, workflow_version, user_id, data, status, step_index, next_at, digest_key,
+       batch_id, schedule_id, idempotency_key, request_id, created_at, updated_at)
+     SELECT id, $3, $4, $5, user_id, $6::jsonb, 'running', 0, $7, $8, $9, $10, $11, $12, $7, $7
+     FROM unnest($1::uuid[], $2::text[]) AS t(id, user_id)
+     ON CONFLICT (batch_id, user_id) DO NOTHING
+     RETURNING id, user_id`,
+    [
+      runs.map((r) => r.id),
+      runs.map((r) => r.user_id),
+      appId,
+      definition.key,
+      definition.version,
+      JSON.stringify(origin.data),
+      now,
+      origin.digestKey,
+      origin.batchId,
+      origin.scheduleId,
+      origin.idempotencyKey,
+      origin.requestId,
+    ],
+  );
+  const { steps } = definition;
+  await client.query(
+    `INSERT INTO workflow_run_steps (run_id, step_index, step_id, type)
+     SELECT r.id, s.i, s.step_id, s.type FROM unnest($1::uuid[]) AS r(id) CROSS JOIN unnest($2::int[], $3::text[], $4::text[]) AS s(i, step_id, type)`,
+    [rows.map((r) => r.id), steps.map((_, i) => i), steps.map((s) => s.id), steps.map((s) => s.type)],
+  );
+  return rows;
+}
+
+/** Adds each new run's first step job after the commit; a failure here is repaired by the sweeper. */
+export async function addFirstStepJobs(deps: Pick<TriggerDeps, 'workflows' | 'log' | 'requestId'>, runs: { id: string }[], now: Date, triggerId: string): Promise<void> {
   try {
     await addWorkflowStepJobs(
       deps.workflows,
@@ -100,24 +219,6 @@ export async function triggerWorkflow(deps: TriggerDeps, appId: string, key: str
   } catch (err) {
     deps.log.warn({ err, trigger_id: triggerId }, 'workflow enqueue failed after commit; the sweeper will re-add the jobs');
   }
-  return result;
-}
-
-/** A topic's subscribers, refused (422) past MAX_TRIGGER_USERS: each run is written in the request, so the request stays bounded. */
-async function topicUsers(db: Db, appId: string, topic: string): Promise<string[]> {
-  const exists = await db.prisma.topic.findUnique({ where: { appId_key: { appId, key: topic } } });
-  if (!exists) throw notFound('Topic');
-  const { rows } = await db.pool.query<{ user_id: string }>('SELECT user_id FROM topic_subscriptions WHERE app_id = $1 AND topic_key = $2 ORDER BY user_id LIMIT $3', [
-    appId,
-    topic,
-    MAX_TRIGGER_USERS + 1,
-  ]);
-  if (rows.length > MAX_TRIGGER_USERS) {
-    throw new AppError('validation_failed', 'The request is not valid', [
-      { path: 'topic', message: `has more than ${MAX_TRIGGER_USERS} subscribers; trigger with user_ids, ${MAX_TRIGGER_USERS} at a time` },
-    ]);
-  }
-  return rows.map((r) => r.user_id);
 }
 
 interface RunRecord {
