@@ -42,7 +42,8 @@ beforeAll(async () => {
   pageOrigin = api.url.replace('127.0.0.1', HOST);
   expect((await api.call('PUT', '/app/cors', { allowed_origins: [pageOrigin] })).status).toBe(200);
   browser = await launchChromium([`--host-resolver-rules=MAP ${HOST} 127.0.0.1`]);
-});
+  // Two processes and a browser: on a machine busy with the other test tiers this takes more than a minute.
+}, 180_000);
 afterAll(async () => {
   await browser?.close();
   await Promise.all([api?.stop('SIGTERM'), worker?.stop('SIGTERM')]);

@@ -78,12 +78,13 @@ describe.skipIf(await dockerAvailable())('npm start on a machine with no service
     child.stdout.on('data', (b: Buffer) => (output += b.toString()));
     child.stderr.on('data', (b: Buffer) => (output += b.toString()));
     // Should it not stop (it found a service after all), it must not go on to run one.
-    const guard = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
     const [code] = (await once(child, 'exit')) as [number | null];
     clearTimeout(guard);
     const seconds = (Date.now() - started) / 1000;
     expect(code).toBe(1);
-    expect(seconds).toBeLessThan(5);
+    // Seconds, not the minutes of a client retrying forever; generous, as node itself starts slowly on a loaded machine.
+    expect(seconds).toBeLessThan(15);
     expect(output).toContain(`PostgreSQL: DATABASE_URL is not set and nothing answers at postgresql://postgres@127.0.0.1:${pgPort}/notify`);
     expect(output).toContain(`Redis: REDIS_URL is not set and nothing answers at redis://127.0.0.1:${redisPort}`);
     expect(output).toMatch(/install Docker/);

@@ -27,8 +27,9 @@ describe('Idempotency-Key on POST /notifications/bulk', () => {
     const responses = await Promise.all(Array.from({ length: 20 }, () => t.call('POST', '/notifications/bulk', body, { 'idempotency-key': 'bulk-race' })));
 
     for (const res of responses) {
-      expect([202, 409]).toContain(res.status);
-      if (res.status === 409) expect(res.headers.get('retry-after')).toBe('1');
+      // 503: no pooled database connection within 5 s on a loaded machine; like 409, to be retried.
+      expect([202, 409, 503]).toContain(res.status);
+      if (res.status !== 202) expect(res.headers.get('retry-after')).toBe('1');
     }
     const accepted = responses.filter((r) => r.status === 202);
     const batches = await Promise.all(accepted.map((r) => json<Batch>(r)));

@@ -65,7 +65,8 @@ describe('RenderPool', () => {
     if (result.ok) return;
     expect(result.kind).toBe('too_expensive');
     expect(result.details[0]!.path).toMatch(/^recipients\.[1-9]\.template\.sms\.text$/);
-  });
+    // Six slow renders: on a loaded machine they take longer than the default 30 s.
+  }, 120_000);
 
   it('kills a thread stuck in one long filter call past the budget plus grace, and the next task still renders', async () => {
     const p = pool({ timeMs: 200 });
