@@ -28,8 +28,7 @@ export function redisTarget(env: Pick<Env, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' |
 }
 
 const ROLE_OPTIONS: Record<'worker' | 'producer' | 'subscriber', RedisOptions> = {
-  // Commands a worker's concurrent jobs issue in the same tick leave in one write (a syscall per job saved).
-  worker: { maxRetriesPerRequest: null, enableReadyCheck: true, enableAutoPipelining: true },
+  worker: { maxRetriesPerRequest: null, enableReadyCheck: true },
   producer: { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableReadyCheck: true },
   // No ready check: SUBSCRIBE may be written while the check is in flight,
   // and the check's INFO then fails in subscriber mode, dropping the
