@@ -15,6 +15,7 @@ import { measureE2e } from './e2e-rate.js';
 import { measureFleet } from './fleet.js';
 import { startLoadGenerator, stopLoadGenerator } from './load.js';
 import { parseOptions, type BenchOptions } from './options.js';
+import { measurePlanCost } from './plan-cost.js';
 import { measurePriority } from './priority.js';
 import type { ServiceHandle } from './repetitions.js';
 import { elapsedSeconds, progress } from './progress.js';
@@ -73,6 +74,7 @@ try {
     progress('ceilings: raw BullMQ and pg on this Redis and PostgreSQL');
     results.ceilings = await attempt(() => measureCeilings(b, o));
   }
+  if (o.sections.includes('plans')) results.plans = await attempt(() => measurePlanCost(b));
   const handle: ServiceHandle = {
     get: () => service(b),
     died: () => live.deployment !== null && !(live.deployment.api.alive() && live.deployment.worker.alive()),

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-export const SECTIONS = ['ceilings', 'baseline', 'e2e', 'bulk', 'priority', 'soak', 'retention', 'fleet', 'cluster'] as const;
+export const SECTIONS = ['ceilings', 'plans', 'baseline', 'e2e', 'bulk', 'priority', 'soak', 'retention', 'fleet', 'cluster'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Everything a run can vary; `--quick` shrinks durations and sizes so a run takes a couple of minutes. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { BaselineResult, CodeStep, CpuPerNotification } from './baseline.js';
 import type { BulkRep } from './bulk.js';
 import type { Ceilings, QueueCeiling } from './ceilings.js';
+import type { PlanCost } from './plan-cost.js';
 import { CLUSTER_MASTERS, type ClusterResult, type RedisKind } from './cluster.js';
 import { cpuPerNotification, type E2eResult, type StepResult } from './e2e-rate.js';
 import type { FleetResult } from './fleet.js';
@@ -36,6 +37,7 @@ export interface Row {
 /** What each section produced, or why it did not. */
 export interface SectionResults {
   ceilings?: Ceilings[] | Error;
+  plans?: PlanCost[] | Error;
   e2e?: E2eResult | Error;
   bulk?: Repeated<BulkRep> | Error;
   priority?: Repeated<PriorityRep> | Error;
@@ -111,6 +113,25 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
             })
           : failed('ceilings', figure, 'ms', r.ceilings instanceof Error ? r.ceilings : undefined),
       );
+    }
+  }
+
+  if (o.sections.includes('plans')) {
+    for (const statement of ['claim_deliveries', 'finish_deliveries'] as const) {
+      for (const [part, key] of [
+        ['planning', 'planningMs'],
+        ['execution', 'executionMs'],
+      ] as const) {
+        const figure = `The worker's ${statement} for one delivery: ${part}`;
+        const cost = r.plans instanceof Error || r.plans === undefined ? undefined : r.plans.find((p) => p.statement === statement);
+        rows.push(
+          cost
+            ? row('plans', figure, 'ms', one(cost[key]), {
+                note: 'EXPLAIN (ANALYZE, SUMMARY) of the statement as the service sends it (unnamed: planned at every call), median of 25',
+              })
+            : failed('plans', figure, 'ms', r.plans instanceof Error ? r.plans : undefined),
+        );
+      }
     }
   }
 
