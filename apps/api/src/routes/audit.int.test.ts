@@ -88,7 +88,7 @@ describe('audit events: one per change', () => {
     const before = await json<AuditEventPage>(await t.call('GET', '/audit-events?target_type=user&target_id=a-1'));
     expect(before.data.map((e) => e.action)).toEqual(['preferences.updated', 'user.updated']);
     const erased = await run(t.call('DELETE', '/users/a-1'), { action: 'user.erased', target_type: 'user', target_id: 'a-1' });
-    expect(erased.summary).toEqual({ notifications: 2, deliveries: 2, inbox_items: 0, status_events: 0 });
+    expect(erased.summary).toEqual({ notifications: 2, deliveries: 2, inbox_items: 0, status_events: 0, workflow_runs: 0, schedules: 0 });
     // The erasure removes the user's data, not the record of what was done to it.
     const after = await json<AuditEventPage>(await t.call('GET', '/audit-events?target_type=user&target_id=a-1'));
     expect(after.data.map((e) => e.action)).toEqual(['user.erased', 'preferences.updated', 'user.updated']);
