@@ -45,6 +45,16 @@ describe('Bull Board', () => {
     const res = await t.call('GET', '/admin/queues/api/queues', undefined, { authorization: adminHeader });
     expect(res.status).toBe(200);
     const names = (await json<{ queues: { name: string }[] }>(res)).queues.map((q) => q.name).sort();
-    expect(names).toEqual(['notify.email', 'notify.events', 'notify.fanout', 'notify.in_app', 'notify.push', 'notify.schedules', 'notify.sms', 'notify.webhook', 'notify.workflows']);
+    expect(names).toEqual([
+      'notify.email',
+      'notify.events',
+      'notify.fanout',
+      'notify.in_app',
+      'notify.push',
+      'notify.schedules',
+      'notify.sms',
+      'notify.webhook',
+      'notify.workflows',
+    ]);
   });
 });
