@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { KEY_PREFIX, KEY_REVOKED_CHANNEL, hashKey, type KeyIdentity } from '@notify/core/access';
 import { createLogger, createRedis, type Db } from '@notify/core/platform';
+import { waitFor } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { middlewareApp, send } from '../testing/middleware-app.js';
 import { apiKeyAuth, KeyCache } from './api-key-auth.js';
@@ -104,11 +105,17 @@ describe('apiKeyAuth', () => {
   });
 
   it('with a throttle: unknown keys count against the address (429 past it); a valid new key is refunded', async () => {
-    const throttle = new AuthThrottle(redis, log, { maxFailures: 2, keyPrefix: `test-${randomBytes(6).toString('hex')}:auth` });
+    const keyPrefix = `test-${randomBytes(6).toString('hex')}:auth`;
+    const throttle = new AuthThrottle(redis, log, { maxFailures: 2, keyPrefix });
     const { a } = app({ throttle });
     const good = newKey();
     valid.set(good, { appId: 'app-4', keyId: 'key-4' });
     for (let i = 0; i < 5; i++) expect((await send(a, '/whoami', bearer(good))).status).toBe(200);
+    // The refund of the good key's first lookup is not awaited by the request: let it land.
+    await waitFor(async () => {
+      const counts = await Promise.all((await redis.keys(`${keyPrefix}:*`)).map((k) => redis.get(k)));
+      return counts.every((n) => n === null || Number(n) <= 0) ? true : undefined;
+    });
     const statuses = [];
     for (let i = 0; i < 3; i++) statuses.push((await send(a, '/whoami', bearer(newKey()))).status);
     expect(statuses).toEqual([401, 401, 429]);
