@@ -2,19 +2,17 @@ import type { NotificationPage, Schedule } from '@notify/core/schemas';
 import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, startWorker, type ApiService, type Service } from './processes.js';
+import { startApi, startWorker, stopAll, type ApiService } from './processes.js';
 
 let t: TestEnv;
 let api: ApiService;
-const services: Service[] = [];
 
 beforeAll(async () => {
   t = await createTestEnv();
   api = await startApi(t);
-  services.push(api);
 });
 afterAll(async () => {
-  await Promise.all(services.map((s) => s.stop('SIGKILL')));
+  await stopAll();
   await t?.close();
 });
 
@@ -35,7 +33,6 @@ const notificationsOf = async (userId: string) => ((await (await api.call('GET',
 describe('recurring schedules across worker processes', () => {
   it('every 2 seconds with 2 worker processes: 3 occurrences, 3 notifications delivered (not 6)', async () => {
     const workers = [await startWorker(t, ['in_app']), await startWorker(t, ['in_app'])];
-    services.push(...workers);
     const s = await everyTwoSeconds('e2e-two');
     await waitFor(async () => ((await scheduleOf(s.id)).fired >= 3 ? true : undefined), 20_000, 'three occurrences');
     expect((await api.call('POST', `/schedules/${s.id}/pause`)).status).toBe(200);
@@ -59,7 +56,7 @@ describe('recurring schedules across worker processes', () => {
     await sleep(7000);
     expect(await notificationsOf('e2e-outage')).toEqual([]);
     const back = Date.now();
-    services.push(await startWorker(t, ['in_app']));
+    await startWorker(t, ['in_app']);
     await waitFor(async () => ((await notificationsOf('e2e-outage')).length >= 1 ? true : undefined), 20_000, 'the missed occurrence');
     // Long enough for a second fire of each missed slot, were there one.
     await sleep(1500);

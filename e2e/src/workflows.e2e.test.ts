@@ -1,16 +1,15 @@
 import type { Notification, WorkflowRun, WorkflowTrigger } from '@notify/core/schemas';
 import { createTestEnv, waitFor, type TestEnv } from '@notify/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, startWorker, type ApiService, type Service } from './processes.js';
+import { startApi, startWorker, stopAll, type ApiService } from './processes.js';
 
 let t: TestEnv;
-const services: Service[] = [];
 
 beforeAll(async () => {
   t = await createTestEnv();
 });
 afterAll(async () => {
-  await Promise.all(services.map((s) => s.stop('SIGKILL')));
+  await stopAll();
   await t?.close();
 });
 
@@ -38,7 +37,7 @@ describe('a workflow run', () => {
     expect(await api.stop('SIGTERM')).toBe(0);
     expect(await worker.stop('SIGTERM')).toBe(0);
     const api2 = await startApi(t);
-    services.push(api2, await startWorker(t, ['in_app']));
+    await startWorker(t, ['in_app']);
 
     const done = await waitFor(async () => {
       const r = await run(api2);
