@@ -7,6 +7,7 @@ import { createNotification, toOneUser } from '../notifications/notifications.js
 import { PRIORITY } from '../platform/queues.js';
 import { CreateNotificationBody } from '../schemas/notifications.js';
 import { createTestEnv, type TestEnv } from '../testing/index.js';
+import { newId } from '../platform/ids.js';
 
 let t: TestEnv;
 let deps: NotificationDeps & { writer: NotificationWriter };
@@ -129,8 +130,7 @@ describe('delivery transitions', () => {
 });
 
 describe('query plans', () => {
-  it('plans the batched claim and finish on every call: none is left prepared on the connection', async () => {
-    // A prepared statement keeps a generic plan made once, maybe on an empty table (a sequential scan).
+  it('sends the claim and finish as calls of functions made on first use, whose plans each session keeps', async () => {
     const client = await t.db.pool.connect();
     try {
       const { notification } = await createNotification(deps, t.appId, toOneUser(CreateNotificationBody.parse({ user_id: 'u1', message: 'plans', channels: ['in_app'] })));
@@ -138,11 +138,46 @@ describe('query plans', () => {
       const onClient = client as unknown as pg.Pool;
       for (let i = 0; i < 6; i++) await claimDeliveries(onClient, [id]);
       await finishDeliveries(onClient, [{ id, status: 'delivered', provider: 'inbox', providerMessageId: 'm' }]);
-      const { rows } = await client.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements');
-      expect(rows.filter((r) => /claim_deliveries|finish_deliveries/.test(r.statement))).toEqual([]);
       expect(await t.db.prisma.delivery.findUnique({ where: { id } })).toMatchObject({ status: 'delivered', attempts: 6 });
+      const { rows } = await client.query<{ proname: string; proconfig: string[] }>(
+        `SELECT proname, proconfig FROM pg_proc WHERE pronamespace = current_schema()::regnamespace AND proname ~ '^(claim|finish)_deliveries_' ORDER BY 1`,
+      );
+      expect(rows.map((r) => r.proname.replace(/_[0-9a-f]{12}$/, ''))).toEqual(['claim_deliveries', 'finish_deliveries']);
+      for (const r of rows) expect(r.proconfig).toEqual(['plan_cache_mode=force_generic_plan', 'enable_seqscan=off']);
+      expect((await client.query('SELECT 1 FROM pg_prepared_statements')).rows).toEqual([]);
     } finally {
       client.release();
+    }
+  });
+
+  it('a claim planned while deliveries was empty reads it by its primary key once 20,000 are queued, before any ANALYZE', async () => {
+    const fresh = await createTestEnv();
+    const client = await fresh.db.pool.connect();
+    try {
+      const onClient = client as unknown as pg.Pool;
+      // Planned on this session with the table empty and never analyzed.
+      expect((await claimDeliveries(onClient, [newId()])).size).toBe(0);
+      await client.query(`INSERT INTO users (app_id, id, updated_at) VALUES ($1, 'u1', now())`, [fresh.appId]);
+      await client.query(
+        `INSERT INTO notifications (id, app_id, user_id, message, priority, pending_count)
+        SELECT gen_random_uuid(), $1, 'u1', 'backlog', 'low', 1 FROM generate_series(1, 20000)`,
+        [fresh.appId],
+      );
+      const { rows } = await client.query<{ id: string }>(`INSERT INTO deliveries (id, app_id, notification_id, channel, status)
+        SELECT gen_random_uuid(), app_id, id, 'in_app', 'queued' FROM notifications RETURNING id`);
+
+      await client.query('BEGIN');
+      expect((await claimDeliveries(onClient, [rows[0]!.id])).size).toBe(1);
+      const scans = await client.query<{ seq_tup_read: string; idx_scan: string }>(
+        `SELECT seq_tup_read, idx_scan FROM pg_stat_xact_user_tables WHERE schemaname = current_schema() AND relname = 'deliveries'`,
+      );
+      await client.query('ROLLBACK');
+      // Rows read by a scan of the whole table (a bitmap scan counts in seq_scan, but reads none here).
+      expect(Number(scans.rows[0]!.seq_tup_read)).toBe(0);
+      expect(Number(scans.rows[0]!.idx_scan)).toBeGreaterThan(0);
+    } finally {
+      client.release();
+      await fresh.close();
     }
   });
 });

@@ -7,6 +7,7 @@ import type { RenderedContent } from '../schemas/templates.js';
 import type { QuietHours } from '../audience/quiet-hours.js';
 import { DEFAULT_CATEGORIES } from '../content/categories.js';
 import { suppressionAddressSql } from '../suppressions/suppressions.js';
+import { querySessionPlanned, sessionPlanned } from '../platform/session-plans.js';
 
 /** A delivery taken by a worker, with what it needs to build the message. */
 export interface ClaimedDelivery {
@@ -61,36 +62,14 @@ const REQUIRED_BUILT_IN = Object.entries(DEFAULT_CATEGORIES).flatMap(([key, c]) 
  */
 const BY_ID = { asText: true };
 
-/*
- * PLANNED_PER_CALL: the batched claim and finish are sent unnamed, so
- * PostgreSQL plans each call for the table as it is. A named (prepared)
- * statement soon switches to a generic plan made once, maybe while the table
- * was new and empty, and keeps it until the next ANALYZE: a sequential scan of
- * deliveries that grows with the table. Planning costs a fraction of a
- * millisecond per batch; the rest of the pool keeps its cached plans
- * (foreign-key checks among them, one per inserted row).
- */
-
 /**
- * Marks deliveries `sending` and counts the attempt, returning their content
- * and contacts, in one statement. A delivery already finished (delivered,
- * failed, cancelled, skipped) is left out, so it is never sent again.
- *
- * The same statement reads consent as it is now, not as it was when the
- * notification was accepted (it may have waited for send_at or quiet hours):
- * erasure, the channel-wide and per-category opt-outs (the category x channel
- * row wins over the channel's, as in channelEnabled; a required category
- * ignores both), the suppressions of the user's address for the channel,
- * the contacts and the quiet hours. Each is an index lookup on a primary or
- * unique key, so the hot path costs no extra round trip. Push devices whose
- * token is suppressed are left out; with devices but none left, the delivery
- * is refused as suppressed.
+ * The claim (see claimDeliveries), planned once per session (sessionPlanned).
+ * `old` is the row as it was before this update: its status says whether a
+ * send was cut short.
  */
-export async function claimDeliveries(pool: pg.Pool, ids: string[]): Promise<Map<string, ClaimedDelivery>> {
-  const { rows } = await pool.query({
-    // Unnamed (see PLANNED_PER_CALL). `old` is the row as it was before this update: its status
-    // says whether a send was cut short.
-    text: `/* claim_deliveries */ WITH c AS (
+const CLAIM = sessionPlanned(
+  'claim_deliveries',
+  `WITH c AS (
         UPDATE deliveries d SET status = ${target('claim', 'sending')}, attempts = d.attempts + 1, updated_at = now()
         FROM deliveries old
         WHERE d.id = ANY($1::uuid[]) AND old.id = d.id AND ${sourceIs('claim', 'd.status', BY_ID)}
@@ -121,8 +100,25 @@ export async function claimDeliveries(pool: pg.Pool, ids: string[]): Promise<Map
         -- The channel test first: for other channels the scan is skipped (a one-time filter).
         WHERE c.channel = 'push' AND d.app_id = n.app_id AND d.user_id = n.user_id
       ) pd ON true`,
-    values: [ids, REQUIRED_BUILT_IN],
-  });
+);
+
+/**
+ * Marks deliveries `sending` and counts the attempt, returning their content
+ * and contacts, in one statement. A delivery already finished (delivered,
+ * failed, cancelled, skipped) is left out, so it is never sent again.
+ *
+ * The same statement reads consent as it is now, not as it was when the
+ * notification was accepted (it may have waited for send_at or quiet hours):
+ * erasure, the channel-wide and per-category opt-outs (the category x channel
+ * row wins over the channel's, as in channelEnabled; a required category
+ * ignores both), the suppressions of the user's address for the channel,
+ * the contacts and the quiet hours. Each is an index lookup on a primary or
+ * unique key, so the hot path costs no extra round trip. Push devices whose
+ * token is suppressed are left out; with devices but none left, the delivery
+ * is refused as suppressed.
+ */
+export async function claimDeliveries(pool: pg.Pool, ids: string[]): Promise<Map<string, ClaimedDelivery>> {
+  const { rows } = await querySessionPlanned(pool, CLAIM, [ids, REQUIRED_BUILT_IN]);
   return new Map(
     rows.map((r) => [
       r.id,
@@ -231,25 +227,17 @@ export interface Finished {
   eventIds: string[];
 }
 
-/**
- * Ends unfinished deliveries, records their attempts, moves their
- * notifications' counts and status, and writes the status webhook events, in
- * one statement. A finished delivery does not move again, so an outcome
- * counts once; it is absent from `notificationStatus`.
- */
-export async function finishDeliveries(pool: pg.Pool, outcomes: Array<DeliveryOutcome & { id: string }>): Promise<Finished> {
-  for (const o of outcomes) checkTarget('finish', o.status);
-  const col = <T>(f: (o: DeliveryOutcome & { id: string }) => T) => outcomes.map(f);
-  const { rows } = await pool.query<{ id: string; status: string; event_ids: string[] | null }>({
-    // Unnamed (see PLANNED_PER_CALL).
-    text: `/* finish_deliveries */ WITH o AS (
+/** The outcome (see finishDeliveries), planned once per session (sessionPlanned). */
+const FINISH = sessionPlanned(
+  'finish_deliveries',
+  `WITH o AS (
         SELECT * FROM unnest($1::uuid[], $2::delivery_status[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
           $8::int[], $9::text[], $10::attempt_outcome[], $11::text[], $12::text[], $13::int[])
           AS o(id, status, provider, provider_message_id, reason, error_code, error_message,
             attempt, attempt_provider, outcome, attempt_error_code, attempt_error_message, duration_ms)
       ),
       moved AS (
-        -- o.status: each one checked against TRANSITIONS.finish above.
+        -- o.status: each one checked against TRANSITIONS.finish (finishDeliveries).
         UPDATE deliveries d SET status = o.status,
           provider = COALESCE(o.provider, d.provider), provider_message_id = COALESCE(o.provider_message_id, d.provider_message_id),
           reason = COALESCE(o.reason, d.reason),
@@ -267,22 +255,35 @@ export async function finishDeliveries(pool: pg.Pool, outcomes: Array<DeliveryOu
       ${countsUpdateSql('moved', 'finish')},
       ${statusEventsSql('moved')}
       SELECT m.id, c.status, (SELECT array_agg(id) FROM events) AS event_ids FROM moved m JOIN counted c ON c.id = m.notification_id`,
-    values: [
-      col((o) => o.id),
-      col((o) => o.status),
-      col((o) => o.provider ?? null),
-      col((o) => o.providerMessageId ?? null),
-      col((o) => o.reason ?? null),
-      col((o) => o.errorCode ?? null),
-      col((o) => o.errorMessage ?? null),
-      col((o) => o.attempt?.attempt ?? null),
-      col((o) => o.attempt?.provider ?? null),
-      col((o) => o.attempt?.outcome ?? null),
-      col((o) => o.attempt?.errorCode ?? null),
-      col((o) => o.attempt?.errorMessage ?? null),
-      col((o) => o.attempt?.durationMs ?? null),
-    ],
-  });
+);
+
+/** The worker's hot statements, by label, for the benchmark's plans section. */
+export const WORKER_STATEMENTS = { claim_deliveries: CLAIM, finish_deliveries: FINISH };
+
+/**
+ * Ends unfinished deliveries, records their attempts, moves their
+ * notifications' counts and status, and writes the status webhook events, in
+ * one statement. A finished delivery does not move again, so an outcome
+ * counts once; it is absent from `notificationStatus`.
+ */
+export async function finishDeliveries(pool: pg.Pool, outcomes: Array<DeliveryOutcome & { id: string }>): Promise<Finished> {
+  for (const o of outcomes) checkTarget('finish', o.status);
+  const col = <T>(f: (o: DeliveryOutcome & { id: string }) => T) => outcomes.map(f);
+  const { rows } = await querySessionPlanned<{ id: string; status: string; event_ids: string[] | null }>(pool, FINISH, [
+    col((o) => o.id),
+    col((o) => o.status),
+    col((o) => o.provider ?? null),
+    col((o) => o.providerMessageId ?? null),
+    col((o) => o.reason ?? null),
+    col((o) => o.errorCode ?? null),
+    col((o) => o.errorMessage ?? null),
+    col((o) => o.attempt?.attempt ?? null),
+    col((o) => o.attempt?.provider ?? null),
+    col((o) => o.attempt?.outcome ?? null),
+    col((o) => o.attempt?.errorCode ?? null),
+    col((o) => o.attempt?.errorMessage ?? null),
+    col((o) => o.attempt?.durationMs ?? null),
+  ]);
   return { notificationStatus: new Map(rows.map((r) => [r.id, r.status])), eventIds: rows[0]?.event_ids ?? [] };
 }
 
