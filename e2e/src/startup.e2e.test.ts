@@ -32,4 +32,24 @@ describe('startup checks', () => {
     );
     expect(failed).toMatch(/refusing to start/);
   });
+
+  it('a worker whose database role may not create functions in its schema refuses to start, naming the grant it needs', async () => {
+    const schema = t.env.DATABASE_SCHEMA;
+    const role = `no_create_${schema}`;
+    await t.db.pool.query(`CREATE ROLE "${role}" LOGIN`);
+    try {
+      await t.db.pool.query(`GRANT USAGE ON SCHEMA "${schema}" TO "${role}"; GRANT ALL ON ALL TABLES IN SCHEMA "${schema}" TO "${role}"`);
+      const url = new URL(t.env.DATABASE_URL);
+      url.username = role;
+      const failed = await startWorker(t, ['email'], { DATABASE_URL: url.toString() }).then(
+        () => null,
+        (err: Error) => err.message,
+      );
+      expect(failed).toMatch(/worker exited/);
+      expect(failed).toMatch(/refusing to start: permission denied for schema/);
+      expect(failed).toContain(`the role needs CREATE on schema \\"${schema}\\"`);
+    } finally {
+      await t.db.pool.query(`DROP OWNED BY "${role}"; DROP ROLE "${role}"`);
+    }
+  });
 });

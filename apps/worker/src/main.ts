@@ -16,6 +16,7 @@ import { webhookProviderFromEnv, providerChainFor } from '@notify/core/channels'
 import { closeRenderPool, configureRenderPool } from '@notify/core/content';
 import { unsubscribeSettings } from '@notify/core/audience';
 import { withWriter } from '@notify/core/notifications';
+import { prepareWorkerStatements } from '@notify/core/deliveries';
 import { DeliveryMetrics, startTracing, Telemetry } from '@notify/core/observability';
 import { createChannelWorker, createEventsWorker, createFanoutWorker, createScheduleWorker, createWorkflowWorker } from './channel-worker.js';
 import { parseChannels } from './channels-arg.js';
@@ -25,6 +26,9 @@ import { serveWorkerHttp, workerHttpApp } from './http/worker-http.js';
 import { WorkerMetrics } from './http/worker-metrics.js';
 import { WorkerReadiness } from './http/worker-readiness.js';
 
+/** PostgreSQL's SQLSTATE for a permission refused. */
+const INSUFFICIENT_PRIVILEGE = '42501';
+
 const { env, log } = processBase('worker');
 const tracing = await startTracing(env, 'notify-worker', log);
 const channels = parseChannels(process.argv.slice(2), env.WORKER_CHANNELS);
@@ -32,6 +36,12 @@ const channels = parseChannels(process.argv.slice(2), env.WORKER_CHANNELS);
 configureRenderPool(renderPoolOptions(env));
 // The sweeper and fan-outs add jobs to any channel's queue, so the process has its own producers.
 const { db, redis, queues, fanout: fanoutQueue, events: eventsQueue, workflows: workflowsQueue } = await connect({ env, log }, { redisRole: 'worker', readyTimeoutMs: 60_000 });
+await prepareWorkerStatements(db.pool).catch((err: Error & { code?: string }) => {
+  // Not allowed to make them: every claim would fail the same way. Any other failure (PostgreSQL not up yet): the first claim makes them.
+  if (err.code !== INSUFFICIENT_PRIVILEGE) return log.warn({ err }, 'could not make the claim and outcome functions yet; the first batch will');
+  log.fatal({ err }, `refusing to start: ${err.message}; the role needs CREATE on schema "${env.DATABASE_SCHEMA}" for the claim and outcome functions`);
+  process.exit(1);
+});
 const retry = { attempts: env.DELIVERY_ATTEMPTS, baseDelayMs: env.RETRY_BASE_DELAY_MS };
 // The maintenance sweep keeps the schedules' job schedulers in step with their rows.
 const schedulesQueue = createSchedulesQueue(redis, env.QUEUE_PREFIX);

@@ -7,7 +7,7 @@ import type { RenderedContent } from '../schemas/templates.js';
 import type { QuietHours } from '../audience/quiet-hours.js';
 import { DEFAULT_CATEGORIES } from '../content/categories.js';
 import { suppressionAddressSql } from '../suppressions/suppressions.js';
-import { querySessionPlanned, sessionPlanned } from '../platform/session-plans.js';
+import { installSessionPlanned, querySessionPlanned, sessionPlanned } from '../platform/session-plans.js';
 
 /** A delivery taken by a worker, with what it needs to build the message. */
 export interface ClaimedDelivery {
@@ -257,8 +257,17 @@ const FINISH = sessionPlanned(
       SELECT m.id, c.status, (SELECT array_agg(id) FROM events) AS event_ids FROM moved m JOIN counted c ON c.id = m.notification_id`,
 );
 
-/** The worker's hot statements, by label, for the benchmark's plans section. */
+/** The worker's hot statements, by label (the benchmark's plans section reads them too). */
 export const WORKER_STATEMENTS = { claim_deliveries: CLAIM, finish_deliveries: FINISH };
+
+/**
+ * Makes the functions of the claim and the outcome (sessionPlanned) if this
+ * database has none for this version yet: a worker calls it at start-up, so a
+ * role that may not create them stops the worker there, not every delivery later.
+ */
+export async function prepareWorkerStatements(pool: pg.Pool): Promise<void> {
+  for (const s of Object.values(WORKER_STATEMENTS)) await installSessionPlanned(pool, s);
+}
 
 /**
  * Ends unfinished deliveries, records their attempts, moves their
