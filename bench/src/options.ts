@@ -53,7 +53,7 @@ export interface BenchOptions {
   profileDir: string | undefined;
 }
 
-const USAGE = `npm run bench -- [--quick] [--only=e2e,soak] [--reps=N] [--set NAME=value ...] [--soak-rate=N] [--baseline=REV]
+const USAGE = `npm run bench -- [--quick] [--only=e2e,soak] [--reps=N] [--set NAME=value ...] [--soak-rate=N] [--baseline=REV [--baseline-rate=N]]
 
   --quick           5 s rate steps, 1 repetition, 20,000-job backlog, 30 s soak (about 3 minutes)
   --only=a,b        run only these sections: ${SECTIONS.join(', ')} (baseline only with --baseline)
@@ -61,6 +61,7 @@ const USAGE = `npm run bench -- [--quick] [--only=e2e,soak] [--reps=N] [--set NA
   --set NAME=value  extra environment for the API and worker (repeatable), e.g. --set IN_APP_CONCURRENCY=200
   --soak-rate=N     soak and retention rate when the e2e section does not run (default: half the sustained rate)
   --baseline=REV    also compare the hot path's CPU per notification with commit REV, built in a temporary folder
+  --baseline-rate=N the rate of that comparison (default 1,000/s; lower shows what a request costs when batches hold one)
   --profile=DIR     CPU-profile the API and the worker (node --cpu-prof) into DIR; open in Chrome DevTools`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -73,6 +74,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       set: { type: 'string', multiple: true, default: [] },
       'soak-rate': { type: 'string' },
       baseline: { type: 'string' },
+      'baseline-rate': { type: 'string' },
       profile: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -115,7 +117,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     soakRate: values['soak-rate'] === undefined ? undefined : positiveInt(values['soak-rate'], '--soak-rate'),
     baseline: values.baseline,
     baselinePairs: values.reps === undefined ? (quick ? 3 : 5) : positiveInt(values.reps, '--reps'),
-    baselineRate: 1000,
+    baselineRate: values['baseline-rate'] === undefined ? 1000 : positiveInt(values['baseline-rate'], '--baseline-rate'),
     overloadRate: 3000,
     overloadSeconds: quick ? 5 : 10,
     retentionRows: quick ? 200_000 : 1_000_000,
