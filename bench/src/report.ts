@@ -131,8 +131,8 @@ export function buildRows(o: BenchOptions, r: SectionResults): Row[] {
           const cost = r.plans instanceof Error || r.plans === undefined ? undefined : r.plans.find((p) => p.statement === statement && p.variant === variant);
           rows.push(
             cost
-              ? row('plans', figure, 'ms', one(cost[key]), { note: `EXPLAIN (ANALYZE, SUMMARY), median of 25; ${notes[variant]}` })
-              : failed('plans', figure, 'ms', r.plans instanceof Error ? r.plans : undefined),
+              ? row('plans', figure, 'µs', one(cost[key] * 1000), { note: `EXPLAIN (ANALYZE, SUMMARY), median of 25; ${notes[variant]}` })
+              : failed('plans', figure, 'µs', r.plans instanceof Error ? r.plans : undefined),
           );
         }
       }
