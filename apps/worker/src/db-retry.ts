@@ -1,15 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isConnectionError } from '@notify/core/platform';
-
-/**
- * A statement PostgreSQL rolled back to break a deadlock (or a serialization
- * conflict): running it again is safe. Outcome batches of two channel workers
- * can meet on the same notification rows in opposite orders.
- */
-function isConflict(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '40P01' || code === '40001';
-}
+import { isConflict, isConnectionError } from '@notify/core/platform';
 
 /**
  * Runs a database call, retrying while PostgreSQL cannot be reached (or broke

@@ -1,6 +1,6 @@
 // Stopping a mass send: a topic fan-out creates no more notifications, and the batch's deliveries not yet sent are cancelled.
 import type { Channel } from '../platform/channels.js';
-import { AppError, notFound } from '../platform/errors.js';
+import { AppError, notFound, retryOnConflict } from '../platform/errors.js';
 import { isUuid } from '../platform/ids.js';
 import { withTransaction, type Queryable } from '../platform/db.js';
 import { recordAudit, type AuditActor } from '../access/audit.js';
@@ -37,15 +37,20 @@ export async function cancelBatch(deps: NotificationDeps, appId: string, id: str
   if (!exists) throw notFound('Batch');
   let recorded = false;
   /** One step in its own transaction; the first that changes something records the cancel in it. */
-  const step = <T>(fanout: boolean, run: (client: Queryable) => Promise<{ result: T; changed: boolean }>) =>
-    withTransaction(deps.db.pool, async (client) => {
-      const { result, changed } = await run(client);
-      if (changed && !recorded) {
-        await recordAudit(client, by, { appId, action: 'batch.cancelled', targetType: 'batch', targetId: id, summary: { fanout_stopped: fanout } });
-        recorded = true;
-      }
-      return result;
-    });
+  // A step that deadlocks with a worker's claim or outcome (their batches lock rows in another order) runs again: it is idempotent.
+  const step = async <T>(fanout: boolean, run: (client: Queryable) => Promise<{ result: T; changed: boolean }>) => {
+    const { result, changed } = await retryOnConflict(() =>
+      withTransaction(deps.db.pool, async (client) => {
+        const ran = await run(client);
+        if (ran.changed && !recorded) {
+          await recordAudit(client, by, { appId, action: 'batch.cancelled', targetType: 'batch', targetId: id, summary: { fanout_stopped: fanout } });
+        }
+        return ran;
+      }),
+    );
+    if (changed) recorded = true;
+    return result;
+  };
   // Its own transaction, committed before the deliveries are read: their statements then see every chunk the fan-out wrote.
   const fanoutStopped = await step(true, async (client) => {
     const stopped = (await client.query(`UPDATE batches SET status = 'cancelled', updated_at = now() WHERE id = $1 AND status = 'creating'`, [id])).rowCount ?? 0;

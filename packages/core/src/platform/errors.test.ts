@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isConnectionError, statusOf, type ErrorCode } from './errors.js';
+import { isConnectionError, retryOnConflict, statusOf, type ErrorCode } from './errors.js';
 
 describe('statusOf', () => {
   it('maps each code to its HTTP status', () => {
@@ -36,5 +36,34 @@ describe('isConnectionError', () => {
       expect(isConnectionError(new Error(message)), message).toBe(true);
     }
     expect(isConnectionError(new Error("CROSSSLOT Keys in request don't hash to the same slot"))).toBe(false);
+  });
+});
+
+describe('retryOnConflict', () => {
+  const failing = (codes: string[]) => {
+    let calls = 0;
+    const fn = async () => {
+      const code = codes[calls++];
+      if (code) throw Object.assign(new Error(code), { code });
+      return calls;
+    };
+    return { fn, calls: () => calls };
+  };
+
+  it('runs again after a deadlock or a serialization failure, and returns what the last run returned', async () => {
+    const f = failing(['40P01', '40001']);
+    expect(await retryOnConflict(f.fn)).toBe(3);
+  });
+
+  it('passes any other error through at once', async () => {
+    const f = failing(['23505']);
+    await expect(retryOnConflict(f.fn)).rejects.toMatchObject({ code: '23505' });
+    expect(f.calls()).toBe(1);
+  });
+
+  it('gives up after its attempts, with the last conflict', async () => {
+    const f = failing(['40P01', '40P01', '40P01']);
+    await expect(retryOnConflict(f.fn, 3)).rejects.toMatchObject({ code: '40P01' });
+    expect(f.calls()).toBe(3);
   });
 });

@@ -90,6 +90,28 @@ const CONNECTION_MESSAGES =
   /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|enableOfflineQueue|Client has encountered a connection error|Can't reach database server|Cannot use a pool after calling end|^CLUSTERDOWN|^TRYAGAIN|Too many Cluster redirections|Failed to refresh slots cache|Cluster isn't ready/i;
 
 /**
+ * A statement PostgreSQL rolled back to break a deadlock (or a serialization
+ * conflict): running its transaction again is safe. Batch writers (outcome
+ * batches of two channel workers, a batch cancel beside a worker's claim) can
+ * meet on the same rows in opposite orders.
+ */
+export function isConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
+/** Runs `fn` again while PostgreSQL rolls it back for a conflict (isConflict), up to `attempts` times in all. */
+export async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isConflict(err) || attempt >= attempts) throw err;
+    }
+  }
+}
+
+/**
  * Whether an error means PostgreSQL or Redis could not be reached (as opposed
  * to refusing a query): the work can be retried once they are back. Looks
  * through `cause` chains, where Prisma's driver adapter keeps the pg error.
