@@ -82,66 +82,46 @@ async function settled(r: Recorded) {
 
 const clean = { outside: [], failed: [], errors: [] };
 
-describe('every page loads only from the service', () => {
-  it.each(['/admin/queues', '/admin/queues/'])(
-    'Bull Board at %s shows the queues, with fonts and scripts from the service only',
-    async (path) => {
-      const r = await open(path);
-      await r.page.getByText('notify.email').first().waitFor();
-      // Open a queue: its view loads more chunks lazily.
-      await r.page.getByText('notify.email').first().click();
-      await r.page.waitForURL(/\/admin\/queues\/queue\/notify\.email/);
-      await r.page
-        .getByText(/completed/i)
-        .first()
-        .waitFor();
-      expect(r.requests.some((u) => u.includes('/admin/queues/api/queues'))).toBe(true);
-      expect(r.requests.filter((u) => /\/admin\/queues\/static\/.+\.js$/.test(u)).length).toBeGreaterThanOrEqual(3);
-      expect(await settled(r)).toEqual(clean);
-    },
-    TEST_BUDGET,
-  );
+describe('every page loads only from the service', { timeout: TEST_BUDGET }, () => {
+  it.each(['/admin/queues', '/admin/queues/'])('Bull Board at %s shows the queues, with fonts and scripts from the service only', async (path) => {
+    const r = await open(path);
+    await r.page.getByText('notify.email').first().waitFor();
+    // Open a queue: its view loads more chunks lazily.
+    await r.page.getByText('notify.email').first().click();
+    await r.page.waitForURL(/\/admin\/queues\/queue\/notify\.email/);
+    await r.page
+      .getByText(/completed/i)
+      .first()
+      .waitFor();
+    expect(r.requests.some((u) => u.includes('/admin/queues/api/queues'))).toBe(true);
+    expect(r.requests.filter((u) => /\/admin\/queues\/static\/.+\.js$/.test(u)).length).toBeGreaterThanOrEqual(3);
+    expect(await settled(r)).toEqual(clean);
+  });
 
-  it(
-    'a deep link into Bull Board with a trailing slash works too',
-    async () => {
-      const r = await open('/admin/queues/queue/notify.sms/');
-      await r.page.getByText('notify.sms').first().waitFor();
-      expect(await settled(r)).toEqual(clean);
-    },
-    TEST_BUDGET,
-  );
+  it('a deep link into Bull Board with a trailing slash works too', async () => {
+    const r = await open('/admin/queues/queue/notify.sms/');
+    await r.page.getByText('notify.sms').first().waitFor();
+    expect(await settled(r)).toEqual(clean);
+  });
 
-  it(
-    'the dashboard',
-    async () => {
-      const r = await open(`/dashboard?app=${t.appId}`);
-      await r.page.locator('[data-channel="email"][data-stat="sent"]').waitFor();
-      expect(r.requests.some((u) => u.includes('/dashboard/assets/'))).toBe(true);
-      expect(await settled(r)).toEqual(clean);
-    },
-    TEST_BUDGET,
-  );
+  it('the dashboard', async () => {
+    const r = await open(`/dashboard?app=${t.appId}`);
+    await r.page.locator('[data-channel="email"][data-stat="sent"]').waitFor();
+    expect(r.requests.some((u) => u.includes('/dashboard/assets/'))).toBe(true);
+    expect(await settled(r)).toEqual(clean);
+  });
 
-  it(
-    'the inbox demo, with the <notify-inbox> component',
-    async () => {
-      const r = await open('/inbox-demo');
-      await r.page.locator('notify-inbox .status').getByText('Set the user-id and token attributes.').waitFor({ state: 'attached' });
-      expect(r.requests).toContain(`${origin}/inbox-client/notify-inbox.js`);
-      expect(await settled(r)).toEqual(clean);
-    },
-    TEST_BUDGET,
-  );
+  it('the inbox demo, with the <notify-inbox> component', async () => {
+    const r = await open('/inbox-demo');
+    await r.page.locator('notify-inbox .status').getByText('Set the user-id and token attributes.').waitFor({ state: 'attached' });
+    expect(r.requests).toContain(`${origin}/inbox-client/notify-inbox.js`);
+    expect(await settled(r)).toEqual(clean);
+  });
 
-  it(
-    'the API docs',
-    async () => {
-      const r = await open('/docs');
-      await r.page.locator('.swagger-ui .info').getByText('notify').first().waitFor();
-      expect(r.requests).toContain(`${origin}/openapi.json`);
-      expect(await settled(r)).toEqual(clean);
-    },
-    TEST_BUDGET,
-  );
+  it('the API docs', async () => {
+    const r = await open('/docs');
+    await r.page.locator('.swagger-ui .info').getByText('notify').first().waitFor();
+    expect(r.requests).toContain(`${origin}/openapi.json`);
+    expect(await settled(r)).toEqual(clean);
+  });
 });
